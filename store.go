@@ -1,0 +1,179 @@
+package sesame
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps Sésame's data. There are two implementations, both
+// first-class: infra/bolt (an embedded bbolt file) and infra/dynamo (one
+// DynamoDB table). infra/storetest holds the conformance suite both pass.
+//
+// Errors: every method returns errors that match the sentinels of this
+// package with errors.Is (ErrNotFound, ErrExists, ErrConflict,
+// ErrSeatsExhausted, ErrSeatLost, ErrSessionEnded), wrapped with context;
+// other errors are failures of the backend. A "not found" is always an
+// error, never a zero value. Logins are compared by LoginKey.
+//
+// Writes that change a user or a profile are conditional on the Version
+// read before (optimistic concurrency): a concurrent edit is never
+// overwritten silently. A write bumps Version by one.
+//
+// Time is always passed in (now): stores never read a clock, and expiry is
+// decided against now at the moment of the write, never by a TTL sweep.
+type Store interface {
+	// CreateBase creates base b with its initial content (see
+	// NewBaseContent) in one step, and the school s when it does not exist
+	// yet (b.Year then becomes its current year). An existing school keeps
+	// its name and current year.
+	// Returns ErrExists if the base exists, ErrInvalid if b and s disagree.
+	CreateBase(ctx context.Context, s School, b Base, c BaseContent) error
+	// GetSchool returns the school. Returns ErrNotFound if it does not exist.
+	GetSchool(ctx context.Context, uai UAI) (School, error)
+	// SetCurrentYear makes the base of that year the school's current one.
+	// Returns ErrNotFound if the base does not exist.
+	SetCurrentYear(ctx context.Context, k BaseKey) error
+	// GetBase returns a base. Returns ErrNotFound if it does not exist.
+	GetBase(ctx context.Context, k BaseKey) (Base, error)
+	// ListBases returns the school's bases, oldest year first (an empty
+	// list for an unknown school).
+	ListBases(ctx context.Context, uai UAI) ([]Base, error)
+	// SetLicense replaces the base's licence and returns the base as
+	// written. It takes effect for the next seat decision; live holders are
+	// never evicted. Returns ErrNotFound if the base does not exist.
+	SetLicense(ctx context.Context, k BaseKey, l License, now time.Time) (Base, error)
+
+	// CreateUser adds u (Version 1) to the base. Returns ErrNotFound if the
+	// base does not exist, ErrExists if a user has the same login key.
+	CreateUser(ctx context.Context, k BaseKey, u User) error
+	// GetUser returns the user with this login (any case). Returns
+	// ErrNotFound if there is none.
+	GetUser(ctx context.Context, k BaseKey, login string) (User, error)
+	// UpdateUser writes u over the stored user with the same login key,
+	// provided the stored Version equals u.Version, and returns it with
+	// Version+1. Returns ErrNotFound if it does not exist, ErrConflict if
+	// the version differs.
+	UpdateUser(ctx context.Context, k BaseKey, u User) (User, error)
+	// ListUsers returns a page of the base's users in login-key order.
+	ListUsers(ctx context.Context, k BaseKey, q UserQuery) (UserPage, error)
+
+	// CreateProfile adds p (an admin group, a teacher or staff profile, or
+	// a space's setting) with Version 1. Returns ErrNotFound if the base
+	// does not exist, ErrExists if a profile has the same ID.
+	CreateProfile(ctx context.Context, k BaseKey, p Profile) error
+	// GetProfile returns the profile with this ID. Returns ErrNotFound if
+	// there is none.
+	GetProfile(ctx context.Context, k BaseKey, id string) (Profile, error)
+	// UpdateProfile writes p over the stored profile with the same ID,
+	// provided the stored Version equals p.Version, and returns it with
+	// Version+1. Returns ErrNotFound or ErrConflict.
+	UpdateProfile(ctx context.Context, k BaseKey, p Profile) (Profile, error)
+	// ListProfiles returns all the base's profiles, groups and space
+	// settings, ordered as SortProfiles does.
+	ListProfiles(ctx context.Context, k BaseKey) ([]Profile, error)
+
+	// OpenSession stores the new session s and, when s.Pool is set, gives
+	// it the seat of s.Login in that pool under policy p, in one atomic
+	// step:
+	//   - if the user holds a live lease in the pool, the lease moves to s
+	//     and the session that held it ends with ReasonReplaced;
+	//   - otherwise the user is admitted only if the live holders of the
+	//     pool, counted at that instant, are fewer than p.Limit.
+	// It returns the lease (zero when s.Pool is empty). Returns a
+	// *SeatsExhaustedError (ErrSeatsExhausted) when the pool is full, with
+	// nothing stored; ErrExists if a session has the same ID.
+	OpenSession(ctx context.Context, s Session, p SeatPolicy, now time.Time) (Lease, error)
+	// GetSession returns the session with this ID, open or ended. Returns
+	// ErrNotFound if there is none (or it was collected).
+	GetSession(ctx context.Context, id string) (Session, error)
+	// TouchSession stores s.LastActivity and s.LastSeen on the open session
+	// s.ID. Returns ErrNotFound, or ErrSessionEnded if it has ended.
+	TouchSession(ctx context.Context, s Session) error
+	// RenewSeat extends the lease of open session id to now + p.Lease.
+	// When the lease has lapsed but is still the session's, it is taken
+	// again if the pool admits it under p.Limit (counting the other live
+	// holders). Returns ErrSeatLost, ending the session with
+	// ReasonSeatLost, when the seat lapsed and the pool is full or the
+	// lease is gone; ErrSessionEnded if the session has ended (the seat was
+	// moved to a newer session, among others); ErrNotFound.
+	RenewSeat(ctx context.Context, id string, p SeatPolicy, now time.Time) (Lease, error)
+	// EndSession ends open session id with reason r and frees its seat at
+	// once, in one step, and returns the ended session. Ending an ended
+	// session changes nothing and returns it as it is, with
+	// ErrSessionEnded. Returns ErrNotFound.
+	EndSession(ctx context.Context, id string, r EndReason, now time.Time) (Session, error)
+	// ListSessions returns the base's open sessions, oldest first.
+	ListSessions(ctx context.Context, k BaseKey) ([]Session, error)
+	// ListLeases returns the base's leases that are live at now, by pool
+	// then login.
+	ListLeases(ctx context.Context, k BaseKey, now time.Time) ([]Lease, error)
+
+	// CreateImport records a new import job. Returns ErrExists if a job
+	// with the same ID exists for the base (the same file, or the same S3
+	// object version, was already taken in), ErrNotFound if the base does
+	// not exist.
+	CreateImport(ctx context.Context, k BaseKey, j ImportJob) error
+	// GetImport returns an import job. Returns ErrNotFound.
+	GetImport(ctx context.Context, k BaseKey, id string) (ImportJob, error)
+	// UpdateImport writes j provided the stored Version equals j.Version,
+	// and returns it with Version+1. Returns ErrNotFound or ErrConflict.
+	UpdateImport(ctx context.Context, k BaseKey, j ImportJob) (ImportJob, error)
+
+	// Close releases the store's resources.
+	Close() error
+}
+
+// UserQuery selects a page of users.
+type UserQuery struct {
+	// Prefix keeps users whose login key starts with it (lower case).
+	Prefix string
+	// Kind keeps users of that kind (all kinds when empty).
+	Kind Kind
+	// After is the cursor: the page starts after this login key.
+	After string
+	// Limit is the page size: 1 to 1000, 100 when 0.
+	Limit int
+}
+
+// PageSize returns q.Limit clamped to [1, 1000], 100 when unset.
+func (q UserQuery) PageSize() int {
+	switch {
+	case q.Limit <= 0:
+		return 100
+	case q.Limit > 1000:
+		return 1000
+	}
+	return q.Limit
+}
+
+// UserPage is a page of users. Next is the cursor of the following page,
+// empty on the last one.
+type UserPage struct {
+	Users []User
+	Next  string
+}
+
+// ImportState is where an import job stands.
+type ImportState string
+
+const (
+	ImportPlanned  ImportState = "planned"  // a dry run: the plan waits to be applied
+	ImportApplying ImportState = "applying" // applying; Step says how far it got
+	ImportDone     ImportState = "done"     // applied whole
+	ImportFailed   ImportState = "failed"   // refused as a whole; nothing applied
+)
+
+// ImportJob records one recovery: what it was fed, where it stands, and its
+// report. Its ID is the content digest of the file, or the bucket, key and
+// version of an S3 object, so the same input is taken in once.
+type ImportJob struct {
+	ID        string
+	Source    string // what it came from, for people ("rentree.zip", "2025-2026"…)
+	State     ImportState
+	Step      int    // entries of the plan applied so far
+	Plan      []byte // the plan, encoded by the recovery engine
+	Report    []byte // the report, encoded by the recovery engine
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Version   int64
+}
