@@ -1,0 +1,13 @@
+// Package storetest is the conformance suite of sesame.Store: every
+// implementation passes it with a one-line test.
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) sesame.Store { return openMyStore(t) })
+//	}
+//
+// The suite gives each case its own schools, so open may return one shared
+// store. It covers the error contract of every method, seats (exhaustion,
+// moves, releases, renewals, lapses, licence changes), races of many
+// goroutines with real time, and isolation between schools and years.
+// Bench measures seat acquisition and release under contention.
+package storetest
