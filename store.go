@@ -177,3 +177,26 @@ type ImportJob struct {
 	UpdatedAt time.Time
 	Version   int64
 }
+
+// AttemptStore keeps the failed sign-in counters of throttling.
+type AttemptStore interface {
+	// GetAttempts returns the counter under key. Returns ErrNotFound if
+	// there is none.
+	GetAttempts(ctx context.Context, key string) (Attempts, error)
+	// PutAttempts writes a provided the stored version equals a.Version
+	// (0: none is stored), and returns it with Version+1. Returns
+	// ErrConflict otherwise.
+	PutAttempts(ctx context.Context, a Attempts) (Attempts, error)
+	// DeleteAttempts forgets the counter under key; a missing one is no
+	// error.
+	DeleteAttempts(ctx context.Context, key string) error
+}
+
+// SecretStore keeps the deployment's secrets (the key that signs device
+// cookies), made once and shared by every server of the deployment.
+type SecretStore interface {
+	// Secret returns the secret named name, storing fresh as its value if
+	// there is none yet: every caller gets the same bytes, whoever came
+	// first.
+	Secret(ctx context.Context, name string, fresh []byte) ([]byte, error)
+}

@@ -1,0 +1,286 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sesame-ecole/sesame"
+)
+
+// Cookie names.
+const (
+	SessionCookie = "sesame_session"
+	DeviceCookie  = "sesame_device"
+)
+
+// Config configures the API.
+type Config struct {
+	Service *sesame.Service
+	Logger  *slog.Logger
+	// AddressHeader names the header that carries the client's address,
+	// set by a trusted proxy: "CloudFront-Viewer-Address" in the cloud.
+	// Empty: the connection's address.
+	AddressHeader string
+	// OriginSecret, when set, must come in the X-Origin-Secret header:
+	// CloudFront adds it, so calls that bypass CloudFront are refused.
+	OriginSecret string
+	// Secure forces Secure cookies (always so in the cloud). Otherwise
+	// they are Secure when the request came over HTTPS.
+	Secure bool
+}
+
+// Route is one route of the API and the Lambda function that serves it
+// in the cloud.
+type Route struct {
+	Method   string
+	Path     string // under /api/v1, with {name} wildcards
+	Function string // functions/<Function>
+}
+
+// Prefix is where the API lives.
+const Prefix = "/api/v1"
+
+// Routes lists every route of the API; the router, the OpenAPI document
+// and template.yaml are checked against it.
+var Routes = []Route{
+	{"POST", "/login", "login"},
+	{"GET", "/session", "seats"},
+	{"POST", "/heartbeat", "seats"},
+	{"POST", "/logout", "seats"},
+	{"GET", "/connections", "seats"},
+	{"DELETE", "/connections/{id}", "seats"},
+	{"GET", "/authorize", "authorize"},
+	{"GET", "/permissions", "authorize"},
+	{"GET", "/openapi.json", "authorize"},
+}
+
+type api struct {
+	cfg Config
+	svc *sesame.Service
+	log *slog.Logger
+}
+
+// New returns the API as one http.Handler serving Prefix.
+func New(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	a := &api{cfg: cfg, svc: cfg.Service, log: cfg.Logger}
+	handlers := map[string]http.HandlerFunc{
+		"POST /login":              a.login,
+		"GET /session":             a.session,
+		"POST /heartbeat":          a.heartbeat,
+		"POST /logout":             a.logout,
+		"GET /connections":         a.connections,
+		"DELETE /connections/{id}": a.disconnect,
+		"GET /authorize":           a.authorize,
+		"GET /permissions":         a.permissions,
+		"GET /openapi.json":        a.openapi,
+	}
+	mux := http.NewServeMux()
+	for _, rt := range Routes {
+		pattern := rt.Method + " " + rt.Path
+		h, ok := handlers[pattern]
+		if !ok {
+			panic("httpapi: no handler for " + pattern)
+		}
+		mux.Handle(rt.Method+" "+Prefix+rt.Path, a.wrap(rt.Path, h))
+	}
+	// A path without a method matches every method; the patterns above,
+	// more specific, win, so these answer only the wrong methods.
+	allowed := map[string][]string{}
+	for _, rt := range Routes {
+		allowed[rt.Path] = append(allowed[rt.Path], rt.Method)
+	}
+	for path, methods := range allowed {
+		mux.HandleFunc(Prefix+path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", strings.Join(methods, ", "))
+			writeError(w, r, &apiError{status: http.StatusMethodNotAllowed, code: codeMethod, message: "Cette méthode n'est pas acceptée à cette adresse."})
+		})
+	}
+	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, &apiError{status: http.StatusNotFound, code: codeNotFound, message: "Cette adresse de l'API n'existe pas."})
+	})
+	return mux
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// requestInfo collects what the log line of a request says.
+type requestInfo struct {
+	school string
+	code   string
+	err    error
+}
+
+type infoKey struct{}
+
+func infoOf(r *http.Request) *requestInfo {
+	i, _ := r.Context().Value(infoKey{}).(*requestInfo)
+	return i
+}
+
+// wrap applies what every route needs: the origin secret, the cross-site
+// and content-type checks of non-GET requests, and one structured log line
+// (request id, school, route, outcome, latency; never a password, token or
+// hash).
+func (a *api) wrap(route string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info := &requestInfo{}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+		rec := &statusRecorder{ResponseWriter: w}
+		id := r.Header.Get("X-Request-Id")
+		if id == "" {
+			id = r.Header.Get("Apigw-Requestid")
+		}
+		if id == "" {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		rec.Header().Set("X-Request-Id", id)
+		if err := a.guard(r); err != nil {
+			writeError(rec, r, err)
+		} else {
+			h(rec, r)
+		}
+		outcome := info.code
+		if outcome == "" {
+			outcome = "ok"
+		}
+		attrs := []any{"requestId", id, "method", r.Method, "route", route, "status", rec.status,
+			"outcome", outcome, "latencyMs", float64(time.Since(start).Microseconds()) / 1000}
+		if info.school != "" {
+			attrs = append(attrs, "school", info.school)
+		}
+		if info.err != nil {
+			attrs = append(attrs, "error", info.err.Error())
+			a.log.Error("request", attrs...)
+			return
+		}
+		a.log.Info("request", attrs...)
+	})
+}
+
+// accepted are the content types a non-GET request may carry.
+var accepted = map[string]bool{"application/json": true, "application/zip": true, "application/octet-stream": true}
+
+func (a *api) guard(r *http.Request) error {
+	if a.cfg.OriginSecret != "" && r.Header.Get("X-Origin-Secret") != a.cfg.OriginSecret {
+		return &apiError{status: http.StatusForbidden, code: codeDirect, message: "Accès direct refusé : passez par l'adresse du site."}
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	if !sameOrigin(r) {
+		return &apiError{status: http.StatusForbidden, code: codeCrossSite, message: "Requête refusée : elle ne vient pas du site Sésame lui-même."}
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" && r.Method == http.MethodDelete && r.ContentLength <= 0 {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || !accepted[mt] {
+		return &apiError{status: http.StatusUnsupportedMediaType, code: codeMediaType,
+			message: "Type de contenu refusé : envoyez application/json, application/zip ou application/octet-stream."}
+	}
+	return nil
+}
+
+// sameOrigin accepts a request whose Origin is the site itself, or, with no
+// Origin, whose Sec-Fetch-Site says same-origin.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	host := r.Header.Get("X-Forwarded-Host")
+	if host == "" {
+		host = r.Host
+	}
+	return strings.EqualFold(u.Host, host)
+}
+
+func (a *api) secure(r *http.Request) bool {
+	return a.cfg.Secure || r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+}
+
+// address is the client's address, for throttling.
+func (a *api) address(r *http.Request) string {
+	if a.cfg.AddressHeader != "" {
+		if v := r.Header.Get(a.cfg.AddressHeader); v != "" {
+			// CloudFront-Viewer-Address is "ip:port", IPv6 included.
+			if i := strings.LastIndex(v, ":"); i > 0 {
+				return strings.Trim(v[:i], "[]")
+			}
+			return v
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func token(r *http.Request) string {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// decode reads a JSON body strictly: at most 64 KiB, no unknown field.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var ute *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return badRequest("Le corps de la requête est vide : un objet JSON est attendu.")
+		case errors.As(err, &ute):
+			return badRequest("Le champ « " + ute.Field + " » n'a pas le bon type.")
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return badRequest("Champ inconnu dans la requête : " + strings.TrimPrefix(err.Error(), "json: unknown field ") + ".")
+		}
+		return badRequest("Le corps de la requête n'est pas un JSON valide.")
+	}
+	if dec.More() {
+		return badRequest("Le corps de la requête contient plus d'un objet JSON.")
+	}
+	return nil
+}
+
+func (a *api) setSessionCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: a.secure(r), SameSite: http.SameSiteStrictMode})
+}
