@@ -1,0 +1,315 @@
+package dynamo
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sesame-ecole/sesame"
+)
+
+// The records below are the items of the table. Domain types carry no
+// tags: each record converts to and from its domain type.
+
+type schoolRecord struct {
+	PK          string `dynamodbav:"PK"`
+	SK          string `dynamodbav:"SK"`
+	UAI         string `dynamodbav:"uai"`
+	Name        string `dynamodbav:"name"`
+	CurrentYear string `dynamodbav:"currentYear"`
+}
+
+func newSchoolRecord(s sesame.School) schoolRecord {
+	return schoolRecord{PK: schoolPK(s.UAI), SK: skSchool, UAI: string(s.UAI), Name: s.Name, CurrentYear: string(s.CurrentYear)}
+}
+
+func (r schoolRecord) domain() sesame.School {
+	return sesame.School{UAI: sesame.UAI(r.UAI), Name: r.Name, CurrentYear: sesame.Year(r.CurrentYear)}
+}
+
+type licenseRecord struct {
+	AdminSeats   int  `dynamodbav:"adminSeats"`
+	TeacherSeats int  `dynamodbav:"teacherSeats"`
+	Consultation bool `dynamodbav:"consultation"`
+}
+
+func newLicenseRecord(l sesame.License) licenseRecord {
+	return licenseRecord{AdminSeats: int(l.AdminSeats), TeacherSeats: int(l.TeacherSeats), Consultation: l.Consultation}
+}
+
+func (r licenseRecord) domain() sesame.License {
+	return sesame.License{AdminSeats: sesame.Limit(r.AdminSeats), TeacherSeats: sesame.Limit(r.TeacherSeats), Consultation: r.Consultation}
+}
+
+type baseRecord struct {
+	PK        string        `dynamodbav:"PK"`
+	SK        string        `dynamodbav:"SK"`
+	UAI       string        `dynamodbav:"uai"`
+	Year      string        `dynamodbav:"year"`
+	License   licenseRecord `dynamodbav:"license"`
+	CreatedAt string        `dynamodbav:"createdAt"`
+	UpdatedAt string        `dynamodbav:"updatedAt,omitempty"`
+	Version   int64         `dynamodbav:"version"`
+}
+
+func newBaseRecord(b sesame.Base) baseRecord {
+	return baseRecord{PK: schoolPK(b.UAI), SK: baseSK(b.Year), UAI: string(b.UAI), Year: string(b.Year),
+		License: newLicenseRecord(b.License), CreatedAt: fmtTime(b.CreatedAt), Version: b.Version}
+}
+
+func (r baseRecord) domain() (sesame.Base, error) {
+	created, err := parseTime(r.CreatedAt)
+	if err != nil {
+		return sesame.Base{}, err
+	}
+	return sesame.Base{BaseKey: sesame.BaseKey{UAI: sesame.UAI(r.UAI), Year: sesame.Year(r.Year)},
+		License: r.License.domain(), CreatedAt: created, Version: r.Version}, nil
+}
+
+type userRecord struct {
+	PK           string `dynamodbav:"PK"`
+	SK           string `dynamodbav:"SK"`
+	Login        string `dynamodbav:"login"`
+	DisplayName  string `dynamodbav:"displayName"`
+	Kind         string `dynamodbav:"kind"`
+	Supervisor   bool   `dynamodbav:"supervisor"`
+	Enabled      bool   `dynamodbav:"enabled"`
+	PasswordHash string `dynamodbav:"passwordHash"`
+	AdminGroup   string `dynamodbav:"adminGroup"`
+	Profile      string `dynamodbav:"profile"`
+	CreatedAt    string `dynamodbav:"createdAt"`
+	UpdatedAt    string `dynamodbav:"updatedAt"`
+	Version      int64  `dynamodbav:"version"`
+}
+
+func newUserRecord(k sesame.BaseKey, u sesame.User) userRecord {
+	return userRecord{PK: contentPK(k), SK: prefixUser + u.Key(), Login: u.Login, DisplayName: u.DisplayName,
+		Kind: string(u.Kind), Supervisor: u.Supervisor, Enabled: u.Enabled, PasswordHash: u.PasswordHash,
+		AdminGroup: u.AdminGroup, Profile: u.Profile, CreatedAt: fmtTime(u.CreatedAt), UpdatedAt: fmtTime(u.UpdatedAt),
+		Version: u.Version}
+}
+
+func (r userRecord) domain() (sesame.User, error) {
+	created, err := parseTime(r.CreatedAt)
+	if err != nil {
+		return sesame.User{}, err
+	}
+	updated, err := parseTime(r.UpdatedAt)
+	if err != nil {
+		return sesame.User{}, err
+	}
+	return sesame.User{Login: r.Login, DisplayName: r.DisplayName, Kind: sesame.Kind(r.Kind), Supervisor: r.Supervisor,
+		Enabled: r.Enabled, PasswordHash: r.PasswordHash, AdminGroup: r.AdminGroup, Profile: r.Profile,
+		CreatedAt: created, UpdatedAt: updated, Version: r.Version}, nil
+}
+
+type autoDisconnectRecord struct {
+	Enabled bool  `dynamodbav:"enabled"`
+	AfterNs int64 `dynamodbav:"afterNs"` // a duration in nanoseconds
+}
+
+type profileRecord struct {
+	PK             string               `dynamodbav:"PK"`
+	SK             string               `dynamodbav:"SK"`
+	ID             string               `dynamodbav:"id"`
+	Name           string               `dynamodbav:"name"`
+	Mode           string               `dynamodbav:"mode"`
+	Group          string               `dynamodbav:"group"`
+	Grants         []string             `dynamodbav:"grants"` // nil is stored as NULL, empty as an empty list
+	AutoDisconnect autoDisconnectRecord `dynamodbav:"autoDisconnect"`
+	UpdatedAt      string               `dynamodbav:"updatedAt"`
+	Version        int64                `dynamodbav:"version"`
+}
+
+func newProfileRecord(k sesame.BaseKey, p sesame.Profile) profileRecord {
+	return profileRecord{PK: contentPK(k), SK: prefixProfile + p.ID, ID: p.ID, Name: p.Name, Mode: string(p.Mode),
+		Group: string(p.Group), Grants: p.Grants,
+		AutoDisconnect: autoDisconnectRecord{Enabled: p.AutoDisconnect.Enabled, AfterNs: int64(p.AutoDisconnect.After)},
+		UpdatedAt:      fmtTime(p.UpdatedAt), Version: p.Version}
+}
+
+func (r profileRecord) domain() (sesame.Profile, error) {
+	updated, err := parseTime(r.UpdatedAt)
+	if err != nil {
+		return sesame.Profile{}, err
+	}
+	return sesame.Profile{ID: r.ID, Name: r.Name, Mode: sesame.Mode(r.Mode), Group: sesame.GroupType(r.Group),
+		Grants:         r.Grants,
+		AutoDisconnect: sesame.AutoDisconnect{Enabled: r.AutoDisconnect.Enabled, After: time.Duration(r.AutoDisconnect.AfterNs)},
+		UpdatedAt:      updated, Version: r.Version}, nil
+}
+
+// Blobs (an import's plan and report) larger than gzipFrom are stored
+// gzipped, to stay under DynamoDB's 400 KB per item.
+const gzipFrom = 16 << 10
+
+type importRecord struct {
+	PK         string `dynamodbav:"PK"`
+	SK         string `dynamodbav:"SK"`
+	ID         string `dynamodbav:"id"`
+	Source     string `dynamodbav:"source"`
+	State      string `dynamodbav:"state"`
+	Step       int    `dynamodbav:"step"`
+	Plan       []byte `dynamodbav:"plan,omitempty"`
+	PlanGzip   bool   `dynamodbav:"planGzip,omitempty"`
+	Report     []byte `dynamodbav:"report,omitempty"`
+	ReportGzip bool   `dynamodbav:"reportGzip,omitempty"`
+	CreatedAt  string `dynamodbav:"createdAt"`
+	UpdatedAt  string `dynamodbav:"updatedAt"`
+	Version    int64  `dynamodbav:"version"`
+}
+
+func newImportRecord(k sesame.BaseKey, j sesame.ImportJob) (importRecord, error) {
+	r := importRecord{PK: contentPK(k), SK: prefixImport + j.ID, ID: j.ID, Source: j.Source, State: string(j.State),
+		Step: j.Step, CreatedAt: fmtTime(j.CreatedAt), UpdatedAt: fmtTime(j.UpdatedAt), Version: j.Version}
+	var err error
+	if r.Plan, r.PlanGzip, err = packBlob(j.Plan); err != nil {
+		return r, err
+	}
+	if r.Report, r.ReportGzip, err = packBlob(j.Report); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func (r importRecord) domain() (sesame.ImportJob, error) {
+	created, err := parseTime(r.CreatedAt)
+	if err != nil {
+		return sesame.ImportJob{}, err
+	}
+	updated, err := parseTime(r.UpdatedAt)
+	if err != nil {
+		return sesame.ImportJob{}, err
+	}
+	plan, err := unpackBlob(r.Plan, r.PlanGzip)
+	if err != nil {
+		return sesame.ImportJob{}, err
+	}
+	report, err := unpackBlob(r.Report, r.ReportGzip)
+	if err != nil {
+		return sesame.ImportJob{}, err
+	}
+	return sesame.ImportJob{ID: r.ID, Source: r.Source, State: sesame.ImportState(r.State), Step: r.Step,
+		Plan: plan, Report: report, CreatedAt: created, UpdatedAt: updated, Version: r.Version}, nil
+}
+
+func packBlob(b []byte) ([]byte, bool, error) {
+	if len(b) < gzipFrom {
+		return b, false, nil
+	}
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	if _, err := w.Write(b); err != nil {
+		return nil, false, fmt.Errorf("dynamo: compressing: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, false, fmt.Errorf("dynamo: compressing: %w", err)
+	}
+	return buf.Bytes(), true, nil
+}
+
+func unpackBlob(b []byte, gz bool) ([]byte, error) {
+	if !gz {
+		return b, nil
+	}
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("dynamo: decompressing: %w", err)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("dynamo: decompressing: %w", err)
+	}
+	return out, nil
+}
+
+// sessionRecord is a session. While it is open it carries GSI1PK/GSI1SK,
+// which put it in its base's listing; ending it removes them.
+type sessionRecord struct {
+	PK           string `dynamodbav:"PK"`
+	SK           string `dynamodbav:"SK"`
+	ID           string `dynamodbav:"id"`
+	UAI          string `dynamodbav:"uai"`
+	Year         string `dynamodbav:"year"`
+	Login        string `dynamodbav:"login"`
+	DisplayName  string `dynamodbav:"displayName"`
+	Kind         string `dynamodbav:"kind"`
+	Supervisor   bool   `dynamodbav:"supervisor"`
+	Mode         string `dynamodbav:"mode"`
+	Access       string `dynamodbav:"access"`
+	Pool         string `dynamodbav:"pool"`
+	CreatedAt    string `dynamodbav:"createdAt"`
+	ExpiresAt    string `dynamodbav:"expiresAt"`
+	LastActivity string `dynamodbav:"lastActivity"`
+	LastSeen     string `dynamodbav:"lastSeen"`
+	EndedAt      string `dynamodbav:"endedAt,omitempty"`
+	EndReason    string `dynamodbav:"endReason,omitempty"`
+	GSI1PK       string `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK       string `dynamodbav:"GSI1SK,omitempty"`
+	TTL          int64  `dynamodbav:"ttl"`
+}
+
+// newSessionRecord returns the item of the open session x.
+func (s *Store) newSessionRecord(x sesame.Session) sessionRecord {
+	return sessionRecord{PK: sessionPK(x.ID), SK: skSession, ID: x.ID, UAI: string(x.UAI), Year: string(x.Year),
+		Login: x.Login, DisplayName: x.DisplayName, Kind: string(x.Kind), Supervisor: x.Supervisor,
+		Mode: string(x.Mode), Access: string(x.Access), Pool: string(x.Pool),
+		CreatedAt: fmtTime(x.CreatedAt), ExpiresAt: fmtTime(x.ExpiresAt),
+		LastActivity: fmtTime(x.LastActivity), LastSeen: fmtTime(x.LastSeen),
+		GSI1PK: sessionsGSI1PK(x.Base()), GSI1SK: sortableTime(x.CreatedAt) + "#" + x.ID,
+		TTL: s.ttlAt(x.ExpiresAt, s.sessionKeep)}
+}
+
+func (r sessionRecord) domain() (sesame.Session, error) {
+	var ts [5]time.Time
+	for i, v := range []string{r.CreatedAt, r.ExpiresAt, r.LastActivity, r.LastSeen, r.EndedAt} {
+		t, err := parseTime(v)
+		if err != nil {
+			return sesame.Session{}, err
+		}
+		ts[i] = t
+	}
+	return sesame.Session{ID: r.ID, UAI: sesame.UAI(r.UAI), Year: sesame.Year(r.Year), Login: r.Login,
+		DisplayName: r.DisplayName, Kind: sesame.Kind(r.Kind), Supervisor: r.Supervisor, Mode: sesame.Mode(r.Mode),
+		Access: sesame.Access(r.Access), Pool: sesame.Pool(r.Pool), CreatedAt: ts[0], ExpiresAt: ts[1],
+		LastActivity: ts[2], LastSeen: ts[3], EndedAt: ts[4], EndReason: sesame.EndReason(r.EndReason)}, nil
+}
+
+// holderRecord is one lease: the seat of one login in one pool. Times
+// are unix nanoseconds, so that conditions compare them exactly as
+// sesame.Lease.Live does.
+type holderRecord struct {
+	PK         string `dynamodbav:"PK"`
+	SK         string `dynamodbav:"SK"`
+	UAI        string `dynamodbav:"uai"`
+	Year       string `dynamodbav:"year"`
+	Pool       string `dynamodbav:"pool"`
+	Login      string `dynamodbav:"login"`
+	Session    string `dynamodbav:"session"`
+	AcquiredAt int64  `dynamodbav:"acquiredAt"`
+	ExpiresAt  int64  `dynamodbav:"expiresAt"`
+	TTL        int64  `dynamodbav:"ttl"`
+}
+
+func (s *Store) newHolderRecord(l sesame.Lease) holderRecord {
+	return holderRecord{PK: seatsPK(l.SeatKey), SK: prefixHolder + l.Login, UAI: string(l.UAI), Year: string(l.Year),
+		Pool: string(l.Pool), Login: l.Login, Session: l.Session, AcquiredAt: nanos(l.AcquiredAt),
+		ExpiresAt: nanos(l.ExpiresAt), TTL: s.ttlAt(l.ExpiresAt, s.holderKeep)}
+}
+
+func (r holderRecord) domain() sesame.Lease {
+	return sesame.Lease{SeatKey: sesame.SeatKey{UAI: sesame.UAI(r.UAI), Year: sesame.Year(r.Year), Pool: sesame.Pool(r.Pool)},
+		Login: r.Login, Session: r.Session, AcquiredAt: fromNanos(r.AcquiredAt), ExpiresAt: fromNanos(r.ExpiresAt)}
+}
+
+// countRecord is a pool's COUNT item: N is the number of HOLDER items in
+// the partition, live or lapsed; V grows at every change of N, so that a
+// repair can tell that nothing moved since it looked.
+type countRecord struct {
+	PK string `dynamodbav:"PK"`
+	SK string `dynamodbav:"SK"`
+	N  int64  `dynamodbav:"n"`
+	V  int64  `dynamodbav:"v"`
+}

@@ -1,0 +1,878 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sesame-ecole/sesame"
+)
+
+func sessionName(id string) string {
+	if len(id) > 8 {
+		id = id[:8] + "…"
+	}
+	return "La session « " + id + " »"
+}
+
+func sessionKey(id string) map[string]types.AttributeValue { return key(sessionPK(id), skSession) }
+func holderKey(k sesame.SeatKey, login string) map[string]types.AttributeValue {
+	return key(seatsPK(k), prefixHolder+login)
+}
+func countKey(k sesame.SeatKey) map[string]types.AttributeValue { return key(seatsPK(k), skCount) }
+
+// endedError is the error for a session that has already ended.
+func endedError(x sesame.Session) error {
+	return &sesame.Error{Code: sesame.CodeSessionEnded, Message: x.EndReason.Message()}
+}
+
+// seatLostError is the error of a renewal that lost its seat.
+func seatLostError() error {
+	return &sesame.Error{Code: sesame.CodeSeatLost, Message: sesame.ReasonSeatLost.Message()}
+}
+
+// closed reports whether a pool with limit l admits nobody.
+func closed(l sesame.Limit) bool { return l != sesame.Unlimited && l <= 0 }
+
+// Names used in expressions.
+var (
+	nSession    = expression.Name("session")
+	nExpiresAt  = expression.Name("expiresAt")
+	nAcquiredAt = expression.Name("acquiredAt")
+	nTTL        = expression.Name(attrTTL)
+	nN          = expression.Name("n")
+	nV          = expression.Name("v")
+	nEndReason  = expression.Name("endReason")
+	nEndedAt    = expression.Name("endedAt")
+)
+
+// holdsLive is the condition that HOLDER names session id and is live at now.
+func holdsLive(id string, now time.Time) expression.ConditionBuilder {
+	return nSession.Equal(expression.Value(id)).And(nExpiresAt.GreaterThanEqual(expression.Value(nanos(now))))
+}
+
+// holdsLapsed is the condition that HOLDER names session id and has lapsed at now.
+func holdsLapsed(id string, now time.Time) expression.ConditionBuilder {
+	return nSession.Equal(expression.Value(id)).And(nExpiresAt.LessThan(expression.Value(nanos(now))))
+}
+
+// countBy changes a pool's COUNT by d (and bumps its change number v).
+func (s *Store) countBy(k sesame.SeatKey, d int, cond *expression.ConditionBuilder) (*types.Update, error) {
+	return s.update(countKey(k),
+		expression.Set(nN, expression.Plus(expression.IfNotExists(nN, expression.Value(0)), expression.Value(d))).
+			Add(nV, expression.Value(1)), cond)
+}
+
+// endSession is the update that ends session id with reason r at now.
+// With keep, a reason and time already there are kept (and the session
+// need not be open); otherwise the session must be open.
+func (s *Store) endSession(id string, r sesame.EndReason, now time.Time, keep bool) (*types.Update, error) {
+	reason, at := expression.OperandBuilder(expression.Value(string(r))), expression.OperandBuilder(expression.Value(fmtTime(now)))
+	cond := itemExists()
+	if keep {
+		reason, at = expression.IfNotExists(nEndReason, reason), expression.IfNotExists(nEndedAt, at)
+	} else {
+		cond = cond.And(expression.AttributeNotExists(nEndReason))
+	}
+	u := expression.Set(nEndReason, reason).Set(nEndedAt, at).
+		Set(nTTL, expression.Value(s.ttlAt(now, s.sessionKeep))).
+		Remove(expression.Name(attrGSI1PK)).Remove(expression.Name(attrGSI1SK))
+	return s.update(sessionKey(id), u, &cond)
+}
+
+// setHolder is the update that gives a HOLDER to lease l on condition c.
+func (s *Store) setHolder(l sesame.Lease, c expression.ConditionBuilder) (*types.Update, error) {
+	return s.update(holderKey(l.SeatKey, l.Login),
+		expression.Set(nSession, expression.Value(l.Session)).
+			Set(nAcquiredAt, expression.Value(nanos(l.AcquiredAt))).
+			Set(nExpiresAt, expression.Value(nanos(l.ExpiresAt))).
+			Set(nTTL, expression.Value(s.ttlAt(l.ExpiresAt, s.holderKeep))), &c)
+}
+
+// getSession reads a session with a consistent read.
+func (s *Store) getSession(ctx context.Context, id string) (sesame.Session, bool, error) {
+	var r sessionRecord
+	ok, err := s.get(ctx, sessionKey(id), &r)
+	if err != nil || !ok {
+		return sesame.Session{}, ok, err
+	}
+	x, err := r.domain()
+	return x, err == nil, err
+}
+
+// sameSession reports whether stored is the session x that this call
+// writes (to recognise our own write whose answer was lost).
+func sameSession(stored, x sesame.Session) bool {
+	return stored.ID == x.ID && stored.UAI == x.UAI && stored.Year == x.Year && stored.Login == x.Login &&
+		stored.Pool == x.Pool && stored.CreatedAt.Equal(x.CreatedAt) && stored.ExpiresAt.Equal(x.ExpiresAt)
+}
+
+// OpenSession stores session x and, when x.Pool is set, gives it the seat
+// of its login in that pool. See doc.go for the algorithm.
+func (s *Store) OpenSession(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+	fail := func(err error) (sesame.Lease, error) {
+		return sesame.Lease{}, fmt.Errorf("open session %.8s: %w", x.ID, err)
+	}
+	if x.ID == "" {
+		return fail(sesame.Invalid("id", "L'identifiant de session est obligatoire."))
+	}
+	x.EndReason, x.EndedAt = "", time.Time{}
+	if x.Pool == "" {
+		if err := s.openSessionOnly(ctx, x); err != nil {
+			return fail(err)
+		}
+		return sesame.Lease{}, nil
+	}
+	if !x.Pool.Valid() {
+		return fail(sesame.Invalid("pool", "Le groupe de connexions « %s » n'existe pas.", x.Pool))
+	}
+	if p.Lease <= 0 {
+		return fail(sesame.Invalid("lease", "La durée d'une connexion doit être positive."))
+	}
+	l, err := s.openSeat(ctx, x, p, now)
+	if err != nil {
+		return fail(err)
+	}
+	return l, nil
+}
+
+// openSessionOnly stores a session that takes no seat.
+func (s *Store) openSessionOnly(ctx context.Context, x sesame.Session) error {
+	put, err := s.putNew(s.newSessionRecord(x))
+	if err != nil {
+		return err
+	}
+	for unsure := 0; ; unsure++ {
+		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: put.Item,
+			ConditionExpression: put.ConditionExpression, ExpressionAttributeNames: put.ExpressionAttributeNames,
+			ExpressionAttributeValues: put.ExpressionAttributeValues})
+		if err == nil {
+			return nil
+		}
+		if _, ok := conditionFailed(err); ok {
+			if unsure > 0 { // our first try may have landed
+				if got, ok, err := s.getSession(ctx, x.ID); err == nil && ok && sameSession(got, x) {
+					return nil
+				}
+			}
+			return sesame.Exists(sessionName(x.ID))
+		}
+		if !ambiguous(ctx, err) || unsure >= s.ambiguous {
+			return err
+		}
+		if err := s.pause(ctx, unsure+1); err != nil {
+			return err
+		}
+	}
+}
+
+// seatTxn is a seat transaction and the position of each of its actions
+// (-1 when absent), to read its cancellation reasons.
+type seatTxn struct {
+	items                        []types.TransactWriteItem
+	holder, count, old, sessionI int
+}
+
+func (t *seatTxn) add(item types.TransactWriteItem) int {
+	t.items = append(t.items, item)
+	return len(t.items) - 1
+}
+
+// openSeat is OpenSession with a pool: a loop of (read the user's HOLDER;
+// one transaction), tried again after a lost race.
+func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
+	login := sesame.LoginKey(x.Login)
+	lease := sesame.Lease{SeatKey: seat, Login: login, Session: x.ID, AcquiredAt: now, ExpiresAt: now.Add(p.Lease)}
+	sessionPut, err := s.putNew(s.newSessionRecord(x))
+	if err != nil {
+		return sesame.Lease{}, err
+	}
+	unsure := 0                  // tries whose outcome was unknown
+	missing := map[string]bool{} // old sessions found gone
+	for attempt := 0; attempt < s.attempts; attempt++ {
+		if attempt > 0 {
+			if err := s.pause(ctx, attempt); err != nil {
+				return sesame.Lease{}, err
+			}
+		}
+		var h holderRecord
+		found, err := s.get(ctx, holderKey(seat, login), &h)
+		if err != nil {
+			return sesame.Lease{}, err
+		}
+		if found && h.Session == x.ID {
+			// Our own earlier try landed and its answer was lost, or the
+			// caller reuses a session ID.
+			if unsure > 0 {
+				if got, ok, err := s.getSession(ctx, x.ID); err == nil && ok && sameSession(got, x) {
+					return h.domain(), nil
+				}
+			}
+			return sesame.Lease{}, sesame.Exists(sessionName(x.ID))
+		}
+		live := found && h.ExpiresAt >= nanos(now)
+		if !live && closed(p.Limit) {
+			return sesame.Lease{}, sesame.Exhausted(x.Pool, p.Limit, nil, now)
+		}
+
+		t := seatTxn{holder: -1, count: -1, old: -1, sessionI: -1}
+		switch {
+		case live: // the seat moves to the new session; the old one is replaced
+			upd, err := s.setHolder(lease, holdsLive(h.Session, now))
+			if err != nil {
+				return sesame.Lease{}, err
+			}
+			t.holder = t.add(types.TransactWriteItem{Update: upd})
+		case found: // our own lapsed HOLDER, reused as a newcomer's
+			upd, err := s.setHolder(lease, holdsLapsed(h.Session, now))
+			if err != nil {
+				return sesame.Lease{}, err
+			}
+			t.holder = t.add(types.TransactWriteItem{Update: upd})
+			if p.Limit != sesame.Unlimited {
+				// n counts this lapsed HOLDER too: n <= limit means the
+				// others are fewer than the limit.
+				cc, err := s.conditionCheck(countKey(seat), nN.LessThanEqual(expression.Value(int(p.Limit))))
+				if err != nil {
+					return sesame.Lease{}, err
+				}
+				t.count = t.add(types.TransactWriteItem{ConditionCheck: cc})
+			}
+		default: // a newcomer
+			put, err := s.putNew(s.newHolderRecord(lease))
+			if err != nil {
+				return sesame.Lease{}, err
+			}
+			t.holder = t.add(types.TransactWriteItem{Put: put})
+			var cond *expression.ConditionBuilder
+			if p.Limit != sesame.Unlimited {
+				c := expression.AttributeNotExists(nN).Or(nN.LessThan(expression.Value(int(p.Limit))))
+				cond = &c
+			}
+			upd, err := s.countBy(seat, 1, cond)
+			if err != nil {
+				return sesame.Lease{}, err
+			}
+			t.count = t.add(types.TransactWriteItem{Update: upd})
+		}
+		if found && !missing[h.Session] {
+			upd, err := s.endSession(h.Session, sesame.ReasonReplaced, now, true)
+			if err != nil {
+				return sesame.Lease{}, err
+			}
+			t.old = t.add(types.TransactWriteItem{Update: upd})
+		}
+		t.sessionI = t.add(types.TransactWriteItem{Put: sessionPut})
+
+		err = s.transact(ctx, t.items)
+		if err == nil {
+			return lease, nil
+		}
+		codes, isCancel := cancelled(err, len(t.items))
+		switch {
+		case isCancel && failed(codes, t.sessionI):
+			if unsure > 0 {
+				if got, ok, err := s.getSession(ctx, x.ID); err == nil && ok && sameSession(got, x) {
+					return lease, nil // ours landed; the seat has moved on since
+				}
+			}
+			return sesame.Lease{}, sesame.Exists(sessionName(x.ID))
+		case isCancel && failed(codes, t.holder):
+			continue // the HOLDER changed since we read it
+		case isCancel && failed(codes, t.old):
+			missing[h.Session] = true // collected: nothing to end
+			continue
+		case isCancel && failed(codes, t.count):
+			// Full by the count: free lapsed seats, or refuse.
+			if err := s.makeRoom(ctx, seat, login, p.Limit, now); err != nil {
+				return sesame.Lease{}, err
+			}
+			continue
+		case contended(err, codes):
+			continue
+		case ambiguous(ctx, err) && unsure < s.ambiguous:
+			unsure++
+			continue
+		}
+		return sesame.Lease{}, err
+	}
+	return sesame.Lease{}, errGaveUp
+}
+
+// holders returns every HOLDER of a pool, live or lapsed, with a
+// consistent Query of the pool's partition.
+func (s *Store) holders(ctx context.Context, k sesame.SeatKey) ([]holderRecord, error) {
+	var out []holderRecord
+	err := s.queryAll(ctx, seatsPK(k), prefixHolder, func(item map[string]types.AttributeValue) error {
+		var h holderRecord
+		if err := attributevalue.UnmarshalMap(item, &h); err != nil {
+			return err
+		}
+		out = append(out, h)
+		return nil
+	})
+	return out, err
+}
+
+// makeRoom runs when a pool's COUNT refused login at now. It reads the
+// pool and:
+//   - when the user holds a live lease after all, does nothing (a move is
+//     now possible);
+//   - when other holders have lapsed, deletes them and lowers the count in
+//     one transaction (their sessions learn it at their next renewal);
+//   - when the live others fill the limit, returns the *SeatsExhaustedError;
+//   - otherwise (a seat was freed meanwhile, or the count is above the
+//     number of HOLDER items because the TTL collected one), sets the
+//     count to the number of HOLDER items, provided the count did not
+//     change since it was read before the Query.
+//
+// A nil error means: try again.
+func (s *Store) makeRoom(ctx context.Context, seat sesame.SeatKey, login string, limit sesame.Limit, now time.Time) error {
+	var c countRecord
+	haveCount, err := s.get(ctx, countKey(seat), &c)
+	if err != nil {
+		return err
+	}
+	hs, err := s.holders(ctx, seat)
+	if err != nil {
+		return err
+	}
+	var lapsed []holderRecord
+	var leases []sesame.Lease
+	others := 0
+	for _, h := range hs {
+		live := h.ExpiresAt >= nanos(now)
+		if h.Login == login {
+			if live {
+				return nil
+			}
+			continue
+		}
+		if live {
+			others++
+			leases = append(leases, h.domain())
+		} else {
+			lapsed = append(lapsed, h)
+		}
+	}
+	if len(lapsed) > 0 {
+		return s.reclaim(ctx, seat, lapsed, now)
+	}
+	if !limit.Admits(others) {
+		return sesame.Exhausted(seat.Pool, limit, leases, now)
+	}
+	if haveCount && c.N == int64(len(hs)) {
+		return nil // a seat was freed meanwhile
+	}
+	// Repair the count. Every change of the HOLDER items bumps v in the
+	// same transaction, so an unchanged v means the Query saw them all
+	// (bar TTL deletions, which only make n larger than needed).
+	cond := nV.Equal(expression.Value(c.V))
+	if !haveCount {
+		cond = expression.AttributeNotExists(nV)
+	}
+	e, err := build(expression.NewBuilder().WithCondition(cond).
+		WithUpdate(expression.Set(nN, expression.Value(len(hs))).Add(nV, expression.Value(1))))
+	if err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: countKey(seat),
+		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()})
+	if _, ok := conditionFailed(err); ok || contended(err, nil) || ambiguous(ctx, err) {
+		return nil
+	}
+	return err
+}
+
+// reclaim deletes lapsed HOLDER items and lowers the count by as many, 99
+// at most per transaction. Each delete is conditional on the HOLDER being
+// unchanged and still lapsed at now; a failed condition only means that
+// the caller should look again.
+func (s *Store) reclaim(ctx context.Context, seat sesame.SeatKey, lapsed []holderRecord, now time.Time) error {
+	for chunk := range slices.Chunk(lapsed, maxTransactItems-1) {
+		var items []types.TransactWriteItem
+		for _, h := range chunk {
+			del, err := s.deleteIf(holderKey(seat, h.Login), holdsLapsed(h.Session, now))
+			if err != nil {
+				return err
+			}
+			items = append(items, types.TransactWriteItem{Delete: del})
+		}
+		upd, err := s.countBy(seat, -len(chunk), nil)
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Update: upd})
+		err = s.transact(ctx, items)
+		if codes, ok := cancelled(err, len(items)); ok || contended(err, codes) || ambiguous(ctx, err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetSession returns a session, open or ended.
+func (s *Store) GetSession(ctx context.Context, id string) (sesame.Session, error) {
+	x, ok, err := s.getSession(ctx, id)
+	if err == nil && !ok {
+		err = sesame.NotFound(sessionName(id))
+	}
+	if err != nil {
+		return sesame.Session{}, fmt.Errorf("get session %.8s: %w", id, err)
+	}
+	return x, nil
+}
+
+// TouchSession stores the activity times of open session x.ID.
+func (s *Store) TouchSession(ctx context.Context, x sesame.Session) error {
+	fail := func(err error) error { return fmt.Errorf("touch session %.8s: %w", x.ID, err) }
+	e, err := build(expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name("lastActivity"), expression.Value(fmtTime(x.LastActivity))).
+			Set(expression.Name("lastSeen"), expression.Value(fmtTime(x.LastSeen)))).
+		WithCondition(itemExists().And(expression.AttributeNotExists(nEndReason))))
+	if err != nil {
+		return fail(err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: sessionKey(x.ID),
+		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	if old, ok := conditionFailed(err); ok {
+		if len(old) == 0 {
+			return fail(sesame.NotFound(sessionName(x.ID)))
+		}
+		var r sessionRecord
+		if err := attributevalue.UnmarshalMap(old, &r); err != nil {
+			return fail(err)
+		}
+		ended, err := r.domain()
+		if err != nil {
+			return fail(err)
+		}
+		return fail(endedError(ended))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// errAgain tells a loop to try again after a failed condition;
+// errContended after a conflict with a transaction in progress.
+var (
+	errAgain     = errors.New("dynamo: try again")
+	errContended = errors.New("dynamo: contended")
+)
+
+// RenewSeat extends the lease of open session id. See doc.go.
+func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+	fail := func(err error) (sesame.Lease, error) {
+		return sesame.Lease{}, fmt.Errorf("renew seat %.8s: %w", id, err)
+	}
+	x, ok, err := s.getSession(ctx, id)
+	switch {
+	case err != nil:
+		return fail(err)
+	case !ok:
+		return fail(sesame.NotFound(sessionName(id)))
+	case !x.Open():
+		return fail(endedError(x))
+	case x.Pool == "":
+		return sesame.Lease{}, nil
+	case p.Lease <= 0:
+		return fail(sesame.Invalid("lease", "La durée d'une connexion doit être positive."))
+	}
+	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
+	login := sesame.LoginKey(x.Login)
+	lease := sesame.Lease{SeatKey: seat, Login: login, Session: id, AcquiredAt: now, ExpiresAt: now.Add(p.Lease)}
+	unsure := 0
+	for attempt := 0; attempt < s.attempts; attempt++ {
+		if attempt > 0 {
+			if err := s.pause(ctx, attempt); err != nil {
+				return fail(err)
+			}
+		}
+		// The usual case: our live lease is extended.
+		l, h, err := s.extend(ctx, lease, now)
+		if err == nil {
+			return l, nil
+		}
+		if errors.Is(err, errContended) {
+			continue
+		}
+		if !errors.Is(err, errAgain) {
+			if ambiguous(ctx, err) && unsure < s.ambiguous {
+				unsure++
+				continue
+			}
+			return fail(err)
+		}
+		switch {
+		case h == nil || h.Session != id:
+			// The HOLDER is gone (reclaimed after a lapse) or another
+			// session's: the seat is lost, unless this session already
+			// ended (moved to a newer session, among others).
+			return fail(s.loseSeat(ctx, x, nil, now))
+		case h.ExpiresAt >= nanos(now):
+			continue // it changed between the update and now
+		}
+		// Ours but lapsed: take it again if the pool admits it.
+		err = s.retake(ctx, lease, p.Limit, now)
+		switch {
+		case err == nil:
+			return lease, nil
+		case errors.Is(err, sesame.ErrSeatsExhausted):
+			lost := s.loseSeat(ctx, x, h, now)
+			if errors.Is(lost, errAgain) {
+				continue
+			}
+			return fail(lost)
+		case errors.Is(err, errAgain):
+			continue
+		case ambiguous(ctx, err) && unsure < s.ambiguous:
+			unsure++
+			continue
+		}
+		return fail(err)
+	}
+	return fail(errGaveUp)
+}
+
+// extend moves the expiry of a live HOLDER of l.Session to l.ExpiresAt.
+// When the condition fails it returns errAgain and the HOLDER as it stood
+// (nil when there is none); errContended when a transaction held the item.
+func (s *Store) extend(ctx context.Context, l sesame.Lease, now time.Time) (sesame.Lease, *holderRecord, error) {
+	e, err := build(expression.NewBuilder().
+		WithUpdate(expression.Set(nExpiresAt, expression.Value(nanos(l.ExpiresAt))).
+			Set(nTTL, expression.Value(s.ttlAt(l.ExpiresAt, s.holderKeep)))).
+		WithCondition(holdsLive(l.Session, now)))
+	if err != nil {
+		return sesame.Lease{}, nil, err
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: holderKey(l.SeatKey, l.Login),
+		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	if old, ok := conditionFailed(err); ok {
+		if len(old) == 0 {
+			return sesame.Lease{}, nil, errAgain
+		}
+		var h holderRecord
+		if err := attributevalue.UnmarshalMap(old, &h); err != nil {
+			return sesame.Lease{}, nil, fmt.Errorf("dynamo: decoding holder: %w", err)
+		}
+		return sesame.Lease{}, &h, errAgain
+	}
+	if contended(err, nil) {
+		return sesame.Lease{}, nil, errContended
+	}
+	if err != nil {
+		return sesame.Lease{}, nil, err
+	}
+	var h holderRecord
+	if err := attributevalue.UnmarshalMap(out.Attributes, &h); err != nil {
+		return sesame.Lease{}, nil, fmt.Errorf("dynamo: decoding holder: %w", err)
+	}
+	return h.domain(), nil, nil
+}
+
+// retake gives a lapsed HOLDER back to its session when the pool admits
+// it: Transact[Update HOLDER if still ours and lapsed; ConditionCheck
+// COUNT n <= limit]. It returns errAgain after a lost race, and the
+// *SeatsExhaustedError when the live others fill the pool.
+func (s *Store) retake(ctx context.Context, l sesame.Lease, limit sesame.Limit, now time.Time) error {
+	if closed(limit) {
+		return sesame.Exhausted(l.Pool, limit, nil, now)
+	}
+	upd, err := s.setHolder(l, holdsLapsed(l.Session, now))
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{{Update: upd}}
+	if limit != sesame.Unlimited {
+		cc, err := s.conditionCheck(countKey(l.SeatKey), nN.LessThanEqual(expression.Value(int(limit))))
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{ConditionCheck: cc})
+	}
+	err = s.transact(ctx, items)
+	codes, ok := cancelled(err, len(items))
+	switch {
+	case err == nil:
+		return nil
+	case ok && failed(codes, 0):
+		return errAgain
+	case ok && failed(codes, 1):
+		if err := s.makeRoom(ctx, l.SeatKey, l.Login, limit, now); err != nil {
+			return err
+		}
+		return errAgain
+	case contended(err, codes):
+		return errAgain
+	}
+	return err
+}
+
+// loseSeat ends open session x with ReasonSeatLost and, when h is its
+// lapsed HOLDER, deletes it and lowers the count in the same transaction.
+// It returns the ErrSeatLost error; ErrSessionEnded when the session had
+// already ended; errAgain when the HOLDER changed meanwhile.
+func (s *Store) loseSeat(ctx context.Context, x sesame.Session, h *holderRecord, now time.Time) error {
+	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
+	end, err := s.endSession(x.ID, sesame.ReasonSeatLost, now, false)
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{{Update: end}}
+	if h != nil {
+		del, err := s.deleteIf(holderKey(seat, h.Login), holdsLapsed(x.ID, now))
+		if err != nil {
+			return err
+		}
+		upd, err := s.countBy(seat, -1, nil)
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Delete: del}, types.TransactWriteItem{Update: upd})
+	}
+	for unsure := 0; ; unsure++ {
+		err := s.transactOrUpdate(ctx, items)
+		if err == nil {
+			return seatLostError()
+		}
+		codes, ok := cancelled(err, len(items))
+		_, single := conditionFailed(err)
+		switch {
+		case single || (ok && failed(codes, 0)):
+			// The session is no longer open: say how it ended.
+			y, found, err := s.getSession(ctx, x.ID)
+			switch {
+			case err != nil:
+				return err
+			case !found:
+				return sesame.NotFound(sessionName(x.ID))
+			case y.Open():
+				return errAgain
+			case unsure > 0 && y.EndReason == sesame.ReasonSeatLost && y.EndedAt.Equal(now):
+				return seatLostError() // our own try landed
+			}
+			return endedError(y)
+		case ok && failed(codes, 1), contended(err, codes):
+			return errAgain
+		case ambiguous(ctx, err) && unsure < s.ambiguous:
+			if err := s.pause(ctx, unsure+1); err != nil {
+				return err
+			}
+			continue
+		}
+		return err
+	}
+}
+
+// transactOrUpdate runs one Update alone as an UpdateItem (half the cost of
+// a transaction), and anything else as a transaction.
+func (s *Store) transactOrUpdate(ctx context.Context, items []types.TransactWriteItem) error {
+	if len(items) == 1 && items[0].Update != nil {
+		u := items[0].Update
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: u.TableName, Key: u.Key,
+			UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+			ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues})
+		return err
+	}
+	return s.transact(ctx, items)
+}
+
+// EndSession ends open session id with reason r and frees its seat in the
+// same transaction.
+func (s *Store) EndSession(ctx context.Context, id string, r sesame.EndReason, now time.Time) (sesame.Session, error) {
+	fail := func(err error) (sesame.Session, error) {
+		return sesame.Session{}, fmt.Errorf("end session %.8s: %w", id, err)
+	}
+	unsure := 0
+	for attempt := 0; attempt < s.attempts; attempt++ {
+		if attempt > 0 {
+			if err := s.pause(ctx, attempt); err != nil {
+				return fail(err)
+			}
+		}
+		x, ok, err := s.getSession(ctx, id)
+		switch {
+		case err != nil:
+			return fail(err)
+		case !ok:
+			return fail(sesame.NotFound(sessionName(id)))
+		case !x.Open() && unsure > 0 && x.EndReason == r && x.EndedAt.Equal(now):
+			return x, nil // our own try landed
+		case !x.Open():
+			return x, fmt.Errorf("end session %.8s: %w", id, endedError(x))
+		}
+		end, err := s.endSession(id, r, now, false)
+		if err != nil {
+			return fail(err)
+		}
+		items := []types.TransactWriteItem{{Update: end}}
+		if x.Pool != "" {
+			seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
+			login := sesame.LoginKey(x.Login)
+			var h holderRecord
+			found, err := s.get(ctx, holderKey(seat, login), &h)
+			if err != nil {
+				return fail(err)
+			}
+			if found && h.Session == id {
+				del, err := s.deleteIf(holderKey(seat, login), nSession.Equal(expression.Value(id)))
+				if err != nil {
+					return fail(err)
+				}
+				upd, err := s.countBy(seat, -1, nil)
+				if err != nil {
+					return fail(err)
+				}
+				items = append(items, types.TransactWriteItem{Delete: del}, types.TransactWriteItem{Update: upd})
+			}
+		}
+		err = s.transactOrUpdate(ctx, items)
+		if err == nil {
+			x.EndReason, x.EndedAt = r, now
+			return x, nil
+		}
+		codes, isCancel := cancelled(err, len(items))
+		_, single := conditionFailed(err)
+		switch {
+		case single || isCancel || contended(err, codes):
+			continue // the session or its HOLDER changed: read again
+		case ambiguous(ctx, err) && unsure < s.ambiguous:
+			unsure++
+			continue
+		}
+		return fail(err)
+	}
+	return fail(errGaveUp)
+}
+
+// ListSessions returns the base's open sessions, oldest first: a Query of
+// GSI1 (which only open sessions are in), whose answers are confirmed with
+// consistent reads, since the index lags behind the table.
+func (s *Store) ListSessions(ctx context.Context, k sesame.BaseKey) ([]sesame.Session, error) {
+	fail := func(err error) ([]sesame.Session, error) { return nil, fmt.Errorf("list sessions of %s: %w", k, err) }
+	e, err := build(expression.NewBuilder().WithKeyCondition(
+		expression.Key(attrGSI1PK).Equal(expression.Value(sessionsGSI1PK(k)))))
+	if err != nil {
+		return fail(err)
+	}
+	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(indexGSI1),
+		KeyConditionExpression: e.KeyCondition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		ProjectionExpression: aws.String(attrPK + "," + attrSK)}
+	var ids []string
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return fail(err)
+		}
+		for _, item := range out.Items {
+			if pk, ok := item[attrPK].(*types.AttributeValueMemberS); ok {
+				ids = append(ids, pk.Value)
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	found, err := s.batchGet(ctx, ids)
+	if err != nil {
+		return fail(err)
+	}
+	out := []sesame.Session{}
+	for _, pk := range ids {
+		r, ok := found[pk]
+		if !ok || r.EndReason != "" || r.UAI != string(k.UAI) || r.Year != string(k.Year) {
+			continue
+		}
+		x, err := r.domain()
+		if err != nil {
+			return fail(err)
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// batchGet reads sessions by partition key with consistent reads, 100 per
+// BatchGetItem, until none is left unprocessed.
+func (s *Store) batchGet(ctx context.Context, pks []string) (map[string]sessionRecord, error) {
+	found := map[string]sessionRecord{}
+	for chunk := range slices.Chunk(pks, 100) {
+		keys := make([]map[string]types.AttributeValue, len(chunk))
+		for i, pk := range chunk {
+			keys[i] = key(pk, skSession)
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				if attempt > s.attempts {
+					return nil, errGaveUp
+				}
+				if err := s.pause(ctx, attempt); err != nil {
+					return nil, err
+				}
+			}
+			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, err
+			}
+			for _, item := range out.Responses[s.table] {
+				var r sessionRecord
+				if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+					return nil, fmt.Errorf("dynamo: decoding session: %w", err)
+				}
+				found[r.PK] = r
+			}
+			req = out.UnprocessedKeys
+		}
+	}
+	return found, nil
+}
+
+// ListLeases returns the base's live leases by pool (in the order of
+// sesame.Pools) then login: one consistent Query per pool partition, run
+// side by side.
+func (s *Store) ListLeases(ctx context.Context, k sesame.BaseKey, now time.Time) ([]sesame.Lease, error) {
+	per := make([][]holderRecord, len(sesame.Pools))
+	errs := make([]error, len(sesame.Pools))
+	var wg sync.WaitGroup
+	for i, p := range sesame.Pools {
+		wg.Go(func() {
+			per[i], errs[i] = s.holders(ctx, sesame.SeatKey{UAI: k.UAI, Year: k.Year, Pool: p})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("list leases of %s: %w", k, err)
+	}
+	out := []sesame.Lease{}
+	for _, hs := range per {
+		for _, h := range hs {
+			if l := h.domain(); l.Live(now) {
+				out = append(out, l)
+			}
+		}
+	}
+	return out, nil
+}
