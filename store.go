@@ -90,12 +90,13 @@ type Store interface {
 	// s.ID. Returns ErrNotFound, or ErrSessionEnded if it has ended.
 	TouchSession(ctx context.Context, s Session) error
 	// RenewSeat extends the lease of open session id to now + p.Lease.
-	// When the lease has lapsed but is still the session's, it is taken
-	// again if the pool admits it under p.Limit (counting the other live
-	// holders). Returns ErrSeatLost, ending the session with
-	// ReasonSeatLost, when the seat lapsed and the pool is full or the
-	// lease is gone; ErrSessionEnded if the session has ended (the seat was
-	// moved to a newer session, among others); ErrNotFound.
+	// When the lease has lapsed (a laptop slept), the session takes a seat
+	// again if the pool admits it under p.Limit, counting the other live
+	// holders; that holds whether the store still keeps the lapsed lease
+	// or cleared it to make room. Returns ErrSeatLost, ending the session
+	// with ReasonSeatLost, when the lease lapsed and the pool is full;
+	// ErrSessionEnded if the session has ended (its seat moved to a newer
+	// session of the same user, among others); ErrNotFound.
 	RenewSeat(ctx context.Context, id string, p SeatPolicy, now time.Time) (Lease, error)
 	// EndSession ends open session id with reason r and frees its seat at
 	// once, in one step, and returns the ended session. Ending an ended

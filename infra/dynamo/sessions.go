@@ -522,10 +522,29 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 			return fail(err)
 		}
 		switch {
-		case h == nil || h.Session != id:
-			// The HOLDER is gone (reclaimed after a lapse) or another
-			// session's: the seat is lost, unless this session already
-			// ended (moved to a newer session, among others).
+		case h == nil:
+			// The HOLDER was reclaimed after a lapse: the session comes
+			// back as a newcomer if the pool admits it.
+			err := s.readmit(ctx, x, lease, p.Limit, now)
+			switch {
+			case err == nil:
+				return lease, nil
+			case errors.Is(err, sesame.ErrSeatsExhausted):
+				lost := s.loseSeat(ctx, x, nil, now)
+				if errors.Is(lost, errAgain) {
+					continue
+				}
+				return fail(lost)
+			case errors.Is(err, errAgain), errors.Is(err, errContended):
+				continue
+			case ambiguous(ctx, err) && unsure < s.ambiguous:
+				unsure++
+				continue
+			}
+			return fail(err)
+		case h.Session != id:
+			// Another session's: the seat is lost, unless this session
+			// already ended (moved to a newer session, among others).
 			return fail(s.loseSeat(ctx, x, nil, now))
 		case h.ExpiresAt >= nanos(now):
 			continue // it changed between the update and now
@@ -589,6 +608,61 @@ func (s *Store) extend(ctx context.Context, l sesame.Lease, now time.Time) (sesa
 		return sesame.Lease{}, nil, fmt.Errorf("dynamo: decoding holder: %w", err)
 	}
 	return h.domain(), nil, nil
+}
+
+// readmit gives open session x a new HOLDER when its own was reclaimed:
+// Transact[Put HOLDER if absent; COUNT n+1 if n < limit; ConditionCheck
+// the session is still open]. It returns errAgain after a lost race (the
+// HOLDER appeared, or a lapsed seat was freed to make room), the
+// *SeatsExhaustedError when the live holders fill the pool, and the
+// session's end when it ended meanwhile.
+func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, limit sesame.Limit, now time.Time) error {
+	if closed(limit) {
+		return sesame.Exhausted(l.Pool, limit, nil, now)
+	}
+	put, err := s.putNew(s.newHolderRecord(l))
+	if err != nil {
+		return err
+	}
+	var cond *expression.ConditionBuilder
+	if limit != sesame.Unlimited {
+		c := expression.AttributeNotExists(nN).Or(nN.LessThan(expression.Value(int(limit))))
+		cond = &c
+	}
+	count, err := s.countBy(l.SeatKey, 1, cond)
+	if err != nil {
+		return err
+	}
+	open, err := s.conditionCheck(sessionKey(x.ID), itemExists().And(expression.AttributeNotExists(nEndReason)))
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{{Put: put}, {Update: count}, {ConditionCheck: open}}
+	err = s.transact(ctx, items)
+	codes, ok := cancelled(err, len(items))
+	switch {
+	case err == nil:
+		return nil
+	case ok && failed(codes, 2):
+		y, found, gerr := s.getSession(ctx, x.ID)
+		if gerr != nil {
+			return gerr
+		}
+		if !found {
+			return sesame.NotFound(sessionName(x.ID))
+		}
+		return endedError(y)
+	case ok && failed(codes, 0):
+		return errAgain
+	case ok && failed(codes, 1):
+		if err := s.makeRoom(ctx, l.SeatKey, l.Login, limit, now); err != nil {
+			return err
+		}
+		return errAgain
+	case contended(err, codes):
+		return errContended
+	}
+	return err
 }
 
 // retake gives a lapsed HOLDER back to its session when the pool admits

@@ -233,6 +233,24 @@ func testSeats(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("LapsedLeaseBackAfterANewcomer", func(t *testing.T) {
+		// Two laptops sleep; a newcomer signs in meanwhile (a store may
+		// clear lapsed leases to make room). The first to wake finds room
+		// and takes a seat again; the second finds the pool full.
+		k := MustBase(t, st, NewUAI(), year, sesame.DefaultLicense)
+		a := mustOpen(t, st, k, "a", pool, 2, t0)
+		b := mustOpen(t, st, k, "b", pool, 2, t0)
+		now := t0.Add(lease + time.Second)
+		mustOpen(t, st, k, "c", pool, 2, now)
+		_, err := st.RenewSeat(ctx, a.ID, policy(2), now.Add(time.Second))
+		must(t, "RenewSeat of the first to wake", err)
+		wantErr(t, "RenewSeat of the second", second(st.RenewSeat(ctx, b.ID, policy(2), now.Add(2*time.Second))), sesame.ErrSeatLost)
+		ended(t, st, b.ID, sesame.ReasonSeatLost)
+		if got := liveIn(t, st, k, pool, now.Add(2*time.Second)); !slices.Equal(got, []string{"a", "c"}) {
+			t.Fatalf("live holders = %v", got)
+		}
+	})
+
 	t.Run("LapsedLeaseLostWhenFull", func(t *testing.T) {
 		k := MustBase(t, st, NewUAI(), year, sesame.DefaultLicense)
 		s := mustOpen(t, st, k, "portable", pool, 2, t0)
