@@ -423,7 +423,9 @@ func TestProfileValidate(t *testing.T) {
 		code string
 	}{
 		{"Valid", func(*sesame.Profile) {}, ""},
-		{"GrantOverCeiling", func(p *sesame.Profile) { p.Mode, p.Group, p.Grants = sesame.ModeTeacher, "", []string{"exports.realiser-exports"} }, sesame.CodeInvalid},
+		{"GrantOverCeiling", func(p *sesame.Profile) {
+			p.Mode, p.Group, p.Grants = sesame.ModeTeacher, "", []string{"exports.realiser-exports"}
+		}, sesame.CodeInvalid},
 		{"ConsultGroupWriteGrant", func(p *sesame.Profile) { p.Group, p.Grants = sesame.GroupConsult, []string{"notes.saisir-notes"} }, sesame.CodeInvalid},
 		{"SPRActionNotGrantable", func(p *sesame.Profile) { p.Grants = []string{sesame.ActionSPRConnect} }, sesame.CodeInvalid},
 		{"UnknownGrant", func(p *sesame.Profile) { p.Grants = []string{"x.y"} }, sesame.CodeUnknownAction},
@@ -432,8 +434,12 @@ func TestProfileValidate(t *testing.T) {
 		{"BadType", func(p *sesame.Profile) { p.Group = "super" }, sesame.CodeInvalid},
 		{"TypeOnProfile", func(p *sesame.Profile) { p.Mode = sesame.ModeTeacher }, sesame.CodeInvalid},
 		{"NoName", func(p *sesame.Profile) { p.Name = " " }, sesame.CodeInvalid},
-		{"IdleTooShort", func(p *sesame.Profile) { p.AutoDisconnect = sesame.AutoDisconnect{Enabled: true, After: 10 * time.Second} }, sesame.CodeInvalid},
-		{"IdleTooLong", func(p *sesame.Profile) { p.AutoDisconnect = sesame.AutoDisconnect{Enabled: true, After: 13 * time.Hour} }, sesame.CodeInvalid},
+		{"IdleTooShort", func(p *sesame.Profile) {
+			p.AutoDisconnect = sesame.AutoDisconnect{Enabled: true, After: 10 * time.Second}
+		}, sesame.CodeInvalid},
+		{"IdleTooLong", func(p *sesame.Profile) {
+			p.AutoDisconnect = sesame.AutoDisconnect{Enabled: true, After: 13 * time.Hour}
+		}, sesame.CodeInvalid},
 		{"IdleOffAnyDuration", func(p *sesame.Profile) { p.AutoDisconnect = sesame.AutoDisconnect{After: time.Second} }, ""},
 		{"SpaceWithGrants", func(p *sesame.Profile) {
 			p.ID, p.Mode, p.Group, p.Grants = "parent", sesame.SpaceParent, "", []string{"agenda.consulter-agenda"}
