@@ -121,8 +121,12 @@ func (e *SeatsExhaustedError) Message() string {
 	if e.Limit == Closed {
 		return fmt.Sprintf("Aucune connexion n'est ouverte en %s : la licence ne le prévoit pas.", e.Pool.Label())
 	}
+	wait := e.RetryAfter
+	if wait > 90*time.Second {
+		wait = (wait + time.Minute - 1).Truncate(time.Minute) // "3 minutes", not "2 minutes 59 secondes"
+	}
 	return fmt.Sprintf("Les %d connexions simultanées en %s sont toutes occupées. Réessayez dans %s.",
-		int(e.Limit), e.Pool.Label(), FrenchDuration(e.RetryAfter))
+		int(e.Limit), e.Pool.Label(), FrenchDuration(wait))
 }
 
 // Is makes errors.Is(err, ErrSeatsExhausted) hold.

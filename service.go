@@ -63,7 +63,12 @@ var ErrInvalidCredentials = &Error{Code: CodeInvalidCredentials,
 	Message: "Code établissement, identifiant ou mot de passe incorrect."}
 
 // UnauthenticatedError says that a request has no open session, and why.
-type UnauthenticatedError struct{ Reason EndReason }
+type UnauthenticatedError struct {
+	Reason EndReason
+	// IdleTimeout is the limit that ended the session, for ReasonIdleTimeout
+	// when it is known.
+	IdleTimeout time.Duration
+}
 
 func (e *UnauthenticatedError) Error() string { return CodeUnauthenticated + ": " + string(e.Reason) }
 
@@ -188,6 +193,10 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 	}
 	uai, err := ParseUAI(r.School)
 	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.Field = "school"
+		}
 		return LoginResult{}, err
 	}
 	login := LoginKey(r.Login)
@@ -417,7 +426,7 @@ func (s *Service) Resolve(ctx context.Context, token string, activity bool) (Cur
 		return Current{}, err
 	}
 	if r := cur.Session.Check(now, cur.Idle); r != "" {
-		return Current{}, s.end(ctx, sess.ID, r, now)
+		return Current{}, s.endIdle(ctx, sess.ID, r, now, cur.Idle)
 	}
 	if activity {
 		cur.Session.Touch(now, cur.Idle)
@@ -453,6 +462,16 @@ func (s *Service) end(ctx context.Context, id string, r EndReason, now time.Time
 		return fmt.Errorf("end session: %w", err)
 	}
 	return &UnauthenticatedError{Reason: e.EndReason}
+}
+
+// endIdle is end, naming the idle limit when that is the reason.
+func (s *Service) endIdle(ctx context.Context, id string, r EndReason, now time.Time, ad AutoDisconnect) error {
+	err := s.end(ctx, id, r, now)
+	var ue *UnauthenticatedError
+	if errors.As(err, &ue) && ue.Reason == ReasonIdleTimeout {
+		ue.IdleTimeout = ad.After
+	}
+	return err
 }
 
 // ended turns a store's ErrSessionEnded into the 401 with the stored reason.
@@ -511,7 +530,7 @@ func (s *Service) Heartbeat(ctx context.Context, token string, idle time.Duratio
 	now := s.now()
 	sess := cur.Session
 	if r := sess.Heartbeat(now, idle, cur.Idle); r != "" {
-		return HeartbeatResult{}, s.end(ctx, sess.ID, r, now)
+		return HeartbeatResult{}, s.endIdle(ctx, sess.ID, r, now, cur.Idle)
 	}
 	if err := s.Store.TouchSession(ctx, sess); err != nil {
 		return HeartbeatResult{}, s.ended(ctx, sess.ID, err)
@@ -558,7 +577,11 @@ func (s *Service) Authorize(ctx context.Context, token, action string) (Decision
 // Require resolves token's session as the user's own request and checks
 // that it may do action; otherwise it returns a *ForbiddenError.
 func (s *Service) Require(ctx context.Context, token, action string) (Current, error) {
-	cur, err := s.Resolve(ctx, token, true)
+	return s.require(ctx, token, action, true)
+}
+
+func (s *Service) require(ctx context.Context, token, action string, activity bool) (Current, error) {
+	cur, err := s.Resolve(ctx, token, activity)
 	if err != nil {
 		return Current{}, err
 	}
@@ -579,13 +602,16 @@ type PoolUsage struct {
 type Connections struct {
 	Pools    []PoolUsage
 	Sessions []Session
+	// Self is the ID of the caller's own session.
+	Self string
 }
 
 // Connections returns the pools and the connected users of the SPR's base
 // (action spr.connexions). A session shows while its seat is live or, for
-// one without a seat, while its heartbeats keep coming.
+// one without a seat, while its heartbeats keep coming. Reading the list
+// is not activity: the page refreshes it on its own.
 func (s *Service) Connections(ctx context.Context, token string) (Connections, error) {
-	cur, err := s.Require(ctx, token, ActionSPRConnect)
+	cur, err := s.require(ctx, token, ActionSPRConnect, false)
 	if err != nil {
 		return Connections{}, err
 	}
@@ -605,7 +631,7 @@ func (s *Service) Connections(ctx context.Context, token string) (Connections, e
 		used[l.Pool]++
 		held[l.Session] = true
 	}
-	var c Connections
+	c := Connections{Self: cur.Session.ID}
 	for _, p := range Pools {
 		c.Pools = append(c.Pools, PoolUsage{Pool: p, Limit: cur.Base.License.Limit(p), Used: used[p]})
 	}

@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"net/http"
+	"path/filepath"
+	"strings"
 	"net/url"
 	"slices"
 	"sync"
@@ -10,6 +12,8 @@ import (
 	"time"
 
 	"github.com/sesame-ecole/sesame"
+	"github.com/sesame-ecole/sesame/infra/bolt"
+	"github.com/sesame-ecole/sesame/infra/httpapi"
 )
 
 func TestConcurrentSignInsFillFourSeats(t *testing.T) {
@@ -142,7 +146,11 @@ func TestSessionLifecycle(t *testing.T) {
 				wantStatus(t, "idle heartbeat", b.heartbeat(float64(i*60)), http.StatusOK, "")
 			}
 			w.clock.Advance(2 * time.Minute) // idle since a minute after sign-in: 30 minutes now
-			wantReason(t, "idle for 30 minutes", b.heartbeat(30*60), sesame.ReasonIdleTimeout)
+			idle := b.heartbeat(30 * 60)
+			wantReason(t, "idle for 30 minutes", idle, sesame.ReasonIdleTimeout)
+			if idle.errField("idleTimeoutSeconds") != 1800.0 {
+				t.Fatalf("the idle 401 does not name the limit: %v", idle.body)
+			}
 			if n := w.used(sesame.PoolAdminModify); n != 0 {
 				t.Fatalf("after idle timeout used %d, want 0", n)
 			}
@@ -170,6 +178,18 @@ func TestSessionLifecycle(t *testing.T) {
 			}
 			if id == "" {
 				t.Fatalf("a2 missing from connections: %v", conns.body)
+			}
+			self := 0
+			for _, c := range conns.body["connections"].([]any) {
+				if m := c.(map[string]any); m["current"] == true {
+					self++
+					if m["login"] != "spr" {
+						t.Fatalf("current connection is %v", m["login"])
+					}
+				}
+			}
+			if self != 1 {
+				t.Fatalf("%d connections marked current, want the SPR's own", self)
 			}
 			wantStatus(t, "disconnect", spr.do("DELETE", "/connections/"+id, nil, nil), http.StatusNoContent, "")
 			wantReason(t, "after disconnection", b.heartbeat(0), sesame.ReasonDisconnected)
@@ -341,4 +361,45 @@ func TestOtherYearOnlyForSPR(t *testing.T) {
 			map[string]string{"school": w.uai, "login": "prof", "password": pw, "mode": "teacher", "year": "2025-2026"}, nil), http.StatusUnauthorized, "invalid_credentials")
 		w.user("prof2", "teacher", "", "")
 	})
+}
+
+// TestOpenAPIInSync checks that the published document lists exactly the
+// routes the API serves, with their methods.
+func TestOpenAPIInSync(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	w := newWorld(t, st, "0751234A", sesame.DefaultLicense)
+	a := w.browser().do("GET", "/openapi.json", nil, nil)
+	wantStatus(t, "openapi.json", a, http.StatusOK, "")
+	if a.body["openapi"] == nil {
+		t.Fatal("openapi.json has no version")
+	}
+	documented := map[string]bool{}
+	for path, ops := range a.body["paths"].(map[string]any) {
+		for method := range ops.(map[string]any) {
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	served := map[string]bool{}
+	for _, r := range httpapi.Routes {
+		served[r.Method+" "+r.Path] = true
+		if !documented[r.Method+" "+r.Path] {
+			t.Errorf("%s %s is served but not documented", r.Method, r.Path)
+		}
+	}
+	for k := range documented {
+		if !served[k] {
+			t.Errorf("%s is documented but not served", k)
+		}
+	}
+	// Every route answers something other than the catch-all 404.
+	for _, r := range httpapi.Routes {
+		got := w.browser().do(r.Method, strings.ReplaceAll(r.Path, "{id}", "x"), nil, nil)
+		if got.code() == "not_found" && !strings.Contains(r.Path, "{") {
+			t.Errorf("%s %s is not routed", r.Method, r.Path)
+		}
+	}
 }

@@ -72,11 +72,15 @@ func toAPIError(err error) *apiError {
 		}
 		retry := int(seats.RetryAfter.Seconds() + 0.5)
 		return &apiError{status: http.StatusConflict, code: sesame.CodeSeatsExhausted, message: seats.Message(),
-			details: map[string]any{"pool": seats.Pool, "limit": limit, "retryAfterSeconds": retry},
+			details: map[string]any{"pool": seats.Pool, "label": seats.Pool.Label(), "limit": limit, "retryAfterSeconds": retry},
 			header:  http.Header{"Retry-After": {strconv.Itoa(retry)}}}
 	case errors.As(err, &unauth):
-		return &apiError{status: http.StatusUnauthorized, code: sesame.CodeUnauthenticated, message: unauth.Message(),
+		ae := &apiError{status: http.StatusUnauthorized, code: sesame.CodeUnauthenticated, message: unauth.Message(),
 			details: map[string]any{"reason": unauth.Reason}}
+		if unauth.IdleTimeout > 0 {
+			ae.details["idleTimeoutSeconds"] = int(unauth.IdleTimeout.Seconds())
+		}
+		return ae
 	case errors.As(err, &thr):
 		retry := int(thr.RetryAfter.Seconds() + 0.999)
 		return &apiError{status: http.StatusTooManyRequests, code: sesame.CodeTooManyAttempts, message: thr.Message(),

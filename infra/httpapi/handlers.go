@@ -149,7 +149,8 @@ func (a *api) connections(w http.ResponseWriter, r *http.Request) {
 	for _, s := range c.Sessions {
 		conns = append(conns, map[string]any{"id": s.ID, "login": s.Login, "displayName": s.DisplayName,
 			"mode": s.Mode, "access": s.Access, "pool": nullable(string(s.Pool)), "supervisor": s.Supervisor,
-			"since": s.CreatedAt.UTC().Format(time.RFC3339), "lastActivity": s.LastActivity.UTC().Format(time.RFC3339)})
+			"since": s.CreatedAt.UTC().Format(time.RFC3339), "lastActivity": s.LastActivity.UTC().Format(time.RFC3339),
+			"current": s.ID == c.Self, "modeLabel": s.Mode.Label()})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"pools": pools, "connections": conns})
 }
@@ -195,7 +196,7 @@ func idleJSON(i sesame.IdleState) map[string]any {
 func sessionJSON(v sesame.View) map[string]any {
 	var seat any
 	if v.Seat != nil {
-		seat = map[string]any{"pool": v.Seat.Pool, "limit": limitJSON(v.Seat.Limit)}
+		seat = map[string]any{"pool": v.Seat.Pool, "label": v.Seat.Pool.Label(), "limit": limitJSON(v.Seat.Limit)}
 	}
 	perms := v.Permissions
 	if perms == nil {
@@ -203,7 +204,8 @@ func sessionJSON(v sesame.View) map[string]any {
 	}
 	return map[string]any{
 		"user": map[string]any{"login": v.User.Login, "displayName": v.User.DisplayName, "kind": v.User.Kind,
-			"supervisor": v.User.Supervisor},
+			"kindLabel": v.User.Kind.Label(), "supervisor": v.User.Supervisor},
+		"modeLabel":        v.Session.Mode.Label(),
 		"school":           map[string]any{"uai": v.School.UAI, "name": v.School.Name, "year": v.School.CurrentYear},
 		"mode":             v.Session.Mode,
 		"access":           v.Session.Access,
