@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/sesame-ecole/sesame"
+	"github.com/sesame-ecole/sesame/infra/app"
+	"github.com/sesame-ecole/sesame/infra/httpapi"
+)
+
+func cmdServe(ctx context.Context, e env, args []string) error {
+	f := newFlags("serve")
+	addr := f.String("addr", "127.0.0.1:8080", "adresse d'écoute")
+	demo := f.Bool("demo", false, "créer l'établissement de démonstration")
+	cert := f.String("tls-cert", "", "certificat TLS")
+	key := f.String("tls-key", "", "clé TLS")
+	heartbeat := f.Duration("heartbeat", sesame.DefaultTiming.Heartbeat, "intervalle des signaux de présence")
+	lease := f.Duration("lease", sesame.DefaultTiming.Lease, "durée d'une place sans signal")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if (*cert == "") != (*key == "") {
+		return &usageError{"--tls-cert et --tls-key vont ensemble."}
+	}
+	timing := sesame.DefaultTiming
+	timing.Heartbeat, timing.Lease = *heartbeat, *lease
+	if err := timing.Validate(); err != nil {
+		return err
+	}
+	svc, done, err := f.open(ctx, timing)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if *demo {
+		if err := createDemo(ctx, e, svc); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("écoute sur %s impossible : %w", *addr, err)
+	}
+	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	srv := &http.Server{
+		Handler:           app.Handler(svc, httpapi.Config{Logger: logger, Secure: *cert != ""}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if *cert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(e.stdout, "Sésame écoute sur %s://%s/ (stockage %s)\n", scheme, ln.Addr(), *f.store)
+	if *cert == "" {
+		host, _, _ := net.SplitHostPort(ln.Addr().String())
+		warn := "ATTENTION : Sésame est servi en HTTP simple, sans chiffrement : ce n'est acceptable que sur cette machine (localhost). Pour un vrai déploiement, donnez --tls-cert et --tls-key."
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			warn = "DANGER : Sésame est servi en HTTP simple sur une adresse du réseau (" + host + ") : les mots de passe et les sessions circulent en clair. Donnez --tls-cert et --tls-key, ou écoutez sur 127.0.0.1."
+		}
+		fmt.Fprintln(e.stderr, warn)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if *cert != "" {
+			errc <- srv.ServeTLS(ln, *cert, *key)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("serveur : %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(e.stdout, "Arrêt du serveur…")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+// The demo school.
+const (
+	demoUAI      = "0751234A"
+	demoName     = "Collège de démonstration Jean Moulin"
+	demoPassword = "demo-sesame" // every demo account's; the demo serves localhost only
+)
+
+type demoAccount struct{ login, kind, name, group, profile string }
+
+var demoAccounts = []demoAccount{
+	{"secretariat1", "staff", "Mme Lefèvre (secrétariat)", "Modification", ""},
+	{"secretariat2", "staff", "M. Garnier (secrétariat)", "Modification", ""},
+	{"intendance", "staff", "Mme Roux (intendance)", "Modification", ""},
+	{"principal-adjoint", "staff", "M. Fontaine (principal adjoint)", "Modification", ""},
+	{"documentaliste", "staff", "Mme Chevalier (documentaliste)", "Modification", ""},
+	{"gestionnaire", "staff", "M. Perrin (gestionnaire, consultation)", "Consultation", ""},
+	{"cpe", "staff", "Mme Morel (CPE)", "", "Personnels"},
+	{"surveillant", "staff", "M. Girard (assistant d'éducation)", "", "Personnels"},
+	{"prof.martin", "teacher", "M. Martin (mathématiques)", "", "Professeurs"},
+	{"prof.bernard", "teacher", "Mme Bernard (français)", "", "Professeurs"},
+	{"prof.dubois", "teacher", "M. Dubois (histoire-géographie)", "", "Professeurs"},
+	{"parent.durand", "parent", "Mme Durand (parent)", "", ""},
+	{"parent.petit", "parent", "M. Petit (parent)", "", ""},
+	{"eleve.durand", "student", "Léa Durand (élève de 4e B)", "", ""},
+	{"eleve.petit", "student", "Hugo Petit (élève de 3e A)", "", ""},
+	{"tuteur.stage", "mentor", "M. Lambert (maître de stage)", "", ""},
+	{"inspection", "inspector", "Mme Blanc (inspectrice)", "", ""},
+}
+
+// createDemo creates the demo school on first start, then prints its
+// accounts.
+func createDemo(ctx context.Context, e env, svc *sesame.Service) error {
+	year := sesame.SchoolYearOf(time.Now())
+	_, err := svc.CreateSchool(ctx, sesame.NewSchool{UAI: demoUAI, Name: demoName, Year: string(year),
+		Consultation: true, SPRPassword: demoPassword})
+	switch {
+	case errors.Is(err, sesame.ErrExists):
+		fmt.Fprintf(e.stdout, "Établissement de démonstration déjà présent (%s, %s).\n", demoUAI, year)
+	case err != nil:
+		return err
+	default:
+		for _, a := range demoAccounts {
+			_, err := svc.AddUser(ctx, sesame.NewUser{UAI: demoUAI, Year: string(year), Login: a.login, Kind: a.kind,
+				DisplayName: a.name, AdminGroup: a.group, Profile: a.profile, Password: demoPassword})
+			if err != nil && !errors.Is(err, sesame.ErrExists) {
+				return err
+			}
+		}
+		fmt.Fprintf(e.stdout, "Établissement de démonstration créé : %s, %s, année %s.\n", demoName, demoUAI, year)
+	}
+	fmt.Fprintf(e.stdout, "Comptes de démonstration (code établissement %s, mot de passe « %s » pour tous) :\n", demoUAI, demoPassword)
+	fmt.Fprintf(e.stdout, "  %-18s %-10s %s\n", "spr", "staff", "superviseur (SPR), mode administratif sans prendre de place")
+	for _, a := range demoAccounts {
+		how := a.group
+		if how == "" {
+			how = a.profile
+		}
+		fmt.Fprintf(e.stdout, "  %-18s %-10s %s%s\n", a.login, a.kind, a.name, map[bool]string{true: " — " + how, false: ""}[how != ""])
+	}
+	fmt.Fprintln(e.stdout, "Le mode administratif offre 4 places en modification : le 5e compte du groupe Modification est refusé tant que 4 sont connectés.")
+	return nil
+}

@@ -1,0 +1,53 @@
+// Package bolt implements sesame.Store, and with the throttling counters and
+// secrets sesame.Backend, on an embedded bbolt file: the storage of the
+// single server ("non hébergé"), of developers and of demos.
+//
+//	st, err := bolt.Open("./data/sesame.db") // parent folders are created
+//	if err != nil {
+//		// another process holding the file gets, after a timeout, an error
+//		// matching bolt.ErrLocked whose French message says so
+//		// (sesame.ErrorMessage(err)).
+//		return err
+//	}
+//	defer st.Close()
+//	lease, err := st.OpenSession(ctx, s, sesame.SeatPolicy{Limit: 4, Lease: 3 * time.Minute}, now)
+//
+// # Transactions
+//
+// Every method runs in one bbolt transaction (db.Update or db.View). bbolt
+// runs one write transaction at a time, so a seat decision reads every lease
+// of the pool inside the write transaction that writes the outcome, and
+// decides with sesame.Admission: it is exact, with no retry. A refusal
+// (sesame.Exhausted) writes nothing. When a result must be committed and
+// still reported as an error (RenewSeat ending a session with seat_lost),
+// the transaction commits and the error is returned after it.
+//
+// # Layout
+//
+// Top-level buckets:
+//
+//	schools                 UAI → school
+//	sessions                session ID (TokenID) → session, open or ended
+//	attempts                throttling key → failed sign-in counter
+//	secrets                 name → the secret's bytes (raw, not JSON)
+//	bases                   one nested bucket per base, named "UAI/YEAR"
+//	  meta                  (a key) → base: licence, creation, version
+//	  users                 login key (sesame.LoginKey) → user
+//	  profiles              profile ID → admin group, profile or space setting
+//	  imports               import job ID → import job
+//	  seats                 one nested bucket per pool ("admin-modify"…)
+//	    <pool>              login key → lease (one per user per pool)
+//	  sessions              index of the base's open sessions: ID → 0x01
+//
+// A base bucket counts as a base only when it holds its meta key. Bases of
+// a school are listed by seeking "UAI/" in bases; years ("2026-2027") sort
+// as text in time order. A lease is live while now ≤ ExpiresAt; lapsed
+// leases stay in the file until the seat is taken again, renewed or
+// released, and never count. The open-session index is updated in the
+// transaction that opens or ends a session, so ListSessions reads only the
+// base's open sessions.
+//
+// Values are JSON written from small private records (records.go), so the
+// domain types carry no storage tags. Times are stored in UTC with their
+// nanoseconds (RFC 3339), durations in nanoseconds, and read back in UTC.
+package bolt

@@ -1,0 +1,386 @@
+package bolt
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sesame-ecole/sesame"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// shortID shortens a session ID (a token hash) for error contexts.
+func shortID(id string) string { return id[:min(len(id), 12)] }
+
+func sessionNotFound() error { return sesame.NotFound("La session") }
+
+func sessionExists() error { return sesame.Exists("Cette session") }
+
+// sessionEnded is the error for an ended session; its message gives the
+// reason in French.
+func sessionEnded(r sessionRec) error {
+	return &sesame.Error{Code: sesame.CodeSessionEnded, Message: sesame.EndReason(r.EndReason).Message()}
+}
+
+func seatLost() error {
+	return &sesame.Error{Code: sesame.CodeSeatLost, Message: sesame.ReasonSeatLost.Message()}
+}
+
+// indexValue is the value of an entry of a base's open-session index.
+var indexValue = []byte{1}
+
+// getSession loads session id.
+func getSession(tx *bbolt.Tx, id string) (sessionRec, bool, error) {
+	var r sessionRec
+	ok, err := load(tx.Bucket(bucketSessions), []byte(id), &r)
+	return r, ok, err
+}
+
+// putSession writes session r and keeps its base's open-session index in
+// step with it.
+func putSession(tx *bbolt.Tx, r sessionRec) error {
+	if err := store(tx.Bucket(bucketSessions), []byte(r.ID), r); err != nil {
+		return err
+	}
+	bb := baseBucket(tx, sesame.BaseKey{UAI: sesame.UAI(r.UAI), Year: sesame.Year(r.Year)})
+	if bb == nil {
+		return nil
+	}
+	index := bb.Bucket(bucketOpenIndex)
+	if r.EndReason == "" {
+		return index.Put([]byte(r.ID), indexValue)
+	}
+	return index.Delete([]byte(r.ID))
+}
+
+// endSession ends the open session id, if it exists, with reason at now.
+// It leaves the seats alone: the caller decides what becomes of the lease.
+func endSession(tx *bbolt.Tx, id string, reason sesame.EndReason, now time.Time) error {
+	r, ok, err := getSession(tx, id)
+	if err != nil || !ok || r.EndReason != "" {
+		return err
+	}
+	r.EndReason, r.EndedAt = string(reason), now.UTC()
+	return putSession(tx, r)
+}
+
+// poolBucket returns the bucket of a pool's leases (login key → lease), or
+// nil when it does not exist yet.
+func poolBucket(bb *bbolt.Bucket, pool sesame.Pool) *bbolt.Bucket {
+	return sub(sub(bb, bucketSeats), []byte(pool))
+}
+
+// putLease writes l in its pool's bucket, creating it when needed.
+func putLease(bb *bbolt.Bucket, l sesame.Lease) error {
+	pb, err := bb.Bucket(bucketSeats).CreateBucketIfNotExists([]byte(l.Pool))
+	if err != nil {
+		return err
+	}
+	return store(pb, []byte(l.Login), toLeaseRec(l))
+}
+
+// getLease returns the lease of login in pool bucket pb.
+func getLease(pb *bbolt.Bucket, login string) (sesame.Lease, bool, error) {
+	var r leaseRec
+	ok, err := load(pb, []byte(login), &r)
+	return r.domain(), ok, err
+}
+
+// poolLeases returns the leases of pool bucket pb that an admission under
+// limit needs to see: all of them, except in an unlimited pool, where only
+// the user's own lease matters (the count cannot refuse anybody).
+func poolLeases(pb *bbolt.Bucket, login string, limit sesame.Limit) ([]sesame.Lease, error) {
+	if limit == sesame.Unlimited {
+		l, ok, err := getLease(pb, login)
+		if err != nil || !ok {
+			return nil, err
+		}
+		return []sesame.Lease{l}, nil
+	}
+	var ls []sesame.Lease
+	err := forEachPrefix(pb, nil, func(k, v []byte) error {
+		var r leaseRec
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("bolt: decode lease %q: %w", k, err)
+		}
+		ls = append(ls, r.domain())
+		return nil
+	})
+	return ls, err
+}
+
+// OpenSession stores session sess and gives it its seat, in one
+// transaction. The admission is decided by sesame.Admission over the
+// pool's leases read inside that transaction.
+func (s *Store) OpenSession(ctx context.Context, sess sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+	var lease sesame.Lease
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketSessions).Get([]byte(sess.ID)) != nil {
+			return sessionExists()
+		}
+		bb, err := needBase(tx, sess.Base())
+		if err != nil {
+			return err
+		}
+		if sess.Pool != "" {
+			login := sesame.LoginKey(sess.Login)
+			leases, err := poolLeases(poolBucket(bb, sess.Pool), login, p.Limit)
+			if err != nil {
+				return err
+			}
+			own, admit := sesame.Admission(leases, login, p.Limit, now)
+			if !admit {
+				return sesame.Exhausted(sess.Pool, p.Limit, leases, now)
+			}
+			if own == nil { // a newcomer, perhaps with a lapsed lease of its own
+				if i := slices.IndexFunc(leases, func(l sesame.Lease) bool { return l.Login == login }); i >= 0 {
+					own = &leases[i]
+				}
+			}
+			// The seat moves (or comes back) to the new session: the one
+			// that held it is over.
+			if own != nil {
+				if err := endSession(tx, own.Session, sesame.ReasonReplaced, now); err != nil {
+					return err
+				}
+			}
+			lease = sesame.Lease{SeatKey: sesame.SeatKey{UAI: sess.UAI, Year: sess.Year, Pool: sess.Pool},
+				Login: login, Session: sess.ID, AcquiredAt: now.UTC(), ExpiresAt: now.Add(p.Lease).UTC()}
+			if err := putLease(bb, lease); err != nil {
+				return err
+			}
+		}
+		return putSession(tx, toSessionRec(sess))
+	})
+	if err != nil {
+		return sesame.Lease{}, fmt.Errorf("open session %s in %s: %w", shortID(sess.ID), sess.Base(), err)
+	}
+	return lease, nil
+}
+
+// GetSession returns session id, open or ended.
+func (s *Store) GetSession(ctx context.Context, id string) (sesame.Session, error) {
+	var r sessionRec
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		var ok bool
+		var err error
+		r, ok, err = getSession(tx, id)
+		if err == nil && !ok {
+			err = sessionNotFound()
+		}
+		return err
+	})
+	if err != nil {
+		return sesame.Session{}, fmt.Errorf("get session %s: %w", shortID(id), err)
+	}
+	return r.domain(), nil
+}
+
+// TouchSession stores s.LastActivity and s.LastSeen on the open session.
+func (s *Store) TouchSession(ctx context.Context, sess sesame.Session) error {
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		r, ok, err := getSession(tx, sess.ID)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			return sessionNotFound()
+		case r.EndReason != "":
+			return sessionEnded(r)
+		}
+		r.LastActivity, r.LastSeen = sess.LastActivity.UTC(), sess.LastSeen.UTC()
+		return store(tx.Bucket(bucketSessions), []byte(r.ID), r)
+	})
+	if err != nil {
+		return fmt.Errorf("touch session %s: %w", shortID(sess.ID), err)
+	}
+	return nil
+}
+
+// RenewSeat extends the lease of open session id, takes a lapsed one again
+// when the pool admits it, or ends the session as seat_lost.
+func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+	var lease sesame.Lease
+	lost := false
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		r, ok, err := getSession(tx, id)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			return sessionNotFound()
+		case r.EndReason != "":
+			return sessionEnded(r)
+		case r.Pool == "":
+			return nil
+		}
+		sess := r.domain()
+		bb := baseBucket(tx, sess.Base())
+		pb := poolBucket(bb, sess.Pool)
+		login := sesame.LoginKey(sess.Login)
+		cur, has, err := getLease(pb, login)
+		if err != nil {
+			return err
+		}
+		if has && cur.Session == id {
+			if cur.Live(now) {
+				cur.ExpiresAt = now.Add(p.Lease).UTC()
+				lease = cur
+				return putLease(bb, cur)
+			}
+			// Lapsed but still ours: a newcomer again, counted against
+			// the other live holders.
+			leases, err := poolLeases(pb, login, p.Limit)
+			if err != nil {
+				return err
+			}
+			if _, admit := sesame.Admission(leases, login, p.Limit, now); admit {
+				cur.AcquiredAt, cur.ExpiresAt = now.UTC(), now.Add(p.Lease).UTC()
+				lease = cur
+				return putLease(bb, cur)
+			}
+			if err := pb.Delete([]byte(login)); err != nil {
+				return err
+			}
+		}
+		// The seat is gone (taken by a newer session of the user, or
+		// lapsed in a full pool): the session is over. This is committed,
+		// and the caller gets ErrSeatLost.
+		lost = true
+		return endSession(tx, id, sesame.ReasonSeatLost, now)
+	})
+	if err == nil && lost {
+		err = seatLost()
+	}
+	if err != nil {
+		return sesame.Lease{}, fmt.Errorf("renew seat of session %s: %w", shortID(id), err)
+	}
+	return lease, nil
+}
+
+// EndSession ends open session id with reason r and frees its seat.
+func (s *Store) EndSession(ctx context.Context, id string, reason sesame.EndReason, now time.Time) (sesame.Session, error) {
+	if reason == "" {
+		return sesame.Session{}, fmt.Errorf("end session %s: %w", shortID(id),
+			sesame.Invalid("reason", "La raison de la fin de session est manquante."))
+	}
+	var out sessionRec
+	already := false
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		r, ok, err := getSession(tx, id)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			return sessionNotFound()
+		case r.EndReason != "":
+			out, already = r, true
+			return nil
+		}
+		r.EndReason, r.EndedAt = string(reason), now.UTC()
+		if err := putSession(tx, r); err != nil {
+			return err
+		}
+		out = r
+		if r.Pool == "" {
+			return nil
+		}
+		sess := r.domain()
+		pb := poolBucket(baseBucket(tx, sess.Base()), sess.Pool)
+		login := sesame.LoginKey(sess.Login)
+		cur, has, err := getLease(pb, login)
+		if err != nil || !has || cur.Session != id {
+			return err // not ours any more: the seat is someone else's
+		}
+		return pb.Delete([]byte(login))
+	})
+	if err == nil && already {
+		return out.domain(), fmt.Errorf("end session %s: %w", shortID(id), sessionEnded(out))
+	}
+	if err != nil {
+		return sesame.Session{}, fmt.Errorf("end session %s: %w", shortID(id), err)
+	}
+	return out.domain(), nil
+}
+
+// ListSessions returns the base's open sessions, oldest first, from the
+// base's index of open sessions.
+func (s *Store) ListSessions(ctx context.Context, k sesame.BaseKey) ([]sesame.Session, error) {
+	out := []sesame.Session{}
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		index, err := baseSub(tx, k, bucketOpenIndex)
+		if err != nil {
+			return err
+		}
+		c := index.Cursor()
+		for id, _ := c.First(); id != nil; id, _ = c.Next() {
+			r, ok, err := getSession(tx, string(id))
+			if err != nil {
+				return err
+			}
+			if ok && r.EndReason == "" {
+				out = append(out, r.domain())
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list sessions of %s: %w", k, err)
+	}
+	slices.SortFunc(out, func(a, b sesame.Session) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// ListLeases returns the base's live leases at now, by pool (in the order
+// of sesame.Pools, unknown pools after them by name) then login.
+func (s *Store) ListLeases(ctx context.Context, k sesame.BaseKey, now time.Time) ([]sesame.Lease, error) {
+	out := []sesame.Lease{}
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		seats, err := baseSub(tx, k, bucketSeats)
+		if err != nil {
+			return err
+		}
+		var pools []sesame.Pool
+		c := seats.Cursor()
+		for name, v := c.First(); name != nil; name, v = c.Next() {
+			if v == nil {
+				pools = append(pools, sesame.Pool(name))
+			}
+		}
+		rank := func(p sesame.Pool) int {
+			if i := slices.Index(sesame.Pools, p); i >= 0 {
+				return i
+			}
+			return len(sesame.Pools)
+		}
+		slices.SortStableFunc(pools, func(a, b sesame.Pool) int { return rank(a) - rank(b) })
+		for _, p := range pools {
+			err := forEachPrefix(seats.Bucket([]byte(p)), nil, func(key, v []byte) error {
+				var r leaseRec
+				if err := json.Unmarshal(v, &r); err != nil {
+					return fmt.Errorf("bolt: decode lease %q: %w", key, err)
+				}
+				if l := r.domain(); l.Live(now) {
+					out = append(out, l)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list leases of %s: %w", k, err)
+	}
+	return out, nil
+}

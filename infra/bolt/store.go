@@ -1,0 +1,225 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sesame-ecole/sesame"
+	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// Top-level buckets.
+var (
+	bucketSchools  = []byte("schools")
+	bucketBases    = []byte("bases")
+	bucketSessions = []byte("sessions")
+	bucketAttempts = []byte("attempts")
+	bucketSecrets  = []byte("secrets")
+)
+
+// Keys inside a base's bucket.
+var (
+	keyMeta         = []byte("meta")
+	bucketUsers     = []byte("users")
+	bucketProfiles  = []byte("profiles")
+	bucketImports   = []byte("imports")
+	bucketSeats     = []byte("seats")
+	bucketOpenIndex = []byte("sessions")
+)
+
+// DefaultTimeout is how long Open waits for the file lock held by another
+// process before giving up.
+const DefaultTimeout = 2 * time.Second
+
+// ErrLocked is matched (errors.Is) by the error Open returns when another
+// process holds the file: it is bbolt's timeout error.
+var ErrLocked = bolterrors.ErrTimeout
+
+// Store is a sesame.Store kept in one bbolt file. It is safe for concurrent
+// use; bbolt serialises write transactions, so every decision taken inside
+// one (seat admission above all) is exact.
+type Store struct {
+	db *bbolt.DB
+}
+
+var _ sesame.Store = (*Store)(nil)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	timeout time.Duration
+	noSync  bool
+	mode    os.FileMode
+}
+
+// WithTimeout sets how long Open waits for another process to release the
+// file (DefaultTimeout otherwise). Zero or less waits forever.
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithNoSync skips fsync at each commit: faster, but a crash of the machine
+// may lose the last transactions. For tests and demos only.
+func WithNoSync() Option { return func(o *options) { o.noSync = true } }
+
+// WithFileMode sets the permissions of a new file (0600 otherwise).
+func WithFileMode(m os.FileMode) Option { return func(o *options) { o.mode = m } }
+
+// Open opens (or creates) the bbolt file at path, creating its parent
+// directories, and prepares the top-level buckets. When another process
+// has the file open, it fails after the timeout with a French message; the
+// error matches ErrLocked.
+func Open(path string, opts ...Option) (*Store, error) {
+	o := options{timeout: DefaultTimeout, mode: 0o600}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, &sesame.Error{Code: sesame.CodeInternal,
+				Message: fmt.Sprintf("Impossible de créer le dossier de la base « %s ».", dir), Err: err}
+		}
+	}
+	timeout := o.timeout
+	if timeout < 0 {
+		timeout = 0
+	}
+	db, err := bbolt.Open(path, o.mode, &bbolt.Options{Timeout: timeout, NoSync: o.noSync, FreelistType: bbolt.FreelistMapType})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, &sesame.Error{Code: sesame.CodeInternal,
+			Message: fmt.Sprintf("La base « %s » est déjà ouverte par un autre processus (attente de %s) : arrêtez-le, ou choisissez un autre fichier.",
+				path, sesame.FrenchDuration(timeout)),
+			Err: err}
+	}
+	if err != nil {
+		return nil, &sesame.Error{Code: sesame.CodeInternal,
+			Message: fmt.Sprintf("Impossible d'ouvrir la base « %s ».", path), Err: err}
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketSchools, bucketBases, bucketSessions, bucketAttempts, bucketSecrets} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("bolt: prepare %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path returns the path of the file.
+func (s *Store) Path() string { return s.db.Path() }
+
+// update runs fn in a write transaction, after checking ctx.
+func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(fn)
+}
+
+// view runs fn in a read transaction, after checking ctx.
+func (s *Store) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(fn)
+}
+
+// baseKey is the name of a base's bucket inside "bases".
+func baseKey(k sesame.BaseKey) []byte { return []byte(string(k.UAI) + "/" + string(k.Year)) }
+
+// baseBucket returns the bucket of base k, or nil when the base does not
+// exist (a bucket without its meta record does not count).
+func baseBucket(tx *bbolt.Tx, k sesame.BaseKey) *bbolt.Bucket {
+	b := tx.Bucket(bucketBases).Bucket(baseKey(k))
+	if b == nil || b.Get(keyMeta) == nil {
+		return nil
+	}
+	return b
+}
+
+// needBase returns the bucket of base k, or a not-found error.
+func needBase(tx *bbolt.Tx, k sesame.BaseKey) (*bbolt.Bucket, error) {
+	b := baseBucket(tx, k)
+	if b == nil {
+		return nil, baseNotFound(k)
+	}
+	return b, nil
+}
+
+// baseSub returns the nested bucket name of base k, or a not-found error
+// when the base does not exist.
+func baseSub(tx *bbolt.Tx, k sesame.BaseKey, name []byte) (*bbolt.Bucket, error) {
+	bb, err := needBase(tx, k)
+	if err != nil {
+		return nil, err
+	}
+	return bb.Bucket(name), nil
+}
+
+func baseNotFound(k sesame.BaseKey) error {
+	return sesame.NotFound(fmt.Sprintf("La base %s de l'établissement %s", k.Year, k.UAI))
+}
+
+// sub returns the nested bucket name of b, or nil.
+func sub(b *bbolt.Bucket, name []byte) *bbolt.Bucket {
+	if b == nil {
+		return nil
+	}
+	return b.Bucket(name)
+}
+
+// load decodes the value at key into v; it reports false when absent.
+func load(b *bbolt.Bucket, key []byte, v any) (bool, error) {
+	if b == nil {
+		return false, nil
+	}
+	data := b.Get(key)
+	if data == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("bolt: decode %q: %w", key, err)
+	}
+	return true, nil
+}
+
+// store encodes v at key.
+func store(b *bbolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("bolt: encode %q: %w", key, err)
+	}
+	return b.Put(key, data)
+}
+
+// forEachPrefix calls fn for every plain (non-bucket) value of b whose key
+// starts with prefix, in key order.
+func forEachPrefix(b *bbolt.Bucket, prefix []byte, fn func(k, v []byte) error) error {
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if v == nil {
+			continue // nested bucket
+		}
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

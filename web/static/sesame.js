@@ -1,0 +1,358 @@
+/* Sésame — what every page shares: the calls to the API (always with the
+   session cookie, JSON bodies and the French error messages of the API),
+   the French names of modes, pools and reasons, formatting of durations and
+   dates, and a small DOM helper that never parses HTML.
+
+   Loaded first, with defer, by every page; exposes window.Sesame. */
+'use strict';
+
+(function () {
+  const API = '/api/v1';
+  const NBSP = '\u00a0';
+
+  /** An answer of the API that is not a success, or no answer at all. */
+  class ApiError extends Error {
+    constructor(status, body) {
+      super(body.message);
+      this.name = 'ApiError';
+      this.status = status; // 0: the server could not be reached
+      this.code = body.code;
+      this.details = body; // the whole "error" object: pool, limit, reason…
+    }
+  }
+
+  /**
+   * Calls the API and returns its JSON answer (null for 204). Every error
+   * becomes an ApiError whose message is French: the API's own message, or
+   * ours when the answer is not the API's.
+   */
+  async function call(method, path, body) {
+    const init = {
+      method,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { Accept: 'application/json' },
+    };
+    if (method !== 'GET' && method !== 'HEAD') {
+      init.headers['Content-Type'] = 'application/json';
+      if (body !== undefined) init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(API + path, init);
+    } catch (e) {
+      throw new ApiError(0, {
+        code: 'network',
+        message: 'Le serveur Sésame ne répond pas. Vérifiez votre connexion au réseau, puis réessayez.',
+      });
+    }
+    if (res.status === 204) return null;
+    let data = null;
+    if ((res.headers.get('Content-Type') || '').includes('json')) {
+      try {
+        data = await res.json();
+      } catch (e) {
+        data = null;
+      }
+    }
+    if (!res.ok) {
+      const err = data && data.error;
+      if (err && typeof err.message === 'string' && typeof err.code === 'string') {
+        throw new ApiError(res.status, err);
+      }
+      throw new ApiError(res.status, {
+        code: 'http_' + res.status,
+        message: 'Le serveur a répondu par une erreur (HTTP ' + res.status + '). Réessayez dans un instant.',
+      });
+    }
+    if (data === null) {
+      throw new ApiError(res.status, {
+        code: 'bad_answer',
+        message: 'La réponse du serveur est illisible. Rechargez la page.',
+      });
+    }
+    return data;
+  }
+
+  const api = {
+    get: (path) => call('GET', path),
+    post: (path, body) => call('POST', path, body === undefined ? {} : body),
+    del: (path) => call('DELETE', path),
+  };
+
+  /* ---- French names ---- */
+
+  const modes = {
+    admin: 'Mode administratif',
+    'vie-scolaire': 'Mode vie scolaire',
+    teacher: 'Mode enseignant',
+    parent: 'Espace Parents',
+    student: 'Espace Élèves',
+    company: 'Espace Entreprise',
+    academy: 'Espace Académie',
+  };
+  const accesses = { modify: 'modification', consult: 'consultation' };
+  const kinds = {
+    staff: 'personnel',
+    teacher: 'professeur',
+    parent: 'parent / responsable',
+    student: 'élève',
+    mentor: 'maître de stage',
+    inspector: 'inspecteur',
+  };
+  // As sesame.Pool.Label, which messages use.
+  const pools = {
+    'admin-modify': 'mode administratif (modification)',
+    'admin-consult': 'mode administratif (consultation)',
+    teacher: 'mode enseignant',
+    'vie-scolaire': 'mode vie scolaire',
+    parent: 'Espace Parents',
+    student: 'Espace Élèves',
+    company: 'Espace Entreprise',
+    academy: 'Espace Académie',
+  };
+  // Why a session ended: the 401 reasons of the API, shown on the sign-in
+  // page (/?raison=…). "missing": no session at all.
+  const reasons = {
+    idle_timeout: 'Vous avez été déconnecté après une période d\u2019inactivité.',
+    disconnected: 'Vous avez été déconnecté par le superviseur de l\u2019établissement.',
+    replaced: 'Vous vous êtes connecté ailleurs avec le même identifiant dans ce mode' + NBSP + ': cette session a été fermée.',
+    seat_lost: 'Votre connexion a été perdue (pas de signal pendant trop longtemps) et toutes les places sont occupées.',
+    expired: 'Votre session a expiré. Reconnectez-vous.',
+    logged_out: 'Vous êtes déconnecté.',
+    missing: 'Connectez-vous pour accéder à cette page.',
+  };
+
+  function modeLabel(mode) {
+    return modes[mode] || String(mode);
+  }
+  function modeAccessLabel(mode, access) {
+    const m = modeLabel(mode);
+    return mode === 'admin' ? m + ' (' + (accesses[access] || access) + ')' : m;
+  }
+  function poolLabel(pool) {
+    return pools[pool] || String(pool);
+  }
+  function kindLabel(kind) {
+    return kinds[kind] || String(kind);
+  }
+
+  /* ---- Numbers, durations and dates ---- */
+
+  function plural(n, one, many) {
+    return n + NBSP + (n <= 1 ? one : many);
+  }
+
+  /** A duration in French, as the server writes it: "1 heure 30 minutes". */
+  function duration(seconds) {
+    let s = Math.max(0, Math.round(Number(seconds) || 0));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    s %= 60;
+    const parts = [];
+    if (h) parts.push(plural(h, 'heure', 'heures'));
+    if (m) parts.push(plural(m, 'minute', 'minutes'));
+    if (s || !parts.length) parts.push(plural(s, 'seconde', 'secondes'));
+    return parts.join(' ');
+  }
+
+  /** A duration said roughly: whole minutes from 90 seconds on ("environ 3 minutes"). */
+  function roughDuration(seconds) {
+    const s = Math.max(0, Math.round(Number(seconds) || 0));
+    if (s < 90) return duration(s);
+    return 'environ ' + duration(Math.round(s / 60) * 60);
+  }
+
+  /** "illimité", "fermé" or "30 places". */
+  function limitLabel(limit) {
+    if (limit === null || limit === undefined) return 'illimité';
+    if (limit === 0) return 'fermé';
+    return plural(limit, 'place', 'places');
+  }
+
+  const timeFmt = new Intl.DateTimeFormat('fr-FR', { hour: '2-digit', minute: '2-digit' });
+  const timeSecFmt = new Intl.DateTimeFormat('fr-FR', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const dateFmt = new Intl.DateTimeFormat('fr-FR', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+  const shortDateFmt = new Intl.DateTimeFormat('fr-FR', { day: 'numeric', month: 'short' });
+
+  function sameDay(a, b) {
+    return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+  }
+
+  /** A moment in the local time, shortly: "14:02", or "12 mai à 14:02". */
+  function when(iso, withSeconds) {
+    const d = new Date(iso);
+    if (isNaN(d)) return '';
+    const t = (withSeconds ? timeSecFmt : timeFmt).format(d);
+    if (sameDay(d, new Date())) return t;
+    return shortDateFmt.format(d) + ' à ' + t;
+  }
+
+  /** A moment in the local time, in full: "mardi 12 mai 2026 à 14:02". */
+  function longWhen(iso) {
+    const d = new Date(iso);
+    if (isNaN(d)) return '';
+    return dateFmt.format(d) + ' à ' + timeFmt.format(d);
+  }
+
+  /** How long ago: "à l'instant", "il y a 3 minutes". */
+  function ago(iso, now) {
+    const d = new Date(iso);
+    if (isNaN(d)) return '';
+    const s = Math.round(((now || new Date()) - d) / 1000);
+    if (s < 45) return 'à l\u2019instant';
+    if (s < 3600) return 'il y a ' + plural(Math.round(s / 60), 'minute', 'minutes');
+    if (s < 86400) return 'il y a ' + plural(Math.floor(s / 3600), 'heure', 'heures');
+    return 'il y a ' + plural(Math.floor(s / 86400), 'jour', 'jours');
+  }
+
+  /* ---- DOM ---- */
+
+  /**
+   * Makes an element: h('p', {class: 'note'}, 'text', child…). Strings
+   * become text nodes; HTML is never parsed.
+   */
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === false || v === null || v === undefined) continue;
+      if (k === 'text') el.textContent = v;
+      else if (k === 'hidden') el.hidden = Boolean(v);
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+    append(el, children);
+    return el;
+  }
+  function append(el, children) {
+    for (const c of children.flat(Infinity)) {
+      if (c === null || c === undefined || c === false) continue;
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  /**
+   * Fills an aria-live region with a message box. kind: "error", "ok",
+   * "warn" or "info". lines: strings or nodes, one paragraph each.
+   */
+  function alertBox(region, kind, lines, opts) {
+    const o = opts || {};
+    region.replaceChildren();
+    if (!lines || !lines.length) return null;
+    const box = h('div', { class: 'alert alert-' + kind, tabindex: o.focus ? '-1' : null });
+    for (const l of lines) box.append(l instanceof Node ? l : h('p', {}, l));
+    region.append(box);
+    if (o.focus) box.focus();
+    return box;
+  }
+
+  /* ---- Leaving a signed-in page ---- */
+
+  const IDLE_KEY = 'sesame.idleSeconds';
+
+  /** Remembers the idle limit of this tab's session, for the sign-in page. */
+  function rememberIdle(idle) {
+    try {
+      if (idle && idle.enabled) sessionStorage.setItem(IDLE_KEY, String(idle.timeoutSeconds));
+      else sessionStorage.removeItem(IDLE_KEY);
+    } catch (e) {
+      /* storage refused: the message goes without the duration */
+    }
+  }
+
+  /**
+   * The sign-in page's address, explaining why the session ended:
+   * /?raison=<reason>[&duree=<seconds>] (duree for idle_timeout).
+   */
+  function signInURL(reason, seconds) {
+    const q = new URLSearchParams();
+    if (reason) q.set('raison', reason);
+    if (reason === 'idle_timeout') {
+      let s = seconds;
+      if (s === undefined) {
+        try {
+          s = sessionStorage.getItem(IDLE_KEY);
+        } catch (e) {
+          s = null;
+        }
+      }
+      if (s !== null && s !== undefined && Number(s) > 0) q.set('duree', String(Math.round(Number(s))));
+    }
+    const qs = q.toString();
+    return '/' + (qs ? '?' + qs : '');
+  }
+
+  /** Goes to the sign-in page, saying why. */
+  function leave(reason, seconds) {
+    window.location.replace(signInURL(reason, seconds));
+  }
+
+  /** For a 401 of the API: go to the sign-in page with its reason. */
+  function leaveOn401(err) {
+    if (err instanceof ApiError && err.status === 401) {
+      leave(typeof err.details.reason === 'string' ? err.details.reason : 'expired');
+      return true;
+    }
+    return false;
+  }
+
+  /** Logs out, then goes to the sign-in page. */
+  async function logout(button, region) {
+    if (button) {
+      button.disabled = true;
+      button.setAttribute('aria-busy', 'true');
+    }
+    try {
+      await api.post('/logout');
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 401) {
+        if (button) {
+          button.disabled = false;
+          button.removeAttribute('aria-busy');
+        }
+        if (region) alertBox(region, 'error', ['La déconnexion a échoué' + NBSP + ': ' + err.message]);
+        return;
+      }
+    }
+    try {
+      sessionStorage.removeItem(IDLE_KEY);
+    } catch (e) {
+      /* nothing to forget */
+    }
+    leave('logged_out');
+  }
+
+  window.Sesame = Object.freeze({
+    ApiError,
+    api,
+    NBSP,
+    modes,
+    accesses,
+    kinds,
+    pools,
+    reasons,
+    modeLabel,
+    modeAccessLabel,
+    poolLabel,
+    kindLabel,
+    plural,
+    duration,
+    roughDuration,
+    limitLabel,
+    when,
+    longWhen,
+    ago,
+    h,
+    append,
+    $,
+    alertBox,
+    rememberIdle,
+    signInURL,
+    leave,
+    leaveOn401,
+    logout,
+  });
+})();
