@@ -276,17 +276,29 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 			group = &g
 		}
 	}
-	entry, err := Enter(u, group, mode, access, base.License)
-	if err != nil {
-		return LoginResult{}, err
-	}
 	token, err := s.NewToken()
 	if err != nil {
 		return LoginResult{}, err
 	}
-	sess := NewSession(TokenID(token), key, u, entry, s.Timing, now)
-	if _, err := s.Store.OpenSession(ctx, sess, SeatPolicy{Limit: entry.Limit, Lease: s.Timing.Lease}, now); err != nil {
-		return LoginResult{}, fmt.Errorf("login: %w", err)
+	var sess Session
+	for try := 0; ; try++ {
+		entry, err := Enter(u, group, mode, access, base.License)
+		if err != nil {
+			return LoginResult{}, err
+		}
+		sess = NewSession(TokenID(token), key, u, entry, s.Timing, now)
+		p := SeatPolicy{Limit: entry.Limit, Lease: s.Timing.Lease, LicenseVersion: base.Version}
+		_, err = s.Store.OpenSession(ctx, sess, p, now)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrConflict) || try == 3 {
+			return LoginResult{}, fmt.Errorf("login: %w", err)
+		}
+		// The licence changed meanwhile: decide again under the new one.
+		if base, err = s.Store.GetBase(ctx, key); err != nil {
+			return LoginResult{}, fmt.Errorf("login: %w", err)
+		}
 	}
 	if rehash {
 		s.rehash(ctx, key, u, r.Password)
@@ -536,12 +548,23 @@ func (s *Service) Heartbeat(ctx context.Context, token string, idle time.Duratio
 		return HeartbeatResult{}, s.ended(ctx, sess.ID, err)
 	}
 	if sess.Pool != "" {
-		p := SeatPolicy{Limit: cur.Base.License.Limit(sess.Pool), Lease: s.Timing.Lease}
-		if _, err := s.Store.RenewSeat(ctx, sess.ID, p, now); err != nil {
+		base := cur.Base
+		for try := 0; ; try++ {
+			p := SeatPolicy{Limit: base.License.Limit(sess.Pool), Lease: s.Timing.Lease, LicenseVersion: base.Version}
+			_, err := s.Store.RenewSeat(ctx, sess.ID, p, now)
+			if err == nil {
+				break
+			}
 			if errors.Is(err, ErrSeatLost) {
 				return HeartbeatResult{}, &UnauthenticatedError{Reason: ReasonSeatLost}
 			}
-			return HeartbeatResult{}, s.ended(ctx, sess.ID, err)
+			if !errors.Is(err, ErrConflict) || try == 3 {
+				return HeartbeatResult{}, s.ended(ctx, sess.ID, err)
+			}
+			// The licence changed meanwhile: decide again under the new one.
+			if base, err = s.Store.GetBase(ctx, sess.Base()); err != nil {
+				return HeartbeatResult{}, fmt.Errorf("heartbeat: %w", err)
+			}
 		}
 	}
 	return HeartbeatResult{Timing: s.Timing, IdleRemaining: sess.IdleRemaining(now, cur.Idle),

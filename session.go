@@ -213,7 +213,17 @@ func (l Lease) Live(now time.Time) bool { return !l.ExpiresAt.Before(now) }
 type SeatPolicy struct {
 	Limit Limit
 	Lease time.Duration
+	// LicenseVersion, when not zero, is the Version of the base record the
+	// limit was read from: a store admits a newcomer only if the base is
+	// still at that version in the same atomic step, so a licence lowered
+	// meanwhile is never overtaken. Moving or renewing a live lease admits
+	// nobody and does not check it.
+	LicenseVersion int64
 }
+
+// ErrLicenseChanged says that the licence changed between reading it and
+// taking a seat: read it again and retry. It matches ErrConflict.
+var ErrLicenseChanged = &Error{Code: CodeConflict, Message: "La licence de l'établissement vient de changer ; réessayez."}
 
 // CountLive returns how many leases are live at now.
 func CountLive(ls []Lease, now time.Time) int {

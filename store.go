@@ -81,7 +81,9 @@ type Store interface {
 	//     pool, counted at that instant, are fewer than p.Limit.
 	// It returns the lease (zero when s.Pool is empty). Returns a
 	// *SeatsExhaustedError (ErrSeatsExhausted) when the pool is full, with
-	// nothing stored; ErrExists if a session has the same ID.
+	// nothing stored; ErrExists if a session has the same ID; ErrConflict
+	// (ErrLicenseChanged) when an admission finds the base no longer at
+	// p.LicenseVersion, with nothing stored.
 	OpenSession(ctx context.Context, s Session, p SeatPolicy, now time.Time) (Lease, error)
 	// GetSession returns the session with this ID, open or ended. Returns
 	// ErrNotFound if there is none (or it was collected).
@@ -95,6 +97,8 @@ type Store interface {
 	// holders; that holds whether the store still keeps the lapsed lease
 	// or cleared it to make room. Returns ErrSeatLost, ending the session
 	// with ReasonSeatLost, when the lease lapsed and the pool is full;
+	// ErrConflict (ErrLicenseChanged) when taking a lapsed seat again finds
+	// the base no longer at p.LicenseVersion, with nothing changed;
 	// ErrSessionEnded if the session has ended (its seat moved to a newer
 	// session of the same user, among others); ErrNotFound.
 	RenewSeat(ctx context.Context, id string, p SeatPolicy, now time.Time) (Lease, error)

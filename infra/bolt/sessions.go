@@ -135,6 +135,11 @@ func (s *Store) OpenSession(ctx context.Context, sess sesame.Session, p sesame.S
 			if !admit {
 				return sesame.Exhausted(sess.Pool, p.Limit, leases, now)
 			}
+			if own == nil {
+				if err := checkLicense(bb, p); err != nil {
+					return err
+				}
+			}
 			if own == nil { // a newcomer, perhaps with a lapsed lease of its own
 				if i := slices.IndexFunc(leases, func(l sesame.Lease) bool { return l.Login == login }); i >= 0 {
 					own = &leases[i]
@@ -159,6 +164,22 @@ func (s *Store) OpenSession(ctx context.Context, sess sesame.Session, p sesame.S
 		return sesame.Lease{}, fmt.Errorf("open session %s in %s: %w", shortID(sess.ID), sess.Base(), err)
 	}
 	return lease, nil
+}
+
+// checkLicense refuses an admission when the base's record is no longer
+// at the version the policy's limit was read from.
+func checkLicense(bb *bbolt.Bucket, p sesame.SeatPolicy) error {
+	if p.LicenseVersion == 0 {
+		return nil
+	}
+	var r baseRec
+	if _, err := load(bb, keyMeta, &r); err != nil {
+		return err
+	}
+	if r.Version != p.LicenseVersion {
+		return sesame.ErrLicenseChanged
+	}
+	return nil
 }
 
 // GetSession returns session id, open or ended.
@@ -238,6 +259,9 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 				return err
 			}
 			if _, admit := sesame.Admission(leases, login, p.Limit, now); admit {
+				if err := checkLicense(bb, p); err != nil {
+					return err
+				}
 				cur.AcquiredAt, cur.ExpiresAt = now.UTC(), now.Add(p.Lease).UTC()
 				lease = cur
 				return putLease(bb, cur)

@@ -89,6 +89,15 @@ func (s *Store) endSession(id string, r sesame.EndReason, now time.Time, keep bo
 	return s.update(sessionKey(id), u, &cond)
 }
 
+// licenseCheck is a transaction's check that the base of seat k is still
+// at version v, the licence a limit was read from (nil when v is 0).
+func (s *Store) licenseCheck(k sesame.SeatKey, v int64) (*types.ConditionCheck, error) {
+	if v == 0 {
+		return nil, nil
+	}
+	return s.conditionCheck(baseKey(sesame.BaseKey{UAI: k.UAI, Year: k.Year}), expression.Name("version").Equal(expression.Value(v)))
+}
+
 // setHolder is the update that gives a HOLDER to lease l on condition c.
 func (s *Store) setHolder(l sesame.Lease, c expression.ConditionBuilder) (*types.Update, error) {
 	return s.update(holderKey(l.SeatKey, l.Login),
@@ -178,8 +187,8 @@ func (s *Store) openSessionOnly(ctx context.Context, x sesame.Session) error {
 // seatTxn is a seat transaction and the position of each of its actions
 // (-1 when absent), to read its cancellation reasons.
 type seatTxn struct {
-	items                        []types.TransactWriteItem
-	holder, count, old, sessionI int
+	items                                 []types.TransactWriteItem
+	holder, count, old, sessionI, license int
 }
 
 func (t *seatTxn) add(item types.TransactWriteItem) int {
@@ -225,7 +234,7 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 			return sesame.Lease{}, sesame.Exhausted(x.Pool, p.Limit, nil, now)
 		}
 
-		t := seatTxn{holder: -1, count: -1, old: -1, sessionI: -1}
+		t := seatTxn{holder: -1, count: -1, old: -1, sessionI: -1, license: -1}
 		switch {
 		case live: // the seat moves to the new session; the old one is replaced
 			upd, err := s.setHolder(lease, holdsLive(h.Session, now))
@@ -265,6 +274,15 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 			}
 			t.count = t.add(types.TransactWriteItem{Update: upd})
 		}
+		if !live {
+			lc, err := s.licenseCheck(seat, p.LicenseVersion)
+			if err != nil {
+				return sesame.Lease{}, err
+			}
+			if lc != nil {
+				t.license = t.add(types.TransactWriteItem{ConditionCheck: lc})
+			}
+		}
 		if found && !missing[h.Session] {
 			upd, err := s.endSession(h.Session, sesame.ReasonReplaced, now, true)
 			if err != nil {
@@ -287,6 +305,8 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 				}
 			}
 			return sesame.Lease{}, sesame.Exists(sessionName(x.ID))
+		case isCancel && failed(codes, t.license):
+			return sesame.Lease{}, sesame.ErrLicenseChanged
 		case isCancel && failed(codes, t.holder):
 			continue // the HOLDER changed since we read it
 		case isCancel && failed(codes, t.old):
@@ -525,7 +545,7 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 		case h == nil:
 			// The HOLDER was reclaimed after a lapse: the session comes
 			// back as a newcomer if the pool admits it.
-			err := s.readmit(ctx, x, lease, p.Limit, now)
+			err := s.readmit(ctx, x, lease, p, now)
 			switch {
 			case err == nil:
 				return lease, nil
@@ -550,7 +570,7 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 			continue // it changed between the update and now
 		}
 		// Ours but lapsed: take it again if the pool admits it.
-		err = s.retake(ctx, lease, p.Limit, now)
+		err = s.retake(ctx, lease, p, now)
 		switch {
 		case err == nil:
 			return lease, nil
@@ -616,7 +636,8 @@ func (s *Store) extend(ctx context.Context, l sesame.Lease, now time.Time) (sesa
 // HOLDER appeared, or a lapsed seat was freed to make room), the
 // *SeatsExhaustedError when the live holders fill the pool, and the
 // session's end when it ended meanwhile.
-func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, limit sesame.Limit, now time.Time) error {
+func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, p sesame.SeatPolicy, now time.Time) error {
+	limit := p.Limit
 	if closed(limit) {
 		return sesame.Exhausted(l.Pool, limit, nil, now)
 	}
@@ -638,11 +659,20 @@ func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, l
 		return err
 	}
 	items := []types.TransactWriteItem{{Put: put}, {Update: count}, {ConditionCheck: open}}
+	license := -1
+	if lc, err := s.licenseCheck(l.SeatKey, p.LicenseVersion); err != nil {
+		return err
+	} else if lc != nil {
+		items = append(items, types.TransactWriteItem{ConditionCheck: lc})
+		license = len(items) - 1
+	}
 	err = s.transact(ctx, items)
 	codes, ok := cancelled(err, len(items))
 	switch {
 	case err == nil:
 		return nil
+	case ok && failed(codes, license):
+		return sesame.ErrLicenseChanged
 	case ok && failed(codes, 2):
 		y, found, gerr := s.getSession(ctx, x.ID)
 		if gerr != nil {
@@ -669,7 +699,8 @@ func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, l
 // it: Transact[Update HOLDER if still ours and lapsed; ConditionCheck
 // COUNT n <= limit]. It returns errAgain after a lost race, and the
 // *SeatsExhaustedError when the live others fill the pool.
-func (s *Store) retake(ctx context.Context, l sesame.Lease, limit sesame.Limit, now time.Time) error {
+func (s *Store) retake(ctx context.Context, l sesame.Lease, p sesame.SeatPolicy, now time.Time) error {
+	limit := p.Limit
 	if closed(limit) {
 		return sesame.Exhausted(l.Pool, limit, nil, now)
 	}
@@ -678,21 +709,31 @@ func (s *Store) retake(ctx context.Context, l sesame.Lease, limit sesame.Limit, 
 		return err
 	}
 	items := []types.TransactWriteItem{{Update: upd}}
+	count, license := -1, -1
 	if limit != sesame.Unlimited {
 		cc, err := s.conditionCheck(countKey(l.SeatKey), nN.LessThanEqual(expression.Value(int(limit))))
 		if err != nil {
 			return err
 		}
 		items = append(items, types.TransactWriteItem{ConditionCheck: cc})
+		count = len(items) - 1
+	}
+	if lc, err := s.licenseCheck(l.SeatKey, p.LicenseVersion); err != nil {
+		return err
+	} else if lc != nil {
+		items = append(items, types.TransactWriteItem{ConditionCheck: lc})
+		license = len(items) - 1
 	}
 	err = s.transact(ctx, items)
 	codes, ok := cancelled(err, len(items))
 	switch {
 	case err == nil:
 		return nil
+	case ok && failed(codes, license):
+		return sesame.ErrLicenseChanged
 	case ok && failed(codes, 0):
 		return errAgain
-	case ok && failed(codes, 1):
+	case ok && failed(codes, count):
 		if err := s.makeRoom(ctx, l.SeatKey, l.Login, limit, now); err != nil {
 			return err
 		}

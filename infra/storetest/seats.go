@@ -370,6 +370,34 @@ func testLicenseChanges(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("AdmissionChecksTheLicenceVersion", func(t *testing.T) {
+		k := MustBase(t, st, NewUAI(), year, sesame.DefaultLicense)
+		before, err := st.GetBase(ctx, k)
+		must(t, "GetBase", err)
+		after, err := st.SetLicense(ctx, k, sesame.License{AdminSeats: 2, TeacherSeats: 30}, t0)
+		must(t, "SetLicense", err)
+		stale := sesame.SeatPolicy{Limit: 4, Lease: lease, LicenseVersion: before.Version}
+		fresh := sesame.SeatPolicy{Limit: 2, Lease: lease, LicenseVersion: after.Version}
+		s := newSession(k, "u1", pool, t0)
+		_, err = st.OpenSession(ctx, s, stale, t0)
+		wantErr(t, "admission under a licence read before a change", err, sesame.ErrConflict)
+		wantErr(t, "the refused session", second(st.GetSession(ctx, s.ID)), sesame.ErrNotFound)
+		_, err = st.OpenSession(ctx, s, fresh, t0)
+		must(t, "admission under the current licence", err)
+		// A move admits nobody: it needs no check.
+		moved := newSession(k, "u1", pool, t0)
+		_, err = st.OpenSession(ctx, moved, stale, t0)
+		must(t, "move under an old licence version", err)
+		// Taking a lapsed seat again is an admission.
+		now := t0.Add(lease + time.Second)
+		wantErr(t, "retake under a stale version", second(st.RenewSeat(ctx, moved.ID, stale, now)), sesame.ErrConflict)
+		if got, err := st.GetSession(ctx, moved.ID); err != nil || !got.Open() {
+			t.Fatalf("a refused retake changed the session: %+v, %v", got, err)
+		}
+		_, err = st.RenewSeat(ctx, moved.ID, fresh, now)
+		must(t, "retake under the current licence", err)
+	})
+
 	t.Run("LapsedHolderOverNewLimit", func(t *testing.T) {
 		k := MustBase(t, st, NewUAI(), year, sesame.DefaultLicense)
 		var ss []sesame.Session
