@@ -2,10 +2,10 @@ package httpapi_test
 
 import (
 	"net/http"
-	"path/filepath"
-	"strings"
 	"net/url"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
