@@ -124,6 +124,14 @@ type Store interface {
 	// and returns it with Version+1. Returns ErrNotFound or ErrConflict.
 	UpdateImport(ctx context.Context, k BaseKey, j ImportJob) (ImportJob, error)
 
+	// Collect removes what no rule needs any more as of before: sessions
+	// that ended, or reached their absolute end, before it (with a lapsed
+	// lease they still name), and throttling counters whose window
+	// started and lock ended before it. It returns how many records went.
+	// A store whose backend collects garbage itself (DynamoDB's TTL) may do
+	// nothing and return 0.
+	Collect(ctx context.Context, before time.Time) (int, error)
+
 	// Close releases the store's resources.
 	Close() error
 }

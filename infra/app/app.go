@@ -11,8 +11,10 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -105,4 +107,26 @@ func Handler(svc *sesame.Service, cfg httpapi.Config) http.Handler {
 	mux.Handle(httpapi.Prefix+"/", httpapi.New(cfg))
 	mux.Handle("/", web.Handler())
 	return mux
+}
+
+// Collect removes, every period until ctx ends, the sessions and
+// throttling counters older than keep (see sesame.Store.Collect). The
+// single server runs it; in the cloud, DynamoDB's TTL does the same.
+func Collect(ctx context.Context, st sesame.Store, period, keep time.Duration, log *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		n, err := st.Collect(ctx, time.Now().UTC().Add(-keep))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("collect", "error", err.Error())
+		case n > 0:
+			log.Info("collect", "removed", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
