@@ -2,6 +2,7 @@ package sesame
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -124,6 +125,16 @@ type Store interface {
 	// and returns it with Version+1. Returns ErrNotFound or ErrConflict.
 	UpdateImport(ctx context.Context, k BaseKey, j ImportJob) (ImportJob, error)
 
+	// WriteImport applies the writes of one step of a recovery and the
+	// job's progress j in one atomic step: each write creates a user or a
+	// profile (it must not exist) or replaces one (its stored Version must
+	// equal the one given; the stored Version becomes one more), and j
+	// replaces the stored job on the same condition (Version 0: the job
+	// must not exist yet). It returns j as stored. If any condition fails,
+	// nothing is written and the error is a *WriteConflict naming the
+	// failed writes (ErrConflict). At most MaxImportWrites writes.
+	WriteImport(ctx context.Context, k BaseKey, ws []ImportWrite, j ImportJob) (ImportJob, error)
+
 	// Collect removes what no rule needs any more as of before: sessions
 	// that ended, or reached their absolute end, before it (with a lapsed
 	// lease they still name), and throttling counters whose window
@@ -213,3 +224,30 @@ type SecretStore interface {
 	// first.
 	Secret(ctx context.Context, name string, fresh []byte) ([]byte, error)
 }
+
+// MaxImportWrites is the most writes one WriteImport takes (DynamoDB's
+// transactions hold 100 items, the job among them).
+const MaxImportWrites = 90
+
+// ImportWrite is one write of a recovery: exactly one of User and Profile.
+type ImportWrite struct {
+	User    *User
+	Profile *Profile
+	// Create: the item must not exist. Otherwise its stored Version must
+	// equal the item's Version.
+	Create bool
+}
+
+// WriteConflict says which writes of a WriteImport failed their
+// condition: indexes into the writes, and Job when the job's did.
+type WriteConflict struct {
+	Failed []int
+	Job    bool
+}
+
+func (e *WriteConflict) Error() string {
+	return fmt.Sprintf("%s: %d write(s) failed their condition (job: %v)", CodeConflict, len(e.Failed), e.Job)
+}
+
+// Is makes errors.Is(err, ErrConflict) hold.
+func (e *WriteConflict) Is(target error) bool { return target == ErrConflict }

@@ -8,6 +8,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
 	t.Run("Profiles", func(t *testing.T) { testProfiles(t, open) })
 	t.Run("Imports", func(t *testing.T) { testImports(t, open) })
+	t.Run("WriteImport", func(t *testing.T) { testWriteImport(t, open) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("Seats", func(t *testing.T) { testSeats(t, open) })
 	t.Run("LicenseChanges", func(t *testing.T) { testLicenseChanges(t, open) })

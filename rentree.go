@@ -1,0 +1,136 @@
+package sesame
+
+import (
+	"context"
+	"strconv"
+	"time"
+)
+
+// The rentrée: what "Préparer l'année suivante" writes and "Récupérer les
+// utilisateurs" reads. Three sources feed recovery — last year's base in
+// the same store, a rentrée .zip, a .profils file — and all three are read
+// as a RentreeSource: a header, the groups and profiles (few), then the
+// users as a stream (many), so memory stays bounded whatever the size.
+
+// RentreeHeader names what a rentrée holds.
+type RentreeHeader struct {
+	// Format is "sesame-rentree" (the .zip) or "sesame-profils".
+	Format     string
+	Version    int
+	UAI        UAI
+	SchoolName string
+	Year       Year // the school year the file was prepared from
+	CreatedAt  time.Time
+	// Counts announced by the file (the .zip's manifest); -1 when unknown.
+	Groups, Profiles, Spaces, Users int
+}
+
+// RentreeUser is a user as a rentrée carries it: groups and profiles are
+// named by their name, since IDs differ from base to base.
+type RentreeUser struct {
+	Login        string
+	DisplayName  string
+	Kind         Kind
+	Enabled      bool
+	Supervisor   bool
+	PasswordHash string // a PHC string: argon2id or bcrypt; never a clear password
+	AdminGroup   string // name of an admin group, or ""
+	Profile      string // name of a teacher or staff profile, or ""
+	// Where it stands in its source, for reports: the entry ("users.jsonl")
+	// and the line (from 1).
+	Entry string
+	Line  int
+}
+
+// RentreeSource is one source of recovery. Profiles returns the admin
+// groups, teacher and staff profiles and space settings (their IDs mean
+// nothing outside their source). Users calls f for each user in order and
+// stops at the first error f returns. A source may be read more than once
+// (a dry run, then its apply).
+type RentreeSource interface {
+	Header() RentreeHeader
+	Profiles() []Profile
+	Users(ctx context.Context, f func(RentreeUser) error) error
+}
+
+// Limits of a rentrée file, checked before inflating and while reading.
+type RentreeLimits struct {
+	MaxEntries      int   // entries in the .zip
+	MaxEntrySize    int64 // uncompressed bytes of one entry
+	MaxTotalSize    int64 // uncompressed bytes of the whole file
+	MaxRatio        int64 // uncompressed ÷ compressed, per entry
+	MaxLineSize     int   // bytes of one JSON line
+	MaxUsers        int
+	MaxProfiles     int   // groups + profiles + spaces
+	MaxCompressedIn int64 // bytes of the file itself
+}
+
+// DefaultRentreeLimits fit the largest schools (a few thousand users) with
+// a wide margin.
+var DefaultRentreeLimits = RentreeLimits{
+	MaxEntries:      16,
+	MaxEntrySize:    256 << 20,
+	MaxTotalSize:    512 << 20,
+	MaxRatio:        200,
+	MaxLineSize:     64 << 10,
+	MaxUsers:        500_000,
+	MaxProfiles:     10_000,
+	MaxCompressedIn: 256 << 20,
+}
+
+// Error codes of a refused rentrée (the file as a whole; nothing applied).
+const (
+	CodeInvalidImport = "invalid_import" // the file is refused; Reason says why
+)
+
+// ImportError refuses a rentrée file as a whole: nothing is applied. Reason
+// is a stable sub-code ("not_a_zip", "too_many_entries", "too_large",
+// "compression_ratio", "unsafe_path", "symlink", "unknown_entry",
+// "missing_entry", "bad_manifest", "wrong_format", "wrong_version",
+// "wrong_school", "wrong_year", "schema", "duplicate_login",
+// "duplicate_name", "bad_hash", "too_many_users", "line_too_long",
+// "truncated"); Entry, Line and Field say where, when known.
+type ImportError struct {
+	Reason  string
+	Entry   string
+	Line    int
+	Field   string
+	Message string // French
+	// TooLarge marks a refusal for size (HTTP 413) rather than content (422).
+	TooLarge bool
+}
+
+func (e *ImportError) Error() string {
+	return CodeInvalidImport + ": " + e.Reason + ": " + e.Where() + e.Message
+}
+
+// Where writes the position of the error in French ("users.jsonl, ligne 12,
+// champ « passwordHash » : "), or "".
+func (e *ImportError) Where() string {
+	s := ""
+	if e.Entry != "" {
+		s = e.Entry
+	}
+	if e.Line > 0 {
+		if s != "" {
+			s += ", "
+		}
+		s += "ligne " + strconv.Itoa(e.Line)
+	}
+	if e.Field != "" {
+		if s != "" {
+			s += ", "
+		}
+		s += "champ « " + e.Field + " »"
+	}
+	if s != "" {
+		s += " : "
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrInvalidImport) hold.
+func (e *ImportError) Is(target error) bool { return target == ErrInvalidImport }
+
+// ErrInvalidImport matches every *ImportError.
+var ErrInvalidImport = &Error{Code: CodeInvalidImport, Message: "Le fichier est refusé ; rien n'a été appliqué."}
