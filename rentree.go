@@ -2,6 +2,7 @@ package sesame
 
 import (
 	"context"
+	"io"
 	"strconv"
 	"time"
 )
@@ -134,3 +135,34 @@ func (e *ImportError) Is(target error) bool { return target == ErrInvalidImport 
 
 // ErrInvalidImport matches every *ImportError.
 var ErrInvalidImport = &Error{Code: CodeInvalidImport, Message: "Le fichier est refusé ; rien n'a été appliqué."}
+
+// UploadTarget says where a browser sends a file: in the cloud a presigned
+// S3 PUT, on the single server a local address.
+type UploadTarget struct {
+	ID      string
+	URL     string
+	Method  string
+	Headers map[string]string
+	Expires time.Time
+}
+
+// Uploads keeps the rentrée files sent for recovery until they are applied,
+// so that a dry run and its apply read the same file. Files are kept per
+// base: an upload of one school is never found from another.
+type Uploads interface {
+	// Target returns where to send the file of a new upload id for base k.
+	Target(ctx context.Context, k BaseKey, id string) (UploadTarget, error)
+	// Put stores a file sent through the API or the command line.
+	Put(ctx context.Context, k BaseKey, id string, r io.Reader, size int64) error
+	// Open returns upload id of base k. Returns ErrNotFound if there is
+	// none (never sent, or removed).
+	Open(ctx context.Context, k BaseKey, id string) (Upload, error)
+}
+
+// Upload is a stored file: readable at any offset, as the rentrée reader
+// needs, and closed after use.
+type Upload interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}

@@ -1,0 +1,161 @@
+// Package s3uploads keeps rentrée files in the import bucket: the cloud's
+// sesame.Uploads. Browsers send them with a presigned PUT to
+// uploads/<UAI>/<year>/<id> (a prefix that triggers nothing: the SPR
+// previews, then applies); IT automation writes to imports/<UAI>/<year>/
+// instead, which triggers the recovery function.
+//
+//	up := s3uploads.New(client, presign, "sesame-imports", 256<<20)
+package s3uploads
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/sesame-ecole/sesame"
+	"github.com/sesame-ecole/sesame/infra/uploads"
+)
+
+// API is the part of the S3 client the store uses.
+type API interface {
+	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// Store is sesame.Uploads on an S3 bucket.
+type Store struct {
+	api     API
+	presign *s3.PresignClient
+	bucket  string
+	max     int64
+	// TTL is how long a presigned PUT stays valid.
+	TTL time.Duration
+}
+
+var _ sesame.Uploads = (*Store)(nil)
+
+// New keeps uploads in bucket, each at most max bytes.
+func New(client *s3.Client, bucket string, max int64) *Store {
+	return &Store{api: client, presign: s3.NewPresignClient(client), bucket: bucket, max: max, TTL: 15 * time.Minute}
+}
+
+// Key is the object key of upload id of base k.
+func Key(k sesame.BaseKey, id string) string {
+	return "uploads/" + string(k.UAI) + "/" + string(k.Year) + "/" + id
+}
+
+func check(k sesame.BaseKey, id string) error {
+	if !uploads.ValidID(id) {
+		return sesame.Invalid("upload", "L'identifiant de dépôt « %s » est incorrect.", id)
+	}
+	_, err := sesame.ParseBaseKey(string(k.UAI), string(k.Year))
+	return err
+}
+
+// Target presigns a PUT of the file for this school and year only.
+func (s *Store) Target(ctx context.Context, k sesame.BaseKey, id string) (sesame.UploadTarget, error) {
+	if err := check(k, id); err != nil {
+		return sesame.UploadTarget{}, err
+	}
+	req, err := s.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(Key(k, id))},
+		s3.WithPresignExpires(s.TTL))
+	if err != nil {
+		return sesame.UploadTarget{}, fmt.Errorf("presign upload %s: %w", id, err)
+	}
+	h := map[string]string{}
+	for name, v := range req.SignedHeader {
+		if name != "Host" && len(v) > 0 {
+			h[name] = v[0]
+		}
+	}
+	return sesame.UploadTarget{ID: id, URL: req.URL, Method: req.Method, Headers: h, Expires: time.Now().UTC().Add(s.TTL)}, nil
+}
+
+// Put stores a file sent through the API.
+func (s *Store) Put(ctx context.Context, k sesame.BaseKey, id string, r io.Reader, size int64) error {
+	if err := check(k, id); err != nil {
+		return err
+	}
+	if size > s.max {
+		return uploads.ErrTooLarge
+	}
+	f, n, err := spool(r, s.max)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = s.api.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(Key(k, id)), Body: io.NewSectionReader(f, 0, n),
+		ContentLength: aws.Int64(n), ContentType: aws.String("application/octet-stream")})
+	if err != nil {
+		return fmt.Errorf("put upload %s: %w", id, err)
+	}
+	return nil
+}
+
+// Open downloads upload id into a temporary file (the rentrée reader reads
+// at many offsets; one download costs less than many ranged reads).
+func (s *Store) Open(ctx context.Context, k sesame.BaseKey, id string) (sesame.Upload, error) {
+	if err := check(k, id); err != nil {
+		return nil, err
+	}
+	return s.OpenKey(ctx, Key(k, id), "")
+}
+
+// OpenKey downloads any object of the bucket (at version, when given),
+// refusing one over the size limit.
+func (s *Store) OpenKey(ctx context.Context, key, version string) (sesame.Upload, error) {
+	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: &key}
+	if version != "" {
+		in.VersionId = &version
+	}
+	out, err := s.api.GetObject(ctx, in)
+	var nsk *types.NoSuchKey
+	if errors.As(err, &nsk) {
+		return nil, sesame.NotFound("Le fichier déposé « " + key + " »")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	defer out.Body.Close()
+	if out.ContentLength != nil && *out.ContentLength > s.max {
+		return nil, uploads.ErrTooLarge
+	}
+	f, n, err := spool(out.Body, s.max)
+	if err != nil {
+		return nil, err
+	}
+	return tempFile{f, n}, nil
+}
+
+// spool copies r into a temporary file, at most max bytes.
+func spool(r io.Reader, max int64) (*os.File, int64, error) {
+	f, err := os.CreateTemp("", "sesame-upload-*")
+	if err != nil {
+		return nil, 0, err
+	}
+	_ = os.Remove(f.Name()) // gone when closed
+	n, err := io.Copy(f, io.LimitReader(r, max+1))
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("read upload: %w", err)
+	}
+	if n > max {
+		f.Close()
+		return nil, 0, uploads.ErrTooLarge
+	}
+	return f, n, nil
+}
+
+type tempFile struct {
+	*os.File
+	size int64
+}
+
+func (t tempFile) Size() int64 { return t.size }
