@@ -109,6 +109,7 @@ type recovery struct {
 	planned map[string]Profile // by profileKey, after the plan (IDs of profiles to add)
 	writes  []ImportWrite      // profile writes
 
+	legacy  bool // the plan writes bcrypt hashes
 	report  RecoveryReport
 	content []byte // the digest of the source's content
 	finger  []byte // the digest of the base's state the plan read
@@ -281,7 +282,11 @@ func (s *Service) plan(ctx context.Context, k BaseKey, src RentreeSource, opts R
 		default:
 			return err
 		}
-		r.count(r.planUser(u, target))
+		d := r.planUser(u, target)
+		if f, _ := ParseHashFormat(d.user.PasswordHash); (d.action == "add" || d.action == "update") && f == HashBcrypt {
+			r.legacy = true
+		}
+		r.count(d)
 		return nil
 	})
 	if err != nil {
@@ -509,6 +514,12 @@ func (r *recovery) apply(ctx context.Context, job ImportJob) (RecoveryReport, er
 		}
 	}
 	run := &recovery{s: r.s, k: r.k, src: r.src, opts: r.opts, now: r.now, planned: r.planned, report: rep}
+	if r.legacy {
+		// Before the first bcrypt hash lands, sign-in starts padding.
+		if err := r.s.Store.MarkLegacyHashes(ctx, r.k); err != nil {
+			return RecoveryReport{}, fmt.Errorf("recover: %w", err)
+		}
+	}
 	if job.State != ImportApplying {
 		job.State, job.Step, job.UpdatedAt = ImportApplying, 0, r.now
 		var err error

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/bolt"
@@ -300,6 +303,75 @@ func TestRecoverResumesWhereItStopped(t *testing.T) {
 		page, _ = st.ListUsers(ctx, k2, sesame.UserQuery{Limit: 1000})
 		if len(page.Users) != 166 || report.Added != 165 {
 			t.Fatalf("after the retry: %d users, report added %d; want 166 and 165", len(page.Users), report.Added)
+		}
+	})
+}
+
+// countingHasher is the real hasher, counting the work of each format.
+type countingHasher struct {
+	*password.Hasher
+	work map[sesame.HashFormat]int
+}
+
+func (c *countingHasher) Verify(hash, pw string) (bool, bool, error) {
+	f, _ := sesame.ParseHashFormat(hash)
+	c.work[f]++
+	return c.Hasher.Verify(hash, pw)
+}
+
+func (c *countingHasher) Burn(pw string, f sesame.HashFormat) {
+	c.work[f]++
+	c.Hasher.Burn(pw, f)
+}
+
+func TestImportedBcryptHashes(t *testing.T) {
+	eachStore(t, func(t *testing.T, st sesame.Backend) {
+		ctx := context.Background()
+		svc := lastYear(t, st, 1)
+		k1, k2 := sesame.BaseKey{UAI: uai, Year: y1}, sesame.BaseKey{UAI: uai, Year: y2}
+		// Last year's base holds an account imported with a bcrypt hash.
+		legacy, err := bcrypt.GenerateFromPassword([]byte("ancien-mot-de-passe"), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := st.GetUser(ctx, k1, "cpe")
+		u.PasswordHash = string(legacy)
+		if _, err := st.UpdateUser(ctx, k1, u); err != nil {
+			t.Fatal(err)
+		}
+		counter := &countingHasher{Hasher: fastHash, work: map[sesame.HashFormat]int{}}
+		svc.Hasher = counter
+		// Before any bcrypt hash, sign-in does one argon2id's work.
+		_ = signIn(t, svc, "", "personne", "x", "teacher")
+		if counter.work[sesame.HashArgon2id] != 1 || counter.work[sesame.HashBcrypt] != 0 {
+			t.Fatalf("unknown login before import: %v", counter.work)
+		}
+		src, _ := svc.BaseSource(ctx, k1)
+		if _, err := svc.Recover(ctx, k2, src, "x", sesame.RecoverOptions{Add: true}); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := st.GetBase(ctx, k2); !b.LegacyHashes {
+			t.Fatal("recovering a bcrypt hash did not mark the base")
+		}
+		if err := svc.UseYear(ctx, uai, y2); err != nil { // the rentrée: sign-in goes to the new year
+			t.Fatal(err)
+		}
+		// Now every sign-in does the work of both formats: unknown login, argon2id account, bcrypt account.
+		for _, c := range []struct{ login, pw, mode string }{
+			{"personne", "x", "teacher"}, {"prof000", pass, "teacher"}, {"prof000", "faux", "teacher"}, {"cpe", "faux", "vie-scolaire"},
+		} {
+			counter.work = map[sesame.HashFormat]int{}
+			_ = signIn(t, svc, "", c.login, c.pw, c.mode)
+			if counter.work[sesame.HashArgon2id] != 1 || counter.work[sesame.HashBcrypt] != 1 {
+				t.Fatalf("%s with %q: work %v, want one of each format", c.login, c.pw, counter.work)
+			}
+		}
+		// The imported account signs in with its old password, and its hash becomes argon2id.
+		if err := signIn(t, svc, "", "cpe", "ancien-mot-de-passe", "vie-scolaire"); err != nil {
+			t.Fatalf("bcrypt account: %v", err)
+		}
+		if now, _ := st.GetUser(ctx, k2, "cpe"); !strings.HasPrefix(now.PasswordHash, "$argon2id$") {
+			t.Fatalf("the bcrypt hash was not replaced: %.10s", now.PasswordHash)
 		}
 	})
 }

@@ -104,8 +104,12 @@ func (k BaseKey) String() string { return string(k.UAI) + "/" + string(k.Year) }
 // store beside it, its users, admin groups, profiles and sessions.
 type Base struct {
 	BaseKey
-	License   License
-	CreatedAt time.Time
+	License License
+	// LegacyHashes is set once recovery brings in imported bcrypt hashes:
+	// from then on every sign-in to the base does the work of both formats,
+	// so that timing tells nothing of an account's hash or existence.
+	LegacyHashes bool
+	CreatedAt    time.Time
 	// Version grows by one at every change of the base record (the licence).
 	Version int64
 }

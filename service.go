@@ -23,9 +23,10 @@ type PasswordHasher interface {
 	// should be replaced by a fresh Hash (a legacy format or weaker
 	// parameters).
 	Verify(hash, password string) (ok, rehash bool, err error)
-	// Burn does the work of one verification against no account, so that
-	// an unknown login costs the same time as a wrong password.
-	Burn(password string)
+	// Burn does the work of one verification of a hash of format f
+	// against no account, so that an unknown login costs the same time as
+	// a wrong password.
+	Burn(password string, f HashFormat)
 }
 
 // Backend is everything the service keeps: the Store and the throttling
@@ -229,7 +230,7 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 
 	school, err := s.Store.GetSchool(ctx, uai)
 	if errors.Is(err, ErrNotFound) {
-		s.Hasher.Burn(r.Password)
+		s.Hasher.Burn(r.Password, HashArgon2id)
 		return fail()
 	} else if err != nil {
 		return LoginResult{}, fmt.Errorf("login: %w", err)
@@ -241,14 +242,32 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 		}
 	}
 	key := BaseKey{uai, year}
+	base, err := s.Store.GetBase(ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		s.Hasher.Burn(r.Password, HashArgon2id)
+		return fail()
+	} else if err != nil {
+		return LoginResult{}, fmt.Errorf("login: %w", err)
+	}
 	u, err := s.Store.GetUser(ctx, key, login)
 	if errors.Is(err, ErrNotFound) {
-		s.Hasher.Burn(r.Password)
+		s.Hasher.Burn(r.Password, HashArgon2id)
+		if base.LegacyHashes {
+			s.Hasher.Burn(r.Password, HashBcrypt)
+		}
 		return fail()
 	} else if err != nil {
 		return LoginResult{}, fmt.Errorf("login: %w", err)
 	}
 	ok, rehash, err := s.Hasher.Verify(u.PasswordHash, r.Password)
+	if base.LegacyHashes {
+		// Pad to the work of both formats, whichever this hash is.
+		if f, _ := ParseHashFormat(u.PasswordHash); f == HashBcrypt {
+			s.Hasher.Burn(r.Password, HashArgon2id)
+		} else {
+			s.Hasher.Burn(r.Password, HashBcrypt)
+		}
+	}
 	if err != nil || !ok {
 		return fail()
 	}
@@ -261,10 +280,6 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 	if year != school.CurrentYear && !u.Supervisor {
 		return LoginResult{}, &Error{Code: CodeModeForbidden, Field: "year",
 			Message: "Seul le superviseur (SPR) peut se connecter à une autre année que l'année en cours (" + string(school.CurrentYear) + ")."}
-	}
-	base, err := s.Store.GetBase(ctx, key)
-	if err != nil {
-		return LoginResult{}, fmt.Errorf("login: %w", err)
 	}
 	var group *Profile
 	if mode == ModeAdmin && u.AdminGroup != "" {

@@ -44,6 +44,11 @@ type Store interface {
 	// never evicted. Returns ErrNotFound if the base does not exist.
 	SetLicense(ctx context.Context, k BaseKey, l License, now time.Time) (Base, error)
 
+	// MarkLegacyHashes sets the base's LegacyHashes (it stays set). It does
+	// not change the base's Version. Returns ErrNotFound if the base does
+	// not exist.
+	MarkLegacyHashes(ctx context.Context, k BaseKey) error
+
 	// CreateUser adds u (Version 1) to the base. Returns ErrNotFound if the
 	// base does not exist, ErrExists if a user has the same login key.
 	CreateUser(ctx context.Context, k BaseKey, u User) error

@@ -195,3 +195,23 @@ func (s *Store) SetLicense(ctx context.Context, k sesame.BaseKey, l sesame.Licen
 	}
 	return r.domain(), nil
 }
+
+// MarkLegacyHashes sets the base's LegacyHashes, leaving its Version.
+func (s *Store) MarkLegacyHashes(ctx context.Context, k sesame.BaseKey) error {
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		bb, err := needBase(tx, k)
+		if err != nil {
+			return err
+		}
+		var r baseRec
+		if _, err := load(bb, keyMeta, &r); err != nil {
+			return err
+		}
+		r.Legacy = true
+		return store(bb, keyMeta, r)
+	})
+	if err != nil {
+		return fmt.Errorf("mark legacy hashes of %s: %w", k, err)
+	}
+	return nil
+}

@@ -269,3 +269,23 @@ func (s *Store) queryAll(ctx context.Context, pk, prefix string, fn func(map[str
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
 }
+
+// MarkLegacyHashes sets the base's legacyHashes flag, leaving its version.
+func (s *Store) MarkLegacyHashes(ctx context.Context, k sesame.BaseKey) error {
+	e, err := build(expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name("legacyHashes"), expression.Value(true))).
+		WithCondition(itemExists()))
+	if err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: baseKey(k),
+		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()})
+	if _, ok := conditionFailed(err); ok {
+		return fmt.Errorf("mark legacy hashes of %s: %w", k, sesame.NotFound(baseName(k)))
+	}
+	if err != nil {
+		return fmt.Errorf("mark legacy hashes of %s: %w", k, err)
+	}
+	return nil
+}

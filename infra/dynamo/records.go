@@ -49,6 +49,7 @@ type baseRecord struct {
 	UAI       string        `dynamodbav:"uai"`
 	Year      string        `dynamodbav:"year"`
 	License   licenseRecord `dynamodbav:"license"`
+	Legacy    bool          `dynamodbav:"legacyHashes,omitempty"`
 	CreatedAt string        `dynamodbav:"createdAt"`
 	UpdatedAt string        `dynamodbav:"updatedAt,omitempty"`
 	Version   int64         `dynamodbav:"version"`
@@ -56,7 +57,7 @@ type baseRecord struct {
 
 func newBaseRecord(b sesame.Base) baseRecord {
 	return baseRecord{PK: schoolPK(b.UAI), SK: baseSK(b.Year), UAI: string(b.UAI), Year: string(b.Year),
-		License: newLicenseRecord(b.License), CreatedAt: fmtTime(b.CreatedAt), Version: b.Version}
+		License: newLicenseRecord(b.License), Legacy: b.LegacyHashes, CreatedAt: fmtTime(b.CreatedAt), Version: b.Version}
 }
 
 func (r baseRecord) domain() (sesame.Base, error) {
@@ -65,7 +66,7 @@ func (r baseRecord) domain() (sesame.Base, error) {
 		return sesame.Base{}, err
 	}
 	return sesame.Base{BaseKey: sesame.BaseKey{UAI: sesame.UAI(r.UAI), Year: sesame.Year(r.Year)},
-		License: r.License.domain(), CreatedAt: created, Version: r.Version}, nil
+		License: r.License.domain(), LegacyHashes: r.Legacy, CreatedAt: created, Version: r.Version}, nil
 }
 
 type userRecord struct {

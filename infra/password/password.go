@@ -34,8 +34,9 @@ var OWASP = Params{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen: 32, SaltLen: 
 
 // Hasher hashes with argon2id.
 type Hasher struct {
-	p     Params
-	dummy string // a hash of nothing, verified for unknown logins
+	p      Params
+	dummy  string // a hash of nothing, verified for unknown logins
+	bdummy string // the same in bcrypt (cost 10), for bases with imported hashes
 }
 
 var _ sesame.PasswordHasher = (*Hasher)(nil)
@@ -48,6 +49,11 @@ func New(p Params) *Hasher {
 		panic(err) // only crypto/rand failing
 	}
 	h.dummy = d
+	b, err := bcrypt.GenerateFromPassword([]byte("sésame-compte-inconnu"), 10)
+	if err != nil {
+		panic(err)
+	}
+	h.bdummy = string(b)
 	return h
 }
 
@@ -90,9 +96,15 @@ func (h *Hasher) Verify(hash, password string) (ok, rehash bool, err error) {
 	return true, p.Memory < h.p.Memory || p.Time < h.p.Time, nil
 }
 
-// Burn verifies password against a hash of nothing: the cost of a real
-// verification, for unknown logins.
-func (h *Hasher) Burn(password string) { _, _, _ = h.Verify(h.dummy, password) }
+// Burn verifies password against a hash of nothing in format f: the cost
+// of a real verification, for unknown logins and for padding.
+func (h *Hasher) Burn(password string, f sesame.HashFormat) {
+	if f == sesame.HashBcrypt {
+		_, _, _ = h.Verify(h.bdummy, password)
+		return
+	}
+	_, _, _ = h.Verify(h.dummy, password)
+}
 
 func parse(hash string) (Params, []byte, []byte, error) {
 	bad := sesame.Invalid("passwordHash", "Ce hachage argon2id est mal formé.")

@@ -59,6 +59,7 @@ func testBases(t *testing.T, open Opener) {
 		{"GetBaseMissingSchool", second(st.GetBase(ctx, sesame.BaseKey{UAI: NewUAI(), Year: year})), sesame.ErrNotFound},
 		{"SetCurrentYearMissing", st.SetCurrentYear(ctx, sesame.BaseKey{UAI: uai, Year: "2030-2031"}), sesame.ErrNotFound},
 		{"SetLicenseMissing", second(st.SetLicense(ctx, sesame.BaseKey{UAI: NewUAI(), Year: year}, sesame.DefaultLicense, t0)), sesame.ErrNotFound},
+		{"MarkLegacyHashesMissing", st.MarkLegacyHashes(ctx, sesame.BaseKey{UAI: NewUAI(), Year: year}), sesame.ErrNotFound},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantErr(t, c.name, c.err, c.want) })
@@ -86,6 +87,21 @@ func testBases(t *testing.T, open Opener) {
 		must(t, "ListBases unknown", err)
 		if len(none) != 0 {
 			t.Fatalf("ListBases of an unknown school = %+v", none)
+		}
+	})
+
+	t.Run("MarkLegacyHashes", func(t *testing.T) {
+		before, err := st.GetBase(ctx, k)
+		must(t, "GetBase", err)
+		if before.LegacyHashes {
+			t.Fatal("a new base has legacy hashes")
+		}
+		must(t, "MarkLegacyHashes", st.MarkLegacyHashes(ctx, k))
+		must(t, "MarkLegacyHashes again", st.MarkLegacyHashes(ctx, k))
+		after, err := st.GetBase(ctx, k)
+		must(t, "GetBase", err)
+		if !after.LegacyHashes || after.Version != before.Version || after.License != before.License {
+			t.Fatalf("after MarkLegacyHashes: %+v (before %+v)", after, before)
 		}
 	})
 
