@@ -22,7 +22,8 @@ type RentreeHeader struct {
 	SchoolName string
 	Year       Year // the school year the file was prepared from
 	CreatedAt  time.Time
-	// Counts announced by the file (the .zip's manifest); -1 when unknown.
+	// Counts of what the source holds: exact for a file (reading it checks
+	// them all); -1 when the source does not count ahead (a base).
 	Groups, Profiles, Spaces, Users int
 }
 
@@ -34,7 +35,7 @@ type RentreeUser struct {
 	Kind         Kind
 	Enabled      bool
 	Supervisor   bool
-	PasswordHash string // a PHC string: argon2id or bcrypt; never a clear password
+	PasswordHash string // a PHC string: argon2id or bcrypt; never a clear password; "" for none
 	AdminGroup   string // name of an admin group, or ""
 	Profile      string // name of a teacher or staff profile, or ""
 	// Where it stands in its source, for reports: the entry ("users.jsonl")
@@ -54,7 +55,8 @@ type RentreeSource interface {
 	Users(ctx context.Context, f func(RentreeUser) error) error
 }
 
-// Limits of a rentrée file, checked before inflating and while reading.
+// Limits of a rentrée file, checked before inflating and while reading. A
+// zero field means the default's value.
 type RentreeLimits struct {
 	MaxEntries      int   // entries in the .zip
 	MaxEntrySize    int64 // uncompressed bytes of one entry
@@ -87,6 +89,7 @@ const (
 // ImportError refuses a rentrée file as a whole: nothing is applied. Reason
 // is a stable sub-code ("not_a_zip", "too_many_entries", "too_large",
 // "compression_ratio", "unsafe_path", "symlink", "unknown_entry",
+// "duplicate_entry",
 // "missing_entry", "bad_manifest", "wrong_format", "wrong_version",
 // "wrong_school", "wrong_year", "schema", "duplicate_login",
 // "duplicate_name", "bad_hash", "too_many_users", "line_too_long",
