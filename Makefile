@@ -16,7 +16,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # because `go test ./...` hides the output of passing packages.
 SKIP_LOG := .cache/skipped-tests.log
 
-.PHONY: test bench lint build run dynamodb-local
+.PHONY: test bench lint build run dynamodb-local lambdas deploy-web
 
 test:
 	@mkdir -p .cache; rm -f '$(SKIP_LOG)'
@@ -51,3 +51,59 @@ run:
 # Installs DynamoDB Local into .cache/dynamodb-local (tests start it themselves).
 dynamodb-local:
 	$(GO) run ./infra/dynamolocal/cmd/fetch
+
+# ---------------------------------------------------------------- cloud --
+
+# The Lambda functions, for SAM: `sam build` runs `make build-<LogicalId>`
+# (template.yaml: BuildMethod: makefile) with ARTIFACTS_DIR set, and zips
+# what lands there. By hand, `make build-LoginFunction` writes
+# dist/login/bootstrap, and `make lambdas` builds them all.
+LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+
+# $(1): the template's logical id; $(2): the folder under functions/.
+define lambda_target
+.PHONY: build-$(1)
+build-$(1):
+	@mkdir -p '$$(or $$(ARTIFACTS_DIR),dist/$(2))'
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $$(GO) build $$(LAMBDA_GOFLAGS) -o '$$(or $$(ARTIFACTS_DIR),dist/$(2))/bootstrap' ./functions/$(2)
+lambdas: build-$(1)
+endef
+$(eval $(call lambda_target,LoginFunction,login))
+$(eval $(call lambda_target,SeatsFunction,seats))
+$(eval $(call lambda_target,AuthorizeFunction,authorize))
+$(eval $(call lambda_target,RecoverFunction,recover))
+
+# Uploads web/static/ to the stack's web bucket. Run it after `sam deploy`
+# (the bucket is the stack's WebBucketName output), with the stack's name:
+#   make deploy-web STACK=sesame-prod
+# Each file type gets its Content-Type, the pages last so that they never
+# name an asset not yet uploaded; every file is sent "no-cache", as
+# `sesame serve` does: the names carry no version, so browsers revalidate
+# (ETag) and CloudFront keeps them no longer than its minimum TTL (1 s).
+STACK ?= sesame-dev
+WEB_DIR := web/static
+WEB_CACHE_CONTROL ?= no-cache
+AWS ?= aws
+
+deploy-web:
+	@bucket="$$($(AWS) cloudformation describe-stacks --stack-name '$(STACK)' \
+		--query "Stacks[0].Outputs[?OutputKey=='WebBucketName'].OutputValue" --output text)"; \
+	if [ -z "$$bucket" ] || [ "$$bucket" = None ]; then \
+		echo "deploy-web: stack $(STACK) has no WebBucketName output (run sam deploy first)" >&2; exit 1; \
+	fi; \
+	declare -A types=( \
+		[html]='text/html; charset=utf-8' [css]='text/css; charset=utf-8' \
+		[js]='text/javascript; charset=utf-8' [mjs]='text/javascript; charset=utf-8' \
+		[json]='application/json' [wasm]='application/wasm' [svg]='image/svg+xml' \
+		[png]='image/png' [ico]='image/x-icon' [txt]='text/plain; charset=utf-8' ); \
+	known=(); \
+	for ext in wasm js mjs css json svg png ico txt html; do \
+		known+=(--exclude "*.$$ext"); \
+		echo "s3://$$bucket/ *.$$ext: $${types[$$ext]}"; \
+		$(AWS) s3 sync '$(WEB_DIR)/' "s3://$$bucket/" --delete --only-show-errors \
+			--exclude '*' --include "*.$$ext" \
+			--content-type "$${types[$$ext]}" --cache-control '$(WEB_CACHE_CONTROL)'; \
+	done; \
+	echo "s3://$$bucket/ other files"; \
+	$(AWS) s3 sync '$(WEB_DIR)/' "s3://$$bucket/" --delete --only-show-errors "$${known[@]}" \
+		--cache-control '$(WEB_CACHE_CONTROL)'

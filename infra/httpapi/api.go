@@ -38,6 +38,13 @@ type Config struct {
 	// Secure forces Secure cookies (always so in the cloud). Otherwise
 	// they are Secure when the request came over HTTPS.
 	Secure bool
+	// Uploads keeps rentrée files sent for recovery (nil: the upload and
+	// recovery-from-file routes answer 501 not_configured).
+	Uploads sesame.Uploads
+	// Function, when set, restricts the API to the routes that Lambda
+	// function serves (Route.Function); the others answer 404 not_found,
+	// as unknown routes do. Empty: every route (the single server).
+	Function string
 }
 
 // Route is one route of the API and the Lambda function that serves it
@@ -63,6 +70,11 @@ var Routes = []Route{
 	{"GET", "/authorize", "authorize"},
 	{"GET", "/permissions", "authorize"},
 	{"GET", "/openapi.json", "authorize"},
+	{"POST", "/uploads", "recover"},
+	{"PUT", "/uploads/{id}", "recover"},
+	{"POST", "/recoveries", "recover"},
+	{"POST", "/recoveries/{id}/apply", "recover"},
+	{"GET", "/next-year", "recover"},
 }
 
 type api struct {
@@ -78,18 +90,35 @@ func New(cfg Config) http.Handler {
 	}
 	a := &api{cfg: cfg, svc: cfg.Service, log: cfg.Logger}
 	handlers := map[string]http.HandlerFunc{
-		"POST /login":              a.login,
-		"GET /session":             a.session,
-		"POST /heartbeat":          a.heartbeat,
-		"POST /logout":             a.logout,
-		"GET /connections":         a.connections,
-		"DELETE /connections/{id}": a.disconnect,
-		"GET /authorize":           a.authorize,
-		"GET /permissions":         a.permissions,
-		"GET /openapi.json":        a.openapi,
+		"POST /login":                 a.login,
+		"GET /session":                a.session,
+		"POST /heartbeat":             a.heartbeat,
+		"POST /logout":                a.logout,
+		"GET /connections":            a.connections,
+		"DELETE /connections/{id}":    a.disconnect,
+		"GET /authorize":              a.authorize,
+		"GET /permissions":            a.permissions,
+		"GET /openapi.json":           a.openapi,
+		"POST /uploads":               a.uploads,
+		"PUT /uploads/{id}":           a.putUpload,
+		"POST /recoveries":            a.recoveries,
+		"POST /recoveries/{id}/apply": a.applyRecovery,
+		"GET /next-year":              a.nextYear,
+	}
+	routes := Routes
+	if cfg.Function != "" {
+		routes = nil
+		for _, rt := range Routes {
+			if rt.Function == cfg.Function {
+				routes = append(routes, rt)
+			}
+		}
+		if routes == nil {
+			panic("httpapi: no route is served by function " + cfg.Function)
+		}
 	}
 	mux := http.NewServeMux()
-	for _, rt := range Routes {
+	for _, rt := range routes {
 		pattern := rt.Method + " " + rt.Path
 		h, ok := handlers[pattern]
 		if !ok {
@@ -100,7 +129,7 @@ func New(cfg Config) http.Handler {
 	// A path without a method matches every method; the patterns above,
 	// more specific, win, so these answer only the wrong methods.
 	allowed := map[string][]string{}
-	for _, rt := range Routes {
+	for _, rt := range routes {
 		allowed[rt.Path] = append(allowed[rt.Path], rt.Method)
 	}
 	for path, methods := range allowed {

@@ -50,6 +50,7 @@ var statusOf = map[string]int{
 	sesame.CodeUnlicensed:         http.StatusForbidden,
 	sesame.CodeForbidden:          http.StatusForbidden,
 	sesame.CodeTooManyAttempts:    http.StatusTooManyRequests,
+	sesame.CodePlanStale:          http.StatusConflict,
 }
 
 // toAPIError translates any error of the service into its HTTP answer.
@@ -60,6 +61,7 @@ func toAPIError(err error) *apiError {
 		unauth *sesame.UnauthenticatedError
 		thr    *sesame.ThrottledError
 		forb   *sesame.ForbiddenError
+		imp    *sesame.ImportError
 		de     *sesame.Error
 	)
 	switch {
@@ -86,6 +88,22 @@ func toAPIError(err error) *apiError {
 		return &apiError{status: http.StatusTooManyRequests, code: sesame.CodeTooManyAttempts, message: thr.Message(),
 			details: map[string]any{"retryAfterSeconds": retry},
 			header:  http.Header{"Retry-After": {strconv.Itoa(retry)}}}
+	case errors.As(err, &imp):
+		status := http.StatusUnprocessableEntity
+		if imp.TooLarge {
+			status = http.StatusRequestEntityTooLarge
+		}
+		d := map[string]any{"reason": imp.Reason}
+		if imp.Entry != "" {
+			d["entry"] = imp.Entry
+		}
+		if imp.Line > 0 {
+			d["line"] = imp.Line
+		}
+		if imp.Field != "" {
+			d["field"] = imp.Field
+		}
+		return &apiError{status: status, code: sesame.CodeInvalidImport, message: imp.Where() + imp.Message, details: d}
 	case errors.As(err, &forb):
 		return &apiError{status: http.StatusForbidden, code: sesame.CodeForbidden, message: forb.Message(),
 			details: map[string]any{"action": forb.Decision.Action, "reason": forb.Decision.Reason}}

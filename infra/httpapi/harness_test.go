@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/sesame-ecole/sesame/infra/httpapi"
 	"github.com/sesame-ecole/sesame/infra/password"
 	"github.com/sesame-ecole/sesame/infra/storetest"
+	"github.com/sesame-ecole/sesame/infra/uploads"
 )
 
 func TestMain(m *testing.M) {
@@ -68,10 +70,14 @@ func newWorld(t *testing.T, st sesame.Backend, uai string, lic sesame.License) *
 	t.Helper()
 	clock := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	svc := &sesame.Service{Store: st, Hasher: fastHash, Clock: clock, Timing: sesame.DefaultTiming}
-	srv := httptest.NewServer(http.StripPrefix("", httpapi.New(httpapi.Config{Service: svc})))
+	up, err := uploads.NewDir(t.TempDir(), 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(httpapi.New(httpapi.Config{Service: svc, Uploads: up}))
 	t.Cleanup(srv.Close)
 	w := &world{t: t, svc: svc, srv: srv, clock: clock, uai: uai, year: "2026-2027"}
-	_, err := svc.CreateSchool(context.Background(), sesame.NewSchool{UAI: uai, Name: "Collège " + uai, Year: w.year,
+	_, err = svc.CreateSchool(context.Background(), sesame.NewSchool{UAI: uai, Name: "Collège " + uai, Year: w.year,
 		AdminSeats: lic.AdminSeats, TeacherSeats: lic.TeacherSeats, Consultation: lic.Consultation, SPRPassword: pw})
 	if err != nil {
 		t.Fatalf("CreateSchool: %v", err)
@@ -234,4 +240,42 @@ func names(prefix string, n int) []string {
 		out = append(out, fmt.Sprintf("%s%02d", prefix, i))
 	}
 	return out
+}
+
+// rawAnswer is an answer read as text (and as JSON when it is).
+type rawAnswer struct {
+	status int
+	header http.Header
+	text   string
+	json   map[string]any
+}
+
+func (a rawAnswer) code() string {
+	e, _ := a.json["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+// raw sends body as is with content type ct.
+func (b *browser) raw(method, path, body, ct string) rawAnswer {
+	b.w.t.Helper()
+	req, err := http.NewRequest(method, b.w.srv.URL+httpapi.Prefix+path, strings.NewReader(body))
+	if err != nil {
+		b.w.t.Fatal(err)
+	}
+	if method != http.MethodGet {
+		req.Header.Set("Origin", b.w.srv.URL)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	res, err := b.http.Do(req)
+	if err != nil {
+		b.w.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	a := rawAnswer{status: res.StatusCode, header: res.Header, text: string(raw)}
+	_ = json.Unmarshal(raw, &a.json)
+	return a
 }

@@ -1,0 +1,220 @@
+// Package fn wires one Lambda function of the hosted deployment, so that
+// each functions/<name>/main.go is a single call. It reads the
+// configuration once from the environment, opens the DynamoDB table, builds
+// the service and the HTTP API restricted to the function's routes
+// (httpapi.Config.Function), and serves API Gateway HTTP API events
+// (payload 2.0) through aws-lambda-go-api-proxy's httpadapter. No rule
+// lives here: everything a request decides is in the service and the API.
+//
+// The recover function takes two kinds of events: its HTTP routes, and the
+// S3 notifications of the import bucket, handed to package s3trigger.
+// Dispatch tells them apart by their shape; RunRecover wires it all.
+//
+//	func main() {
+//		if err := fn.Run(context.Background(), "login", os.Getenv, os.Stdout); err != nil {
+//			fmt.Fprintln(os.Stderr, "login:", err)
+//			os.Exit(1)
+//		}
+//	}
+package fn
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/sesame-ecole/sesame"
+	"github.com/sesame-ecole/sesame/infra/app"
+	"github.com/sesame-ecole/sesame/infra/httpapi"
+	"github.com/sesame-ecole/sesame/infra/s3uploads"
+)
+
+// The environment a function reads.
+const (
+	// EnvTable names the DynamoDB table (required).
+	EnvTable = "SESAME_TABLE"
+	// EnvOriginSecret is the secret CloudFront sends in X-Origin-Secret
+	// (required: without it the API endpoint could be called directly,
+	// bypassing CloudFront and its viewer address).
+	EnvOriginSecret = "SESAME_ORIGIN_SECRET"
+	// EnvHeartbeat, EnvLease, EnvAbsolute and EnvWarning override the
+	// durations of sesame.DefaultTiming (Go durations: "60s", "12h").
+	EnvHeartbeat = "SESAME_HEARTBEAT"
+	EnvLease     = "SESAME_LEASE"
+	EnvAbsolute  = "SESAME_ABSOLUTE"
+	EnvWarning   = "SESAME_WARNING"
+	// EnvLogLevel is set by Lambda from the function's LoggingConfig
+	// (DEBUG, INFO, WARN, ERROR); INFO when empty.
+	EnvLogLevel = "AWS_LAMBDA_LOG_LEVEL"
+	// EnvImportBucket names the import bucket (the recover function only):
+	// uploads/ holds browsers' files, imports/ IT staff's, reports/ the
+	// reports.
+	EnvImportBucket = "SESAME_IMPORT_BUCKET"
+)
+
+// AddressHeader carries the viewer's address: CloudFront adds it, and the
+// distribution's origin request policy forwards it to the API.
+const AddressHeader = "CloudFront-Viewer-Address"
+
+// Config is what a function reads from its environment, once, at start.
+type Config struct {
+	Function     string // httpapi.Route.Function: login, seats, authorize, recover
+	Table        string
+	OriginSecret string
+	Timing       sesame.Timing
+	LogLevel     slog.Level
+	ImportBucket string
+}
+
+// LoadConfig reads function's configuration through getenv.
+func LoadConfig(function string, getenv func(string) string) (Config, error) {
+	c := Config{Function: function, Table: getenv(EnvTable), OriginSecret: getenv(EnvOriginSecret), Timing: sesame.DefaultTiming,
+		ImportBucket: getenv(EnvImportBucket)}
+	if c.Table == "" {
+		return Config{}, fmt.Errorf("%s is not set", EnvTable)
+	}
+	if c.OriginSecret == "" {
+		return Config{}, fmt.Errorf("%s is not set", EnvOriginSecret)
+	}
+	for _, d := range []struct {
+		name string
+		to   *time.Duration
+	}{{EnvHeartbeat, &c.Timing.Heartbeat}, {EnvLease, &c.Timing.Lease}, {EnvAbsolute, &c.Timing.Absolute}, {EnvWarning, &c.Timing.Warning}} {
+		v := getenv(d.name)
+		if v == "" {
+			continue
+		}
+		dur, err := time.ParseDuration(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s: %w", d.name, err)
+		}
+		*d.to = dur
+	}
+	if err := c.Timing.Validate(); err != nil {
+		return Config{}, fmt.Errorf("timing: %w", err)
+	}
+	switch lvl := strings.ToUpper(getenv(EnvLogLevel)); lvl {
+	case "", "INFO":
+		c.LogLevel = slog.LevelInfo
+	case "DEBUG":
+		c.LogLevel = slog.LevelDebug
+	case "WARN":
+		c.LogLevel = slog.LevelWarn
+	case "ERROR", "FATAL":
+		c.LogLevel = slog.LevelError
+	case "TRACE":
+		c.LogLevel = slog.LevelDebug - 4
+	default:
+		return Config{}, fmt.Errorf("%s: unknown level %q", EnvLogLevel, lvl)
+	}
+	return c, nil
+}
+
+// Logger writes one JSON object a line to w, with the field names of
+// Lambda's JSON log format (timestamp, level, message) and the function's
+// name.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel, ReplaceAttr: lambdacontext.ReplaceAttr})
+	return slog.New(h).With("function", c.Function)
+}
+
+// HandlerFunc is a function's Lambda handler.
+type HandlerFunc = func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
+// Handler serves API Gateway HTTP API (payload 2.0) events with the API
+// restricted to cfg.Function's routes, behind CloudFront: the client's
+// address comes from CloudFront-Viewer-Address, calls without the origin
+// secret are refused, and cookies are always Secure.
+func Handler(cfg Config, svc *sesame.Service, up sesame.Uploads, log *slog.Logger) HandlerFunc {
+	api := httpapi.New(httpapi.Config{
+		Uploads:       up,
+		Service:       svc,
+		Logger:        log,
+		AddressHeader: AddressHeader,
+		OriginSecret:  cfg.OriginSecret,
+		Secure:        true,
+		Function:      cfg.Function,
+	})
+	adapter := httpadapter.NewV2(api)
+	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		// The API's log line carries API Gateway's request id, the one
+		// its access logs and the client's apigw-requestid header show.
+		if id := ev.RequestContext.RequestID; id != "" {
+			ev.Headers = maps.Clone(ev.Headers)
+			if ev.Headers == nil {
+				ev.Headers = map[string]string{}
+			}
+			ev.Headers["apigw-requestid"] = id
+		}
+		return adapter.ProxyWithContext(ctx, ev)
+	}
+}
+
+// New reads the configuration through getenv, opens the table (with
+// o.DynamoDB when set, otherwise with the AWS configuration of the
+// environment), and returns the function's handler, logging to stdout.
+func New(ctx context.Context, function string, getenv func(string) string, stdout io.Writer, o app.StoreOptions) (HandlerFunc, error) {
+	p, err := build(ctx, function, getenv, stdout, o, nil)
+	if err != nil {
+		return nil, err
+	}
+	return Handler(p.cfg, p.svc, p.uploads, p.log), nil
+}
+
+// parts are what a function is built from.
+type parts struct {
+	cfg     Config
+	svc     *sesame.Service
+	log     *slog.Logger
+	s3      *s3.Client // nil without an import bucket
+	uploads *s3uploads.Store
+}
+
+// build reads the configuration, opens the table and, when the import
+// bucket is set, the S3 client (s3c, or one from the environment).
+func build(ctx context.Context, function string, getenv func(string) string, stdout io.Writer, o app.StoreOptions, s3c *s3.Client) (parts, error) {
+	cfg, err := LoadConfig(function, getenv)
+	if err != nil {
+		return parts{}, err
+	}
+	o.CreateTable = false // the stack owns the table
+	st, err := app.OpenStore(ctx, "dynamodb:"+cfg.Table, o)
+	if err != nil {
+		return parts{}, err
+	}
+	p := parts{cfg: cfg, svc: app.NewService(st, cfg.Timing), log: cfg.Logger(stdout)}
+	if cfg.ImportBucket != "" {
+		if s3c == nil {
+			awscfg, err := config.LoadDefaultConfig(ctx)
+			if err != nil {
+				return parts{}, fmt.Errorf("aws configuration: %w", err)
+			}
+			s3c = s3.NewFromConfig(awscfg)
+		}
+		p.s3 = s3c
+		p.uploads = s3uploads.New(s3c, cfg.ImportBucket, sesame.DefaultRentreeLimits.MaxCompressedIn)
+	}
+	return p, nil
+}
+
+// Run builds the function and serves Lambda invocations until the runtime
+// stops the process. It returns only when the function cannot start.
+func Run(ctx context.Context, function string, getenv func(string) string, stdout io.Writer) error {
+	h, err := New(ctx, function, getenv, stdout, app.StoreOptions{})
+	if err != nil {
+		return fmt.Errorf("%s: %w", function, err)
+	}
+	lambda.StartHandlerFunc(h, lambda.WithContext(ctx))
+	return nil
+}

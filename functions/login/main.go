@@ -1,0 +1,19 @@
+// Command login is the Lambda function that signs users in: POST /api/v1/login
+// (see httpapi.Routes). It only wires: configuration, store, handler,
+// lambda.Start, all in functions/internal/fn.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/sesame-ecole/sesame/functions/internal/fn"
+)
+
+func main() {
+	if err := fn.Run(context.Background(), "login", os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

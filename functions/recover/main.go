@@ -1,0 +1,21 @@
+// Command recover is the Lambda function of user recovery: the routes
+// /api/v1/uploads, /uploads/{id}, /recoveries, /recoveries/{id}/apply and
+// /next-year (see httpapi.Routes), and the S3 events of the import
+// bucket's imports/ prefix. It only wires: configuration, store, S3,
+// handlers, lambda.Start, all in functions/internal/fn.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/sesame-ecole/sesame/functions/internal/fn"
+)
+
+func main() {
+	if err := fn.RunRecover(context.Background(), os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
