@@ -231,18 +231,39 @@ func OpenSource(ctx context.Context, svc *sesame.Service, up sesame.Uploads, k s
 		if up == nil {
 			return nil, nil, &apiError{status: http.StatusNotImplemented, code: "not_configured", message: "Le dépôt de fichiers n'est pas configuré sur ce serveur."}
 		}
-		f, err := up.Open(ctx, k, arg)
-		if err != nil {
-			return nil, nil, err
+		return readFile(up.Open(ctx, k, arg))
+	case "s3":
+		// An object dropped in the import bucket by IT staff: its dry run
+		// is applied from the same object version, of this base only.
+		bucketKey, version, _ := strings.Cut(arg, "@")
+		_, key, _ := strings.Cut(bucketKey, "/")
+		opener, ok := up.(interface {
+			OpenKey(ctx context.Context, key, version string) (sesame.Upload, error)
+		})
+		if !ok || !strings.HasPrefix(key, "imports/"+string(k.UAI)+"/"+string(k.Year)+"/") {
+			return nil, nil, NotFoundSource(ref)
 		}
-		src, err := rentree.Open(f, f.Size(), sesame.DefaultRentreeLimits)
-		if err != nil {
-			f.Close()
-			return nil, nil, err
-		}
-		return src, func() { f.Close() }, nil
+		return readFile(opener.OpenKey(ctx, key, version))
 	}
 	return nil, nil, badRequest("Source de récupération inconnue : « " + ref + " ».")
+}
+
+// readFile reads an opened rentrée file; the returned func closes it.
+func readFile(f sesame.Upload, err error) (sesame.RentreeSource, func(), error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := rentree.Open(f, f.Size(), sesame.DefaultRentreeLimits)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return src, func() { f.Close() }, nil
+}
+
+// NotFoundSource says that a recovery's source cannot be found from here.
+func NotFoundSource(ref string) error {
+	return sesame.NotFound("Le fichier de cette récupération (" + ref + ")")
 }
 
 // nextYear answers GET /next-year?format=zip|profils: the rentrée file of
