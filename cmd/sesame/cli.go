@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/app"
@@ -41,8 +42,12 @@ Commandes :
   sesame school use --uai U --year Y
   sesame license set --uai U --year Y [--admin-seats N] [--teacher-seats N|unlimited] [--consultation=true|false]
   sesame users add --uai U --year Y --login L --kind staff|teacher|parent|student|mentor|inspector --name "…" [--admin-group G] [--profile P] --password-stdin
+  sesame loadtest --url http://127.0.0.1:8080/ --uai U --year Y [--users N] [--duration D] [--heartbeat D] [--idle-share F]
+                  [--idle-head-start D] [--mode M] [--prefix P] [--retry D] [--password-stdin] [--spr-login L] [--spr-password-stdin]
+  sesame loadtest --create-users --uai U --year Y [--users N] [--mode M] [--prefix P] --password-stdin   (serveur arrêté)
 
 Toutes les commandes acceptent --store URL : bolt:CHEMIN (par défaut bolt:./data/sesame.db) ou dynamodb:TABLE [--create-table].
+Codes de sortie : 0 réussi, 1 refusé ou échoué, 2 commande mal formée.
 `
 
 type command struct {
@@ -56,24 +61,48 @@ var commands = []command{
 	{"school use", cmdSchoolUse},
 	{"license set", cmdLicenseSet},
 	{"users add", cmdUsersAdd},
+	{"loadtest", cmdLoadtest},
 }
 
 func run(ctx context.Context, args []string, e env) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return exitUsage
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(e.stdout, usage)
-		if len(args) == 0 {
-			return exitUsage
-		}
 		return exitOK
 	}
 	for _, c := range commands {
 		words := strings.Fields(c.name)
 		if len(args) >= len(words) && strings.Join(args[:len(words)], " ") == c.name {
-			return report(e, c.run(ctx, e, args[len(words):]))
+			err := c.run(ctx, e, args[len(words):])
+			if errors.Is(err, errHelp) {
+				fmt.Fprint(e.stdout, usage)
+				return exitOK
+			}
+			return report(e, err)
 		}
 	}
-	return report(e, &usageError{"commande inconnue : « " + strings.Join(args[:min(2, len(args))], " ") + " ». Tapez « sesame help » pour la liste des commandes."})
+	// A known first word with a missing or unknown second one.
+	var subs []string
+	for _, c := range commands {
+		if first, sub, ok := strings.Cut(c.name, " "); ok && first == args[0] {
+			subs = append(subs, "« sesame "+first+" "+sub+" »")
+		}
+	}
+	if len(subs) > 0 {
+		what := "sous-commande manquante"
+		if len(args) > 1 {
+			what = "sous-commande inconnue : « " + args[1] + " »"
+		}
+		return report(e, &usageError{what + ". Possibles : " + strings.Join(subs, ", ") + "."})
+	}
+	return report(e, &usageError{"commande inconnue : « " + args[0] + " ». Tapez « sesame help » pour la liste des commandes."})
 }
+
+// errHelp asks for the usage text (a command's -h or --help).
+var errHelp = errors.New("help")
 
 // report prints err in French and returns the exit code.
 func report(e env, err error) int {
@@ -88,7 +117,17 @@ func report(e env, err error) int {
 	code := sesame.ErrorCode(err)
 	msg := sesame.ErrorMessage(err)
 	if code == sesame.CodeInternal {
-		msg = err.Error()
+		// An operator reads this: the French message when there is one,
+		// with the technical cause.
+		var de *sesame.Error
+		if errors.As(err, &de) && de.Message != "" {
+			msg = de.Message
+			if de.Err != nil {
+				msg += " (" + de.Err.Error() + ")"
+			}
+		} else {
+			msg = err.Error()
+		}
 	}
 	fmt.Fprintf(e.stderr, "sesame : %s [%s]\n", msg, code)
 	if code == sesame.CodeInvalid || code == sesame.CodeBadRequest {
@@ -119,7 +158,7 @@ func (f *flags) parse(args []string) error {
 		msg := err.Error()
 		switch {
 		case errors.Is(err, flag.ErrHelp):
-			return &usageError{"pas d'aide pour « " + f.Name() + " » : tapez « sesame help »."}
+			return errHelp
 		case strings.HasPrefix(msg, "flag provided but not defined: "):
 			return &usageError{"option inconnue : " + dashes(strings.TrimPrefix(msg, "flag provided but not defined: ")) + "."}
 		case strings.HasPrefix(msg, "flag needs an argument: "):
@@ -130,8 +169,14 @@ func (f *flags) parse(args []string) error {
 		case strings.HasPrefix(msg, "invalid value"):
 			// invalid value "x" for flag -name: <the Set error>
 			name, why, _ := strings.Cut(msg[strings.Index(msg, " for flag ")+len(" for flag "):], ": ")
-			_, why, _ = strings.Cut(why, sesame.CodeInvalid+": ")
+			if _, french, ok := strings.Cut(why, sesame.CodeInvalid+": "); ok {
+				why = french
+			} else if fl := f.Lookup(strings.TrimLeft(name, "-")); fl != nil {
+				why = expected(fl)
+			}
 			return &usageError{"valeur incorrecte pour " + dashes(name) + " : " + why}
+		case strings.HasPrefix(msg, "bad flag syntax: "):
+			return &usageError{"option mal écrite : « " + strings.TrimPrefix(msg, "bad flag syntax: ") + " »."}
 		}
 		return &usageError{msg}
 	}
@@ -142,6 +187,24 @@ func (f *flags) parse(args []string) error {
 }
 
 func dashes(name string) string { return "--" + strings.TrimLeft(name, "-") }
+
+// expected says in French what a flag of the flag package's own types
+// takes.
+func expected(fl *flag.Flag) string {
+	g, ok := fl.Value.(flag.Getter)
+	if !ok {
+		return "valeur incorrecte."
+	}
+	switch g.Get().(type) {
+	case time.Duration:
+		return "écrivez une durée comme 500ms, 30s, 2m ou 1h30m."
+	case int, int64, uint, uint64:
+		return "écrivez un nombre entier."
+	case float64:
+		return "écrivez un nombre (par exemple 0.2)."
+	}
+	return "valeur incorrecte."
+}
 
 // required checks that each named flag was given a non-empty value.
 func (f *flags) required(names ...string) error {
@@ -173,9 +236,18 @@ func (f *flags) open(ctx context.Context, timing sesame.Timing) (*sesame.Service
 	return app.NewService(st, timing), func() { _ = st.Close() }, nil
 }
 
+// lines reads standard input line by line; one lines serves every secret
+// of a command, so that none is lost in another's buffer.
+type lines struct{ r *bufio.Reader }
+
+func newLines(r io.Reader) *lines { return &lines{bufio.NewReader(r)} }
+
 // readSecret reads one line of standard input: a password.
-func readSecret(r io.Reader, what string) (string, error) {
-	line, err := bufio.NewReader(r).ReadString('\n')
+func readSecret(r io.Reader, what string) (string, error) { return newLines(r).secret(what) }
+
+// secret reads the next line: a password.
+func (l *lines) secret(what string) (string, error) {
+	line, err := l.r.ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("lecture de l'entrée standard : %w", err)
 	}

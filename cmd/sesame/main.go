@@ -1,14 +1,22 @@
 // Command sesame runs and administers Sésame: the single server (serve),
-// schools and their bases, licences and accounts.
+// schools and their bases, licences and accounts, and load tests.
 //
 //	sesame serve --demo
 //	sesame school create --uai 0751234A --name "Collège Jean Moulin" --year 2026-2027
 //	sesame license set --uai 0751234A --year 2026-2027 --teacher-seats 50
 //	echo 'motdepasse' | sesame users add --uai 0751234A --year 2026-2027 --login prof1 --kind teacher --name "M. Prof" --password-stdin
+//	echo 'motdepasse' | sesame loadtest --create-users --uai 0751234A --year 2026-2027 --users 50 --password-stdin
+//	printf '%s\n%s\n' "$PW" "$SPR_PW" | sesame loadtest --url http://127.0.0.1:8080/ --uai 0751234A --year 2026-2027 \
+//	    --users 50 --password-stdin --spr-password-stdin
 //
 // Every command takes --store URL: bolt:PATH (the default,
-// bolt:./data/sesame.db) or dynamodb:TABLE. Messages are in French; a bad
-// flag or value ends with a message on stderr and a non-zero exit.
+// bolt:./data/sesame.db) or dynamodb:TABLE (add --create-table to create a
+// missing table). Messages are in French. Exit codes: 0 done, 1 refused or
+// failed (the French message and the stable code on stderr), 2 a bad
+// command line (unknown flag, missing or bad value). The load test talks
+// HTTP only, to loopback addresses only; --create-users writes its accounts
+// into --store and exits, before `sesame serve` is started (a bbolt file is
+// opened by one process at a time).
 package main
 
 import (

@@ -66,8 +66,12 @@ func printLicense(e env, l sesame.License) {
 	if l.Consultation {
 		cons = "oui (consultation illimitée)"
 	}
-	fmt.Fprintf(e.stdout, "Licence : %d connexions en mode administratif (modification), %s en mode enseignant, licence de consultation : %s.\n",
-		int(l.AdminSeats), teacher, cons)
+	admin := "connexions"
+	if l.AdminSeats == 1 {
+		admin = "connexion"
+	}
+	fmt.Fprintf(e.stdout, "Licence : %d %s en mode administratif (modification), %s en mode enseignant, licence de consultation : %s.\n",
+		int(l.AdminSeats), admin, teacher, cons)
 }
 
 func cmdSchoolUse(ctx context.Context, e env, args []string) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,16 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if (*cert == "") != (*key == "") {
 		return &usageError{"--tls-cert et --tls-key vont ensemble."}
 	}
+	var tlsConfig *tls.Config
+	if *cert != "" {
+		// Read now, so that a wrong file is said before anything starts.
+		pair, err := tls.LoadX509KeyPair(*cert, *key)
+		if err != nil {
+			return &sesame.Error{Code: sesame.CodeInvalid, Field: "tls-cert",
+				Message: fmt.Sprintf("Le certificat %s ou la clé %s ne peut pas être lu (%v).", *cert, *key, err)}
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
 	timing := sesame.DefaultTiming
 	timing.Heartbeat, timing.Lease = *heartbeat, *lease
 	if err := timing.Validate(); err != nil {
@@ -49,29 +60,26 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
 	srv := &http.Server{
-		Handler:           app.Handler(svc, httpapi.Config{Logger: logger, Secure: *cert != ""}),
+		Handler:           app.Handler(svc, httpapi.Config{Logger: logger, Secure: tlsConfig != nil}),
+		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"
-	if *cert != "" {
+	if tlsConfig != nil {
 		scheme = "https"
 	}
 	fmt.Fprintf(e.stdout, "Sésame écoute sur %s://%s/ (stockage %s)\n", scheme, ln.Addr(), *f.store)
-	if *cert == "" {
+	if tlsConfig == nil {
 		host, _, _ := net.SplitHostPort(ln.Addr().String())
-		warn := "ATTENTION : Sésame est servi en HTTP simple, sans chiffrement : ce n'est acceptable que sur cette machine (localhost). Pour un vrai déploiement, donnez --tls-cert et --tls-key."
-		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-			warn = "DANGER : Sésame est servi en HTTP simple sur une adresse du réseau (" + host + ") : les mots de passe et les sessions circulent en clair. Donnez --tls-cert et --tls-key, ou écoutez sur 127.0.0.1."
-		}
-		fmt.Fprintln(e.stderr, warn)
+		fmt.Fprintln(e.stderr, plainHTTPWarning(host))
 	}
 	errc := make(chan error, 1)
 	go func() {
-		if *cert != "" {
-			errc <- srv.ServeTLS(ln, *cert, *key)
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
 		} else {
 			errc <- srv.Serve(ln)
 		}
@@ -88,6 +96,15 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// plainHTTPWarning is what serve says loudly when it serves plain HTTP on
+// host.
+func plainHTTPWarning(host string) string {
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return "DANGER : Sésame est servi en HTTP simple sur une adresse du réseau (" + host + ") : les mots de passe et les sessions circulent en clair. Donnez --tls-cert et --tls-key, ou écoutez sur 127.0.0.1."
+	}
+	return "ATTENTION : Sésame est servi en HTTP simple, sans chiffrement : ce n'est acceptable que sur cette machine (localhost). Pour un vrai déploiement, donnez --tls-cert et --tls-key."
 }
 
 // The demo school.
@@ -123,7 +140,7 @@ var demoAccounts = []demoAccount{
 // accounts.
 func createDemo(ctx context.Context, e env, svc *sesame.Service) error {
 	year := sesame.SchoolYearOf(time.Now())
-	_, err := svc.CreateSchool(ctx, sesame.NewSchool{UAI: demoUAI, Name: demoName, Year: string(year),
+	c, err := svc.CreateSchool(ctx, sesame.NewSchool{UAI: demoUAI, Name: demoName, Year: string(year),
 		Consultation: true, SPRPassword: demoPassword})
 	switch {
 	case errors.Is(err, sesame.ErrExists):
@@ -131,6 +148,13 @@ func createDemo(ctx context.Context, e env, svc *sesame.Service) error {
 	case err != nil:
 		return err
 	default:
+		// A demo started in a new school year gets a new base, where
+		// sign-in must lead.
+		if c.School.CurrentYear != year {
+			if err := svc.UseYear(ctx, demoUAI, string(year)); err != nil {
+				return err
+			}
+		}
 		for _, a := range demoAccounts {
 			_, err := svc.AddUser(ctx, sesame.NewUser{UAI: demoUAI, Year: string(year), Login: a.login, Kind: a.kind,
 				DisplayName: a.name, AdminGroup: a.group, Profile: a.profile, Password: demoPassword})
