@@ -139,6 +139,10 @@ func ErrorCode(err error) string {
 	if errors.As(err, &se) {
 		return CodeSeatsExhausted
 	}
+	var ie *ImportError
+	if errors.As(err, &ie) {
+		return CodeInvalidImport
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
@@ -153,6 +157,10 @@ func ErrorMessage(err error) string {
 	var se *SeatsExhaustedError
 	if errors.As(err, &se) {
 		return se.Message()
+	}
+	var ie *ImportError
+	if errors.As(err, &ie) {
+		return "Le fichier est refusé (" + ie.Reason + ") : " + ie.Where() + ie.Message + " Rien n'a été appliqué."
 	}
 	var e *Error
 	if errors.As(err, &e) {

@@ -42,6 +42,8 @@ Commandes :
   sesame school use --uai U --year Y
   sesame license set --uai U --year Y [--admin-seats N] [--teacher-seats N|unlimited] [--consultation=true|false]
   sesame users add --uai U --year Y --login L --kind staff|teacher|parent|student|mentor|inspector --name "…" [--admin-group G] [--profile P] --password-stdin
+  sesame recover --uai U --year Y (--file F | --from-year Y0) [--add] [--update] [--dry-run]
+  sesame prepare-next-year --uai U --year Y --out F [--format zip|profils]
   sesame loadtest --url http://127.0.0.1:8080/ --uai U --year Y [--users N] [--duration D] [--heartbeat D] [--idle-share F]
                   [--idle-head-start D] [--mode M] [--prefix P] [--retry D] [--password-stdin] [--spr-login L] [--spr-password-stdin]
   sesame loadtest --create-users --uai U --year Y [--users N] [--mode M] [--prefix P] --password-stdin   (serveur arrêté)
@@ -62,6 +64,8 @@ var commands = []command{
 	{"license set", cmdLicenseSet},
 	{"users add", cmdUsersAdd},
 	{"loadtest", cmdLoadtest},
+	{"recover", cmdRecover},
+	{"prepare-next-year", cmdPrepareNextYear},
 }
 
 func run(ctx context.Context, args []string, e env) int {

@@ -49,6 +49,12 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer done()
+	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	up, err := app.UploadsFor(*f.store)
+	if err != nil {
+		return err
+	}
+	go app.Collect(ctx, svc.Store, time.Hour, 24*time.Hour, logger)
 	if *demo {
 		if err := createDemo(ctx, e, svc); err != nil {
 			return err
@@ -58,9 +64,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("écoute sur %s impossible : %w", *addr, err)
 	}
-	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
 	srv := &http.Server{
-		Handler:           app.Handler(svc, httpapi.Config{Logger: logger, Secure: tlsConfig != nil}),
+		Handler:           app.Handler(svc, httpapi.Config{Logger: logger, Secure: tlsConfig != nil, Uploads: up}),
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,

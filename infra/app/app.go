@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/sesame-ecole/sesame/infra/httpapi"
 	"github.com/sesame-ecole/sesame/infra/password"
 	"github.com/sesame-ecole/sesame/infra/tabledef"
+	"github.com/sesame-ecole/sesame/infra/uploads"
 	"github.com/sesame-ecole/sesame/web"
 )
 
@@ -129,4 +131,15 @@ func Collect(ctx context.Context, st sesame.Store, period, keep time.Duration, l
 		case <-t.C:
 		}
 	}
+}
+
+// UploadsFor keeps the single server's uploads beside its store: in an
+// "uploads" folder next to a bbolt file, or in ./data/uploads for a
+// DynamoDB table.
+func UploadsFor(storeURL string) (*uploads.Dir, error) {
+	dir := filepath.Join("data", "uploads")
+	if kind, path, ok := strings.Cut(storeURL, ":"); ok && kind == "bolt" {
+		dir = filepath.Join(filepath.Dir(path), "uploads")
+	}
+	return uploads.NewDir(dir, sesame.DefaultRentreeLimits.MaxCompressedIn)
 }
