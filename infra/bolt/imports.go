@@ -59,8 +59,12 @@ func (s *Store) WriteImport(ctx context.Context, k sesame.BaseKey, ws []sesame.I
 		var puts []put
 		conflict := &sesame.WriteConflict{}
 		for i, w := range ws {
-			b, key, want := users, []byte(""), int64(0)
-			var rec any
+			var (
+				b    = users
+				key  []byte
+				want int64
+				rec  any
+			)
 			switch {
 			case w.User != nil:
 				u := *w.User
