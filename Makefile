@@ -8,9 +8,8 @@ GO ?= go
 TEST_TIMEOUT ?= 30m
 # Extra flags for go test, e.g. make test TESTFLAGS='-run Seat -v'
 TESTFLAGS ?=
-# The browser agent's js/wasm tests under Node; set once wasm/ has them, e.g.
-# WASM_TEST = PATH="$$($(GO) env GOROOT)/lib/wasm:$$PATH" GOOS=js GOARCH=wasm $(GO) test -timeout $(TEST_TIMEOUT) ./wasm/...
-WASM_TEST ?=
+# The browser agent's js/wasm tests, under Node through go_js_wasm_exec.
+WASM_TEST ?= PATH="$$($(GO) env GOROOT)/lib/wasm:$$PATH" GOOS=js GOARCH=wasm $(GO) test -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./wasm/...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Tests skipped for a missing component (see infra/testenv) are listed here,
 # because `go test ./...` hides the output of passing packages.
@@ -33,19 +32,16 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout $(TEST_TIMEOUT) ./...
 
-lint:
+lint: lint-wasm
 	$(GO) vet ./...
-	@if [ -n "$$(find wasm -name '*.go' -print -quit 2>/dev/null)" ]; then \
-		echo 'GOOS=js GOARCH=wasm $(GO) vet ./wasm/...'; \
-		GOOS=js GOARCH=wasm $(GO) vet ./wasm/...; \
-	fi
 	$(GO) run $(STATICCHECK) ./...
 	cfn-lint template.yaml
 
-build:
+build: agent
 	$(GO) build ./...
 
-run:
+# The agent is built first, so that the server embeds and serves it.
+run: agent
 	$(GO) run ./cmd/sesame serve --demo
 
 # Installs DynamoDB Local into .cache/dynamodb-local (tests start it themselves).
@@ -107,3 +103,5 @@ deploy-web:
 	echo "s3://$$bucket/ other files"; \
 	$(AWS) s3 sync '$(WEB_DIR)/' "s3://$$bucket/" --delete --only-show-errors "$${known[@]}" \
 		--cache-control '$(WEB_CACHE_CONTROL)'
+
+include wasm/agent.mk

@@ -285,8 +285,17 @@
     return '/' + (qs ? '?' + qs : '');
   }
 
-  /** Goes to the sign-in page, saying why. */
+  /**
+   * Goes to the sign-in page, saying why. A "sesame:leave" event tells the
+   * browser agent first, which passes the news on to the session's other
+   * tabs.
+   */
   function leave(reason, seconds) {
+    try {
+      window.dispatchEvent(new CustomEvent('sesame:leave', { detail: { reason, seconds } }));
+    } catch (e) {
+      /* the agent's listener failed: leave all the same */
+    }
     window.location.replace(signInURL(reason, seconds));
   }
 

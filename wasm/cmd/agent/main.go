@@ -1,0 +1,24 @@
+//go:build js && wasm
+
+// Command agent is Sésame's browser agent, built to WebAssembly and loaded
+// by web/static/agent.js on every signed-in page (see package wasm/browser).
+// Build it with go run ./wasm/cmd/buildagent.
+package main
+
+import (
+	"github.com/hack-pad/safejs"
+
+	"github.com/sesame-ecole/sesame/wasm/browser"
+)
+
+func main() {
+	perf, _ := safejs.Global().Get("performance")
+	mark := func(name string) { _, _ = perf.Call("mark", name) }
+	mark("sesame-agent:running")
+	a, err := browser.Start(browser.Globals())
+	if err != nil || a == nil {
+		return
+	}
+	mark("sesame-agent:ready")
+	a.Wait()
+}
