@@ -81,7 +81,7 @@ WEB_DIR := web/static
 WEB_CACHE_CONTROL ?= no-cache
 AWS ?= aws
 
-deploy-web:
+deploy-web: agent
 	@bucket="$$($(AWS) cloudformation describe-stacks --stack-name '$(STACK)' \
 		--query "Stacks[0].Outputs[?OutputKey=='WebBucketName'].OutputValue" --output text)"; \
 	if [ -z "$$bucket" ] || [ "$$bucket" = None ]; then \
@@ -92,12 +92,18 @@ deploy-web:
 		[js]='text/javascript; charset=utf-8' [mjs]='text/javascript; charset=utf-8' \
 		[json]='application/json' [wasm]='application/wasm' [svg]='image/svg+xml' \
 		[png]='image/png' [ico]='image/x-icon' [txt]='text/plain; charset=utf-8' ); \
-	known=(); \
+	echo "s3://$$bucket/agent/ (the browser agent: hashed names, precompressed forms)"; \
+	$(GO) run ./web/cmd/webobjects -dir '$(WEB_DIR)' | while IFS='|' read -r key type enc cache; do \
+		case "$$key" in agent/*) ;; *) continue ;; esac; \
+		$(AWS) s3 cp "$(WEB_DIR)/$$key" "s3://$$bucket/$$key" --only-show-errors \
+			--content-type "$$type" --cache-control "$$cache" $${enc:+--content-encoding "$$enc"}; \
+	done; \
+	known=(--exclude 'agent/*'); \
 	for ext in wasm js mjs css json svg png ico txt html; do \
 		known+=(--exclude "*.$$ext"); \
 		echo "s3://$$bucket/ *.$$ext: $${types[$$ext]}"; \
 		$(AWS) s3 sync '$(WEB_DIR)/' "s3://$$bucket/" --delete --only-show-errors \
-			--exclude '*' --include "*.$$ext" \
+			--exclude '*' --include "*.$$ext" --exclude 'agent/*' \
 			--content-type "$${types[$$ext]}" --cache-control '$(WEB_CACHE_CONTROL)'; \
 	done; \
 	echo "s3://$$bucket/ other files"; \

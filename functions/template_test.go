@@ -308,7 +308,14 @@ func TestDeployWeb(t *testing.T) {
 	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("make", "-s", "-C", root, "deploy-web", "AWS="+fake, "STACK=sesame-test").CombinedOutput()
+	// The files go up from a copy of web/static, where the target's
+	// prerequisite builds the agent: the source tree stays as it is.
+	static := filepath.Join(dir, "static")
+	if err := os.CopyFS(static, os.DirFS(filepath.Join(root, "web", "static"))); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("make", "-s", "-C", root, "deploy-web", "AWS="+fake, "STACK=sesame-test",
+		"WEB_DIR="+static, "AGENT_DIR="+filepath.Join(static, "agent")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("make deploy-web: %v\n%s", err, out)
 	}
@@ -317,7 +324,7 @@ func TestDeployWeb(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var syncs [][]string
+	var syncs, copies [][]string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		args := strings.Split(strings.TrimSuffix(sc.Text(), "\x1f"), "\x1f")
@@ -327,10 +334,12 @@ func TestDeployWeb(t *testing.T) {
 				t.Errorf("stack query %q", args)
 			}
 		case len(args) > 3 && args[0] == "s3" && args[1] == "sync":
-			if args[2] != "web/static/" || args[3] != "s3://sesame-web-bucket/" {
+			if args[2] != static+"/" || args[3] != "s3://sesame-web-bucket/" {
 				t.Errorf("sync %q", args)
 			}
 			syncs = append(syncs, args)
+		case len(args) > 3 && args[0] == "s3" && args[1] == "cp":
+			copies = append(copies, args)
 		default:
 			t.Errorf("unexpected aws %q", args)
 		}
@@ -341,12 +350,50 @@ func TestDeployWeb(t *testing.T) {
 		}
 		return ""
 	}
+	// The agent's files (built by the target's prerequisite) go up one by
+	// one with the headers web.Objects gives, precompressed forms included.
+	objs, err := web.Objects(os.DirFS(static))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := 0
+	for _, o := range objs {
+		if !strings.HasPrefix(o.Key, "agent/") {
+			continue
+		}
+		agent++
+		var cp []string
+		for _, c := range copies {
+			if c[3] == "s3://sesame-web-bucket/"+o.Key {
+				cp = c
+			}
+		}
+		if cp == nil || cp[2] != static+"/"+o.Key {
+			t.Errorf("%s: not uploaded (%q)", o.Key, cp)
+			continue
+		}
+		if opt(cp, "--content-type") != o.ContentType || opt(cp, "--cache-control") != o.CacheControl || opt(cp, "--content-encoding") != o.ContentEncoding {
+			t.Errorf("%s: uploaded with %q; want %+v", o.Key, cp, o)
+		}
+	}
+	if agent < 5 || len(copies) != agent {
+		t.Errorf("%d agent files uploaded of %d listed; want the manifest, the module and wasm_exec.js in three forms", len(copies), agent)
+	}
+	for _, s := range syncs {
+		if !slices.Contains(s, "agent/*") {
+			t.Errorf("a sync would touch the agent's files: %q", s)
+		}
+	}
+
 	files, err := fs.Glob(web.Static(), "*")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("web/static: %v %v", files, err)
 	}
 	served := web.Handler()
 	for _, name := range files {
+		if st, err := fs.Stat(web.Static(), name); err != nil || st.IsDir() {
+			continue // the agent's folder: checked above
+		}
 		var sync []string
 		for _, s := range syncs {
 			if opt(s, "--include") == "*"+path.Ext(name) {
