@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/sesame-ecole/sesame"
@@ -54,7 +55,6 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	go app.Collect(ctx, svc.Store, time.Hour, 24*time.Hour, logger)
 	if *demo {
 		if err := createDemo(ctx, e, svc); err != nil {
 			return err
@@ -81,6 +81,13 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		host, _, _ := net.SplitHostPort(ln.Addr().String())
 		fmt.Fprintln(e.stderr, plainHTTPWarning(host))
 	}
+	// Old sessions and counters go every hour, while the server runs; the
+	// collector stops before the store closes.
+	collect, stopCollect := context.WithCancel(ctx)
+	var collecting sync.WaitGroup
+	collecting.Go(func() { app.Collect(collect, svc.Store, time.Hour, 24*time.Hour, logger) })
+	defer collecting.Wait()
+	defer stopCollect()
 	errc := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {
