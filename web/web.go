@@ -11,7 +11,13 @@
 //     GET /api/v1/session and GET /api/v1/permissions; logout;
 //   - /connexions (connexions.html, connexions.js): the SPR's pools and
 //     connected users, from GET /api/v1/connections, and forced
-//     disconnection (DELETE /api/v1/connections/{id}).
+//     disconnection (DELETE /api/v1/connections/{id});
+//   - /recuperation (recuperation.html, recuperation.js): the SPR's
+//     "Récupérer les utilisateurs", from last year's base or a rentrée
+//     file (POST /api/v1/uploads, then the PUT it names), previewed
+//     (POST /api/v1/recoveries, dryRun) then applied
+//     (POST /api/v1/recoveries/{id}/apply), and "Préparer l'année
+//     suivante" (GET /api/v1/next-year?format=zip|profils).
 //
 // sesame.js, loaded first by every page, holds what they share and exposes
 // it as window.Sesame: the API calls (same-origin credentials, JSON, French
@@ -70,9 +76,10 @@ func Static() fs.FS {
 
 // Pages maps the pages' addresses to their files.
 var Pages = map[string]string{
-	"/":           "index.html",
-	"/accueil":    "accueil.html",
-	"/connexions": "connexions.html",
+	"/":             "index.html",
+	"/accueil":      "accueil.html",
+	"/connexions":   "connexions.html",
+	"/recuperation": "recuperation.html",
 }
 
 // Options tune New.
@@ -102,7 +109,9 @@ func New(o Options) http.Handler {
 	assets := http.FileServerFS(static)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		// connect-src also allows AWS: in the cloud, the recovery page sends
+		// its file to the import bucket with a presigned PUT.
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self' https://*.amazonaws.com; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")

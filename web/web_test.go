@@ -24,6 +24,7 @@ import (
 	"github.com/sesame-ecole/sesame/infra/httpapi"
 	"github.com/sesame-ecole/sesame/infra/password"
 	"github.com/sesame-ecole/sesame/infra/testenv"
+	"github.com/sesame-ecole/sesame/infra/uploads"
 	"github.com/sesame-ecole/sesame/web"
 )
 
@@ -69,8 +70,12 @@ func newStackWithClock(t *testing.T, clock sesame.Clock) *stack {
 		Clock:  clock,
 		Timing: sesame.DefaultTiming,
 	}
+	up, err := uploads.NewDir(t.TempDir(), 64<<20)
+	if err != nil {
+		t.Fatalf("uploads.NewDir: %v", err)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", httpapi.New(httpapi.Config{Service: svc}))
+	mux.Handle("/api/v1/", httpapi.New(httpapi.Config{Service: svc, Uploads: up}))
 	mux.Handle("/", web.Handler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

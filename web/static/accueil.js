@@ -63,6 +63,7 @@
     const spr = s.user.supervisor && s.mode === 'admin';
     $('spr').hidden = !spr;
     $('nav-connexions').hidden = !spr;
+    $('nav-recuperation').hidden = !spr;
   }
 
   /** Groups the granted permissions by category, in the catalogue's order. */
