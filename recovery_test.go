@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,10 +12,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sesame-ecole/sesame"
-	"github.com/sesame-ecole/sesame/infra/bolt"
-	"github.com/sesame-ecole/sesame/infra/dynamo"
 	"github.com/sesame-ecole/sesame/infra/dynamolocal"
 	"github.com/sesame-ecole/sesame/infra/password"
+	"github.com/sesame-ecole/sesame/infra/storetest/stores"
 )
 
 func TestMain(m *testing.M) {
@@ -27,24 +25,7 @@ func TestMain(m *testing.M) {
 var fastHash = password.New(password.Params{Memory: 8 * 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
 
 // eachStore runs f on a bbolt file and on DynamoDB Local.
-func eachStore(t *testing.T, f func(t *testing.T, st sesame.Backend)) {
-	t.Run("bolt", func(t *testing.T) {
-		st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		f(t, st)
-	})
-	t.Run("dynamo", func(t *testing.T) {
-		client, table := dynamolocal.NewTable(t)
-		st, err := dynamo.New(client, table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f(t, st)
-	})
-}
+func eachStore(t *testing.T, f func(t *testing.T, st sesame.Backend)) { stores.Each(t, f) }
 
 type clock struct{ t time.Time }
 

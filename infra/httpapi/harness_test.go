@@ -9,18 +9,16 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sesame-ecole/sesame"
-	"github.com/sesame-ecole/sesame/infra/bolt"
-	"github.com/sesame-ecole/sesame/infra/dynamo"
 	"github.com/sesame-ecole/sesame/infra/dynamolocal"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
 	"github.com/sesame-ecole/sesame/infra/password"
 	"github.com/sesame-ecole/sesame/infra/storetest"
+	"github.com/sesame-ecole/sesame/infra/storetest/stores"
 	"github.com/sesame-ecole/sesame/infra/uploads"
 )
 
@@ -32,25 +30,8 @@ func TestMain(m *testing.M) {
 // fastHash keeps tests quick; the product uses password.OWASP.
 var fastHash = password.New(password.Params{Memory: 8 * 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
 
-// eachStore runs f on the bbolt store and on DynamoDB Local.
-func eachStore(t *testing.T, f func(t *testing.T, st sesame.Backend)) {
-	t.Run("bolt", func(t *testing.T) {
-		st, err := bolt.Open(filepath.Join(t.TempDir(), "sesame.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		f(t, st)
-	})
-	t.Run("dynamo", func(t *testing.T) {
-		client, table := dynamolocal.NewTable(t)
-		st, err := dynamo.New(client, table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f(t, st)
-	})
-}
+// eachStore runs f on a bbolt file and on DynamoDB Local.
+func eachStore(t *testing.T, f func(t *testing.T, st sesame.Backend)) { stores.Each(t, f) }
 
 // world is a running API over a store, with a clock the test moves.
 type world struct {
