@@ -1,17 +1,11 @@
 package functions_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -47,64 +41,11 @@ func TestRecoverBinary(t *testing.T) {
 	key := loadS3Event(t, "s3-put").Records[0].S3.Object.URLDecodedKey
 	version, etag := s.putImport(key, s.rentreeFile(uai, lastYear, "zip"), map[string]string{"add": "true"})
 
-	bin := filepath.Join(t.TempDir(), "bootstrap")
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "./functions/recover")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	rt := &runtimeAPI{events: make(chan []byte, 4), answers: make(chan runtimeAnswer, 4), done: make(chan struct{})}
-	srv := httptest.NewServer(rt)
-	t.Cleanup(srv.Close)
-	var stdout, stderr syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(srv.URL, "http://"),
-		"AWS_LAMBDA_FUNCTION_NAME=sesame-RecoverFunction",
-		"AWS_LAMBDA_LOG_FORMAT=JSON",
-		"AWS_LAMBDA_LOG_LEVEL=INFO",
-		"AWS_REGION=" + dynamolocal.Region,
-		"AWS_ACCESS_KEY_ID=" + dynamolocal.AccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + dynamolocal.AccessKey,
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_ENDPOINT_URL_DYNAMODB=" + dynamolocal.Endpoint(t),
-		// An address, not a name: the SDK addresses the bucket in the
-		// path, as gofakes3 expects.
-		"AWS_ENDPOINT_URL_S3=" + s3URL,
-		fn.EnvTable + "=" + table,
-		fn.EnvOriginSecret + "=" + secret,
-		fn.EnvImportBucket + "=" + testBucket,
-	}
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			close(rt.done)
-			cancel()
-			_ = cmd.Wait()
-		})
-	}
-	t.Cleanup(stop)
-
-	invoke := func(what string, raw []byte) []byte {
-		t.Helper()
-		rt.events <- raw
-		select {
-		case a := <-rt.answers:
-			if a.kind != "response" {
-				t.Fatalf("%s: the function answered %s: %s\nstdout: %s\nstderr: %s", what, a.kind, a.body, stdout.String(), stderr.String())
-			}
-			return a.body
-		case <-time.After(60 * time.Second):
-			t.Fatalf("%s: no answer in 60 s\nstdout: %s\nstderr: %s", what, stdout.String(), stderr.String())
-		}
-		return nil
-	}
+	// An address, not a name: the SDK addresses the bucket in the path, as
+	// gofakes3 expects.
+	f := startFunction(t, "recover", "RecoverFunction", table,
+		"AWS_ENDPOINT_URL_S3="+s3URL, fn.EnvImportBucket+"="+testBucket)
+	invoke, stdout, stderr, stop := f.invoke, &f.stdout, &f.stderr, f.stop
 	outcome := func(what string, body []byte) s3trigger.Outcome {
 		t.Helper()
 		var res s3trigger.Result

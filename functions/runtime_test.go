@@ -96,6 +96,78 @@ func (rt *runtimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // TestLoginBinary builds functions/login as it is deployed (its main, the
 // environment template.yaml sets, lambda.Start) and runs it against a
 // stand-in runtime API and DynamoDB Local. Skipped with -short.
+// runningFunction is a function's real binary, built and started against
+// a stand-in for Lambda's runtime API, with the environment template.yaml
+// gives it and DynamoDB Local.
+type runningFunction struct {
+	t              *testing.T
+	rt             *runtimeAPI
+	stdout, stderr syncBuffer
+	stop           func()
+}
+
+// startFunction builds ./functions/<dir> and starts it as logical id
+// LogicalId on table, with more environment variables.
+func startFunction(t *testing.T, dir, logicalID, table string, env ...string) *runningFunction {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "bootstrap")
+	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "./functions/"+dir)
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	f := &runningFunction{t: t, rt: &runtimeAPI{events: make(chan []byte, 4), answers: make(chan runtimeAnswer, 4), done: make(chan struct{})}}
+	srv := httptest.NewServer(f.rt)
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(srv.URL, "http://"),
+		"AWS_LAMBDA_FUNCTION_NAME=sesame-" + logicalID,
+		"AWS_LAMBDA_LOG_FORMAT=JSON",
+		"AWS_LAMBDA_LOG_LEVEL=INFO",
+		"AWS_REGION=" + dynamolocal.Region,
+		"AWS_ACCESS_KEY_ID=" + dynamolocal.AccessKey,
+		"AWS_SECRET_ACCESS_KEY=" + dynamolocal.AccessKey,
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_ENDPOINT_URL_DYNAMODB=" + dynamolocal.Endpoint(t),
+		fn.EnvTable + "=" + table,
+		fn.EnvOriginSecret + "=" + secret,
+	}, env...)
+	cmd.Stdout, cmd.Stderr = &f.stdout, &f.stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	var once sync.Once
+	f.stop = func() {
+		once.Do(func() {
+			close(f.rt.done)
+			cancel()
+			_ = cmd.Wait()
+		})
+	}
+	t.Cleanup(f.stop)
+	return f
+}
+
+// invoke hands the function one event and returns its answer.
+func (f *runningFunction) invoke(what string, raw []byte) []byte {
+	f.t.Helper()
+	f.rt.events <- raw
+	select {
+	case a := <-f.rt.answers:
+		if a.kind != "response" {
+			f.t.Fatalf("%s: the function answered %s: %s\nstdout: %s\nstderr: %s", what, a.kind, a.body, f.stdout.String(), f.stderr.String())
+		}
+		return a.body
+	case <-time.After(60 * time.Second):
+		f.t.Fatalf("%s: no answer in 60 s\nstdout: %s\nstderr: %s", what, f.stdout.String(), f.stderr.String())
+	}
+	return nil
+}
+
 func TestLoginBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the login function; skipped with -short")
@@ -113,67 +185,17 @@ func TestLoginBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bin := filepath.Join(t.TempDir(), "bootstrap")
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "./functions/login")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-
-	rt := &runtimeAPI{events: make(chan []byte, 4), answers: make(chan runtimeAnswer, 4), done: make(chan struct{})}
-	srv := httptest.NewServer(rt)
-	t.Cleanup(srv.Close)
-	var stdout, stderr syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(srv.URL, "http://"),
-		"AWS_LAMBDA_FUNCTION_NAME=sesame-LoginFunction",
-		"AWS_LAMBDA_LOG_FORMAT=JSON",
-		"AWS_LAMBDA_LOG_LEVEL=INFO",
-		"AWS_REGION=" + dynamolocal.Region,
-		"AWS_ACCESS_KEY_ID=" + dynamolocal.AccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + dynamolocal.AccessKey,
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_ENDPOINT_URL_DYNAMODB=" + dynamolocal.Endpoint(t),
-		fn.EnvTable + "=" + table,
-		fn.EnvOriginSecret + "=" + secret,
-	}
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			close(rt.done)
-			cancel()
-			_ = cmd.Wait()
-		})
-	}
-	t.Cleanup(stop)
-
+	f := startFunction(t, "login", "LoginFunction", table)
 	invoke := func(name string) events.APIGatewayV2HTTPResponse {
 		t.Helper()
-		ev := loadEvent(t, name)
-		raw, _ := json.Marshal(ev)
-		rt.events <- raw
-		select {
-		case a := <-rt.answers:
-			if a.kind != "response" {
-				t.Fatalf("%s: the function answered %s: %s\nstderr: %s", name, a.kind, a.body, stderr.String())
-			}
-			var res events.APIGatewayV2HTTPResponse
-			if err := json.Unmarshal(a.body, &res); err != nil {
-				t.Fatalf("%s: %v: %s", name, err, a.body)
-			}
-			return res
-		case <-time.After(30 * time.Second):
-			t.Fatalf("%s: no answer in 30 s\nstdout: %s\nstderr: %s", name, stdout.String(), stderr.String())
+		raw, _ := json.Marshal(loadEvent(t, name))
+		var res events.APIGatewayV2HTTPResponse
+		if err := json.Unmarshal(f.invoke(name, raw), &res); err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
-		return events.APIGatewayV2HTTPResponse{}
+		return res
 	}
+	stdout, stderr, stop := &f.stdout, &f.stderr, f.stop
 
 	res := invoke("login")
 	r := reply{APIGatewayV2HTTPResponse: res}
