@@ -89,13 +89,18 @@ func (s *Store) endSession(id string, r sesame.EndReason, now time.Time, keep bo
 	return s.update(sessionKey(id), u, &cond)
 }
 
-// licenseCheck is a transaction's check that the base of seat k is still
-// at version v, the licence a limit was read from (nil when v is 0).
-func (s *Store) licenseCheck(k sesame.SeatKey, v int64) (*types.ConditionCheck, error) {
+// withLicenseCheck appends to items a transaction's check that the base
+// of seat k is still at version v, the licence a limit was read from, and
+// returns the check's index (items unchanged and -1 when v is 0).
+func (s *Store) withLicenseCheck(items []types.TransactWriteItem, k sesame.SeatKey, v int64) ([]types.TransactWriteItem, int, error) {
 	if v == 0 {
-		return nil, nil
+		return items, -1, nil
 	}
-	return s.conditionCheck(baseKey(sesame.BaseKey{UAI: k.UAI, Year: k.Year}), expression.Name("version").Equal(expression.Value(v)))
+	cc, err := s.conditionCheck(baseKey(sesame.BaseKey{UAI: k.UAI, Year: k.Year}), expression.Name("version").Equal(expression.Value(v)))
+	if err != nil {
+		return nil, -1, err
+	}
+	return append(items, types.TransactWriteItem{ConditionCheck: cc}), len(items), nil
 }
 
 // setHolder is the update that gives a HOLDER to lease l on condition c.
@@ -275,12 +280,8 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 			t.count = t.add(types.TransactWriteItem{Update: upd})
 		}
 		if !live {
-			lc, err := s.licenseCheck(seat, p.LicenseVersion)
-			if err != nil {
+			if t.items, t.license, err = s.withLicenseCheck(t.items, seat, p.LicenseVersion); err != nil {
 				return sesame.Lease{}, err
-			}
-			if lc != nil {
-				t.license = t.add(types.TransactWriteItem{ConditionCheck: lc})
 			}
 		}
 		if found && !missing[h.Session] {
@@ -659,12 +660,9 @@ func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, p
 		return err
 	}
 	items := []types.TransactWriteItem{{Put: put}, {Update: count}, {ConditionCheck: open}}
-	license := -1
-	if lc, err := s.licenseCheck(l.SeatKey, p.LicenseVersion); err != nil {
+	items, license, err := s.withLicenseCheck(items, l.SeatKey, p.LicenseVersion)
+	if err != nil {
 		return err
-	} else if lc != nil {
-		items = append(items, types.TransactWriteItem{ConditionCheck: lc})
-		license = len(items) - 1
 	}
 	err = s.transact(ctx, items)
 	codes, ok := cancelled(err, len(items))
@@ -709,7 +707,7 @@ func (s *Store) retake(ctx context.Context, l sesame.Lease, p sesame.SeatPolicy,
 		return err
 	}
 	items := []types.TransactWriteItem{{Update: upd}}
-	count, license := -1, -1
+	count := -1
 	if limit != sesame.Unlimited {
 		cc, err := s.conditionCheck(countKey(l.SeatKey), nN.LessThanEqual(expression.Value(int(limit))))
 		if err != nil {
@@ -718,11 +716,9 @@ func (s *Store) retake(ctx context.Context, l sesame.Lease, p sesame.SeatPolicy,
 		items = append(items, types.TransactWriteItem{ConditionCheck: cc})
 		count = len(items) - 1
 	}
-	if lc, err := s.licenseCheck(l.SeatKey, p.LicenseVersion); err != nil {
+	items, license, err := s.withLicenseCheck(items, l.SeatKey, p.LicenseVersion)
+	if err != nil {
 		return err
-	} else if lc != nil {
-		items = append(items, types.TransactWriteItem{ConditionCheck: lc})
-		license = len(items) - 1
 	}
 	err = s.transact(ctx, items)
 	codes, ok := cancelled(err, len(items))
