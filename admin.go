@@ -173,7 +173,8 @@ type NewUser struct {
 	Password    string
 }
 
-// AddUser creates one account. Staff and teachers get the default profile
+// AddUser creates one account, and writes it to the journal in the name
+// of the actor of ctx (see WithActor; the operator when none). Staff and teachers get the default profile
 // of their kind when none is named.
 func (s *Service) AddUser(ctx context.Context, n NewUser) (User, error) {
 	k, err := ParseBaseKey(n.UAI, n.Year)
@@ -236,11 +237,19 @@ func (s *Service) AddUser(ctx context.Context, n NewUser) (User, error) {
 	}
 	if err := s.Store.CreateUser(ctx, k, u); err != nil {
 		if errors.Is(err, ErrExists) {
-			return User{}, Exists("L'identifiant « " + u.Login + " »")
+			e := Exists("L'identifiant « " + u.Login + " »")
+			e.Field = "login"
+			return User{}, e
 		}
 		return User{}, fmt.Errorf("add user: %w", err)
 	}
 	u.Version = 1
+	actor := actorOf(ctx)
+	if actor == "" {
+		actor = OperatorLogin
+	}
+	s.journal(ctx, k, JournalEntry{Event: EventUserCreated, Actor: actor, Subject: u.Login,
+		Detail: fmt.Sprintf("Compte %s « %s » créé%s.", u.Kind.Label(), u.DisplayName, membership(u, profiles))})
 	return u, nil
 }
 

@@ -576,7 +576,15 @@ func (r *recovery) apply(ctx context.Context, job ImportJob) (RecoveryReport, er
 	if _, err := r.s.Store.UpdateImport(ctx, r.k, job); err != nil {
 		return RecoveryReport{}, fmt.Errorf("recover: %w", err)
 	}
-	return run.report, nil
+	rep = run.report
+	actor := actorOf(ctx)
+	if actor == "" {
+		actor = OperatorLogin
+	}
+	r.s.journal(ctx, r.k, JournalEntry{Event: EventRecovery, Actor: actor, Subject: rep.ID,
+		Detail: fmt.Sprintf("Récupération depuis %s : %d ajouté(s), %d mis à jour, %d inchangé(s), %d rejeté(s).",
+			rep.Source, rep.Added, rep.Updated, rep.Unchanged, len(rep.Rejected))})
+	return rep, nil
 }
 
 // step writes ws (decided as ds) with the job at step, leaving aside the

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +49,15 @@ type Service struct {
 	Timing Timing
 	// Random is the source of tokens (crypto/rand when nil).
 	Random io.Reader
+	// Retention is how long journal entries are kept
+	// (DefaultJournalRetention when 0).
+	Retention time.Duration
+	// MinIdle is the shortest automatic disconnection an edit may set
+	// (MinAutoDisconnect when 0; tests and demos go lower).
+	MinIdle time.Duration
+	// Log receives what must not stop a request but must be seen: a
+	// journal entry that could not be written (discarded when nil).
+	Log *slog.Logger
 
 	keyOnce   sync.Mutex
 	deviceKey []byte
@@ -177,6 +187,66 @@ func (s *Service) NewToken() (string, error) {
 // *ThrottledError, a mode_forbidden or account_disabled error, or a
 // *SeatsExhaustedError. A full pool is not a failed attempt.
 func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error) {
+	var t loginTrace
+	res, err := s.login(ctx, r, &t)
+	s.journalLogin(ctx, r, t, res, err)
+	return res, err
+}
+
+// loginTrace is what a sign-in found out, for the journal.
+type loginTrace struct {
+	uai  UAI
+	base *BaseKey
+	mode Mode
+}
+
+// journalLogin writes a sign-in, or its refusal, to the journal of the
+// base it aimed at (when that base exists), and counts it in the seat
+// usage.
+func (s *Service) journalLogin(ctx context.Context, r LoginRequest, t loginTrace, res LoginResult, err error) {
+	if err == nil {
+		sess := res.View.Session
+		k := sess.Base()
+		if sess.Pool != "" {
+			s.noteAdmission(ctx, k, sess.Pool, sess.CreatedAt)
+		}
+		detail := "Connexion en " + sess.Mode.Label()
+		if sess.Access == Consult {
+			detail += " (consultation)"
+		}
+		s.journal(ctx, k, JournalEntry{Event: EventLogin, Actor: res.View.User.Login, Subject: res.View.User.Login,
+			Mode: sess.Mode, Pool: sess.Pool, Detail: detail + ".", Address: r.Address})
+		return
+	}
+	k := t.base
+	if k == nil && t.uai != "" {
+		// Refused before the base was looked up (throttling): the school's
+		// current base.
+		school, gerr := s.Store.GetSchool(ctx, t.uai)
+		if gerr != nil {
+			return
+		}
+		k = &BaseKey{t.uai, school.CurrentYear}
+	}
+	if k == nil {
+		return
+	}
+	e := JournalEntry{Event: EventLoginRefused, Subject: strings.TrimSpace(r.Login), Mode: t.mode,
+		Reason: ErrorCode(err), Detail: ErrorMessage(err), Address: r.Address}
+	var se *SeatsExhaustedError
+	if errors.As(err, &se) {
+		e.Pool = se.Pool
+		if nerr := s.Store.NoteUsage(ctx, *k, UsageNote{Day: Day(s.now()), Pool: se.Pool, Refused: 1}); nerr != nil {
+			s.logger().Error("usage", "school", string(k.UAI), "error", nerr.Error())
+		}
+	}
+	if e.Reason == CodeInternal {
+		return
+	}
+	s.journal(ctx, *k, e)
+}
+
+func (s *Service) login(ctx context.Context, r LoginRequest, t *loginTrace) (LoginResult, error) {
 	now := s.now()
 	mode, err := ParseMode(r.Mode)
 	if err != nil {
@@ -200,6 +270,7 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 		}
 		return LoginResult{}, err
 	}
+	t.uai, t.mode = uai, mode
 	login := LoginKey(r.Login)
 	device, known := s.checkDevice(ctx, r.Device, uai, login)
 	keys := []throttleKey{{"addr:" + r.Address, Address}}
@@ -249,6 +320,7 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 	} else if err != nil {
 		return LoginResult{}, fmt.Errorf("login: %w", err)
 	}
+	t.base = &key
 	u, err := s.Store.GetUser(ctx, key, login)
 	if errors.Is(err, ErrNotFound) {
 		s.Hasher.Burn(r.Password, HashArgon2id)
@@ -425,6 +497,9 @@ func (s *Service) newDevice(ctx context.Context, uai UAI, login string) (string,
 // gets an *UnauthenticatedError with the reason. When activity is true the
 // request counts as the user's activity; the agent's own calls do not.
 func (s *Service) Resolve(ctx context.Context, token string, activity bool) (Current, error) {
+	if k, ok := ctx.Value(operatorKey{}).(BaseKey); ok && token == "" {
+		return s.operator(ctx, k)
+	}
 	if token == "" {
 		return Current{}, &UnauthenticatedError{Reason: ReasonMissing}
 	}
@@ -453,7 +528,7 @@ func (s *Service) Resolve(ctx context.Context, token string, activity bool) (Cur
 		return Current{}, err
 	}
 	if r := cur.Session.Check(now, cur.Idle); r != "" {
-		return Current{}, s.endIdle(ctx, sess.ID, r, now, cur.Idle)
+		return Current{}, s.endIdle(ctx, sess, r, now, cur.Idle)
 	}
 	if activity {
 		cur.Session.Touch(now, cur.Idle)
@@ -462,6 +537,34 @@ func (s *Service) Resolve(ctx context.Context, token string, activity bool) (Cur
 		}
 	}
 	return cur, nil
+}
+
+type operatorKey struct{}
+
+// OperatorLogin names the operator in the journal: whoever runs the
+// command line with the store's credentials.
+const OperatorLogin = "sesame (ligne de commande)"
+
+// AsOperator returns ctx acting as the operator of base k: the command
+// line, run by whoever holds the store's credentials, administers a base
+// with the SPR's rights and no session (use cases then take an empty
+// token). Requests from the network never carry it.
+func AsOperator(ctx context.Context, k BaseKey) context.Context {
+	return context.WithValue(WithActor(ctx, OperatorLogin), operatorKey{}, k)
+}
+
+// operator is the Current of the operator of base k: the SPR's rights in
+// admin mode, no session in the store.
+func (s *Service) operator(ctx context.Context, k BaseKey) (Current, error) {
+	base, err := s.Store.GetBase(ctx, k)
+	if errors.Is(err, ErrNotFound) {
+		return Current{}, NotFound("La base " + string(k.Year) + " de l'établissement " + string(k.UAI))
+	} else if err != nil {
+		return Current{}, fmt.Errorf("operator: %w", err)
+	}
+	u := User{Login: OperatorLogin, DisplayName: OperatorLogin, Kind: KindStaff, Supervisor: true, Enabled: true, AdminGroup: AdministrationID}
+	sess := Session{UAI: k.UAI, Year: k.Year, Login: u.Login, DisplayName: u.DisplayName, Kind: KindStaff, Supervisor: true, Mode: ModeAdmin, Access: Modify}
+	return Current{Session: sess, User: u, Base: base, Principal: NewPrincipal(u, ModeAdmin, Modify, nil)}, nil
 }
 
 // current assembles the session's principal and idle setting.
@@ -491,14 +594,22 @@ func (s *Service) end(ctx context.Context, id string, r EndReason, now time.Time
 	return &UnauthenticatedError{Reason: e.EndReason}
 }
 
-// endIdle is end, naming the idle limit when that is the reason.
-func (s *Service) endIdle(ctx context.Context, id string, r EndReason, now time.Time, ad AutoDisconnect) error {
-	err := s.end(ctx, id, r, now)
-	var ue *UnauthenticatedError
-	if errors.As(err, &ue) && ue.Reason == ReasonIdleTimeout {
+// endIdle is end, naming the idle limit when that is the reason, and
+// writing the automatic disconnection to the journal.
+func (s *Service) endIdle(ctx context.Context, sess Session, r EndReason, now time.Time, ad AutoDisconnect) error {
+	e, err := s.Store.EndSession(ctx, sess.ID, r, now)
+	if err != nil && !errors.Is(err, ErrSessionEnded) {
+		return fmt.Errorf("end session: %w", err)
+	}
+	ue := &UnauthenticatedError{Reason: e.EndReason}
+	if err == nil && e.EndReason == ReasonIdleTimeout {
+		s.journal(ctx, sess.Base(), JournalEntry{Event: EventIdleTimeout, Subject: sess.Login, Mode: sess.Mode, Pool: sess.Pool,
+			Reason: string(ReasonIdleTimeout), Detail: "Déconnexion automatique après " + FrenchDuration(ad.After) + " d'inactivité."})
+	}
+	if ue.Reason == ReasonIdleTimeout {
 		ue.IdleTimeout = ad.After
 	}
-	return err
+	return ue
 }
 
 // ended turns a store's ErrSessionEnded into the 401 with the stored reason.
@@ -557,7 +668,7 @@ func (s *Service) Heartbeat(ctx context.Context, token string, idle time.Duratio
 	now := s.now()
 	sess := cur.Session
 	if r := sess.Heartbeat(now, idle, cur.Idle); r != "" {
-		return HeartbeatResult{}, s.endIdle(ctx, sess.ID, r, now, cur.Idle)
+		return HeartbeatResult{}, s.endIdle(ctx, sess, r, now, cur.Idle)
 	}
 	if err := s.Store.TouchSession(ctx, sess); err != nil {
 		return HeartbeatResult{}, s.ended(ctx, sess.ID, err)
@@ -571,6 +682,8 @@ func (s *Service) Heartbeat(ctx context.Context, token string, idle time.Duratio
 				break
 			}
 			if errors.Is(err, ErrSeatLost) {
+				s.journal(ctx, sess.Base(), JournalEntry{Event: EventSeatLost, Subject: sess.Login, Mode: sess.Mode, Pool: sess.Pool,
+					Reason: string(ReasonSeatLost), Detail: ReasonSeatLost.Message()})
 				return HeartbeatResult{}, &UnauthenticatedError{Reason: ReasonSeatLost}
 			}
 			if !errors.Is(err, ErrConflict) || try == 3 {
@@ -592,9 +705,13 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	_, err := s.Store.EndSession(ctx, TokenID(token), ReasonLoggedOut, s.now())
+	e, err := s.Store.EndSession(ctx, TokenID(token), ReasonLoggedOut, s.now())
 	if err != nil && !errors.Is(err, ErrSessionEnded) && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("logout: %w", err)
+	}
+	if err == nil {
+		s.journal(ctx, e.Base(), JournalEntry{Event: EventLogout, Actor: e.Login, Subject: e.Login, Mode: e.Mode, Pool: e.Pool,
+			Reason: string(ReasonLoggedOut), Detail: "Déconnexion."})
 	}
 	return nil
 }
@@ -615,16 +732,19 @@ func (s *Service) Authorize(ctx context.Context, token, action string) (Decision
 // Require resolves token's session as the user's own request and checks
 // that it may do action; otherwise it returns a *ForbiddenError.
 func (s *Service) Require(ctx context.Context, token, action string) (Current, error) {
-	return s.require(ctx, token, action, true)
+	return s.require(ctx, token, true, action)
 }
 
-func (s *Service) require(ctx context.Context, token, action string, activity bool) (Current, error) {
+// require resolves token's session (as activity or not) and checks that
+// it may do one of actions, the first one's denial being the answer
+// otherwise.
+func (s *Service) require(ctx context.Context, token string, activity bool, actions ...string) (Current, error) {
 	cur, err := s.Resolve(ctx, token, activity)
 	if err != nil {
 		return Current{}, err
 	}
-	if d := cur.Principal.Can(action); !d.Allowed {
-		return Current{}, &ForbiddenError{Decision: d}
+	if err := forbid(cur.Principal, actions...); err != nil {
+		return Current{}, err
 	}
 	return cur, nil
 }
@@ -649,7 +769,7 @@ type Connections struct {
 // one without a seat, while its heartbeats keep coming. Reading the list
 // is not activity: the page refreshes it on its own.
 func (s *Service) Connections(ctx context.Context, token string) (Connections, error) {
-	cur, err := s.require(ctx, token, ActionSPRConnect, false)
+	cur, err := s.require(ctx, token, false, ActionSPRConnect)
 	if err != nil {
 		return Connections{}, err
 	}
@@ -696,6 +816,10 @@ func (s *Service) Disconnect(ctx context.Context, token, id string) error {
 	_, err = s.Store.EndSession(ctx, id, ReasonDisconnected, s.now())
 	if err != nil && !errors.Is(err, ErrSessionEnded) {
 		return fmt.Errorf("disconnect: %w", err)
+	}
+	if err == nil {
+		s.journal(ctx, target.Base(), JournalEntry{Event: EventDisconnected, Actor: cur.User.Login, Subject: target.Login,
+			Mode: target.Mode, Pool: target.Pool, Reason: string(ReasonDisconnected), Detail: "Déconnexion forcée par le superviseur (SPR)."})
 	}
 	return nil
 }

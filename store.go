@@ -77,6 +77,27 @@ type Store interface {
 	// ListProfiles returns all the base's profiles, groups and space
 	// settings, ordered as SortProfiles does.
 	ListProfiles(ctx context.Context, k BaseKey) ([]Profile, error)
+	// DeleteProfile removes the profile id, provided its stored Version
+	// equals version. Returns ErrNotFound or ErrConflict. (Whether users
+	// still name it is the service's business.)
+	DeleteProfile(ctx context.Context, k BaseKey, id string, version int64) error
+
+	// AppendJournal adds e to the base's journal. Entries are never
+	// changed: returns ErrExists if an entry has the same ID.
+	AppendJournal(ctx context.Context, k BaseKey, e JournalEntry) error
+	// ListJournal returns a page of the base's journal, newest first (by
+	// ID), within q's time range and passing its filters (see
+	// JournalEntry.Matches). Entries past their ExpiresAt may still show
+	// until Collect (or DynamoDB's TTL) removes them.
+	ListJournal(ctx context.Context, k BaseKey, q JournalQuery) (JournalPage, error)
+	// NoteUsage adds n to the seat usage of its day and pool, atomically:
+	// the peak becomes max(peak, n.Held) and n.Refused is added to the
+	// refusals.
+	NoteUsage(ctx context.Context, k BaseKey, n UsageNote) error
+	// ListUsage returns the usage of the days from..to (YYYY-MM-DD, both
+	// included), by day then in the order of Pools. Days and pools with
+	// no note are absent.
+	ListUsage(ctx context.Context, k BaseKey, from, to string) ([]UsageDay, error)
 
 	// OpenSession stores the new session s and, when s.Pool is set, gives
 	// it the seat of s.Login in that pool under policy p, in one atomic
@@ -140,13 +161,15 @@ type Store interface {
 	// failed writes (ErrConflict). At most MaxImportWrites writes.
 	WriteImport(ctx context.Context, k BaseKey, ws []ImportWrite, j ImportJob) (ImportJob, error)
 
-	// Collect removes what no rule needs any more as of before: sessions
-	// that ended, or reached their absolute end, before it (with a lapsed
-	// lease they still name), and throttling counters whose window
-	// started and lock ended before it. It returns how many records went.
+	// Collect removes what no rule needs any more: sessions that ended,
+	// or reached their absolute end, more than keep before now (with a
+	// lapsed lease they still name), throttling counters whose window
+	// started and lock ended more than keep before now, and journal
+	// entries whose ExpiresAt is before now (keep does not apply: the
+	// retention is the promise). It returns how many records went.
 	// A store whose backend collects garbage itself (DynamoDB's TTL) may do
 	// nothing and return 0.
-	Collect(ctx context.Context, before time.Time) (int, error)
+	Collect(ctx context.Context, now time.Time, keep time.Duration) (int, error)
 
 	// Close releases the store's resources.
 	Close() error
@@ -158,6 +181,11 @@ type UserQuery struct {
 	Prefix string
 	// Kind keeps users of that kind (all kinds when empty).
 	Kind Kind
+	// Member keeps users whose admin group or profile has this ID.
+	Member string
+	// Search keeps users whose folded login and display name (see
+	// User.SearchText) contain every word of Search, folded.
+	Search string
 	// After is the cursor: the page starts after this login key.
 	After string
 	// Limit is the page size: 1 to 1000, 100 when 0.

@@ -37,11 +37,19 @@ func (e *usageError) Error() string { return e.msg }
 const usage = `Sésame — qui peut entrer dans la base, dans quel mode, et pour combien de temps.
 
 Commandes :
-  sesame serve [--addr 127.0.0.1:8080] [--demo] [--tls-cert F --tls-key F]
+  sesame serve [--addr 127.0.0.1:8080] [--demo] [--tls-cert F --tls-key F] [--journal-retention JOURS]
   sesame school create --uai U --name N --year Y [--admin-seats N] [--teacher-seats N|unlimited] [--consultation] [--spr-password-stdin]
   sesame school use --uai U --year Y
   sesame license set --uai U --year Y [--admin-seats N] [--teacher-seats N|unlimited] [--consultation=true|false]
   sesame users add --uai U --year Y --login L --kind staff|teacher|parent|student|mentor|inspector --name "…" [--admin-group G] [--profile P] --password-stdin
+  sesame users list --uai U --year Y [--search Q] [--kind K] [--member G] [--limit N]
+  sesame users set --uai U --year Y --login L [--name N] [--admin-group G | --no-admin-group] [--profile P]
+  sesame users disable|enable --uai U --year Y --login L        (désactiver ferme ses connexions)
+  sesame users password --uai U --year Y --login L [--password-stdin]   (sinon, un mot de passe est généré et affiché)
+  sesame groups list --uai U --year Y                            (groupes, profils et espaces)
+  sesame groups set --uai U --year Y --name NOM_OU_ID [--auto-disconnect 30m|45|off] [--grant action,…] [--revoke action,…]
+  sesame journal --uai U --year Y [--from AAAA-MM-JJ] [--to AAAA-MM-JJ] [--event E,…] [--login L] [--csv]
+  sesame usage --uai U --year Y [--from AAAA-MM-JJ] [--to AAAA-MM-JJ]   (par défaut les 30 derniers jours)
   sesame recover --uai U --year Y (--file F | --from-year Y0) [--add] [--update] [--dry-run]
   sesame prepare-next-year --uai U --year Y --out F [--format zip|profils]
   sesame loadtest --url http://127.0.0.1:8080/ --uai U --year Y [--users N] [--duration D] [--heartbeat D] [--idle-share F]
@@ -49,6 +57,8 @@ Commandes :
   sesame loadtest --create-users --uai U --year Y [--users N] [--mode M] [--prefix P] --password-stdin   (serveur arrêté)
 
 Toutes les commandes acceptent --store URL : bolt:CHEMIN (par défaut bolt:./data/sesame.db) ou dynamodb:TABLE [--create-table].
+Les commandes d'administration agissent avec les droits du superviseur (SPR) ; le journal les attribue à « sesame (ligne de commande) ».
+Le journal garde chaque entrée SESAME_JOURNAL_RETENTION_DAYS jours (183 par défaut, de 1 à 1098) ; serve --journal-retention l'emporte.
 Codes de sortie : 0 réussi, 1 refusé ou échoué, 2 commande mal formée.
 `
 
@@ -63,6 +73,15 @@ var commands = []command{
 	{"school use", cmdSchoolUse},
 	{"license set", cmdLicenseSet},
 	{"users add", cmdUsersAdd},
+	{"users list", cmdUsersList},
+	{"users set", cmdUsersSet},
+	{"users disable", cmdUsersDisable},
+	{"users enable", cmdUsersEnable},
+	{"users password", cmdUsersPassword},
+	{"groups list", cmdGroupsList},
+	{"groups set", cmdGroupsSet},
+	{"journal", cmdJournal},
+	{"usage", cmdUsage},
 	{"loadtest", cmdLoadtest},
 	{"recover", cmdRecover},
 	{"prepare-next-year", cmdPrepareNextYear},
@@ -231,13 +250,27 @@ func (f *flags) set(name string) bool {
 	return found
 }
 
-// open opens the store and the service over it.
-func (f *flags) open(ctx context.Context, timing sesame.Timing) (*sesame.Service, func(), error) {
+// open opens the store and the service over it, with the journal's
+// retention from the environment (app.EnvJournalRetention; six months
+// when unset).
+func (f *flags) open(ctx context.Context, e env, timing sesame.Timing) (*sesame.Service, func(), error) {
+	retention, err := app.JournalRetention(e.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f.openWith(ctx, timing, retention)
+}
+
+// openWith opens the store and the service over it, keeping journal
+// entries for retention.
+func (f *flags) openWith(ctx context.Context, timing sesame.Timing, retention time.Duration) (*sesame.Service, func(), error) {
 	st, err := app.OpenStore(ctx, *f.store, app.StoreOptions{CreateTable: *f.createTable})
 	if err != nil {
 		return nil, nil, err
 	}
-	return app.NewService(st, timing), func() { _ = st.Close() }, nil
+	svc := app.NewService(st, timing)
+	svc.Retention = retention
+	return svc, func() { _ = st.Close() }, nil
 }
 
 // lines reads standard input line by line; one lines serves every secret

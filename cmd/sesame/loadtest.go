@@ -153,7 +153,7 @@ func createLoadUsers(ctx context.Context, e env, f *flags, l loadUsers) error {
 	if err := sesame.CheckPassword(l.password); err != nil {
 		return err
 	}
-	svc, done, err := f.open(ctx, sesame.DefaultTiming)
+	svc, done, err := f.open(ctx, e, sesame.DefaultTiming)
 	if err != nil {
 		return err
 	}

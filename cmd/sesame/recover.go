@@ -44,7 +44,7 @@ func cmdRecover(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, done, err := f.open(ctx, sesame.DefaultTiming)
+	svc, done, err := f.open(ctx, e, sesame.DefaultTiming)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func cmdPrepareNextYear(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, done, err := f.open(ctx, sesame.DefaultTiming)
+	svc, done, err := f.open(ctx, e, sesame.DefaultTiming)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func cmdSchoolCreate(ctx context.Context, e env, args []string) error {
 		}
 		n.SPRPassword = pw
 	}
-	svc, done, err := f.open(ctx, sesame.DefaultTiming)
+	svc, done, err := f.open(ctx, e, sesame.DefaultTiming)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func cmdSchoolUse(ctx context.Context, e env, args []string) error {
 	if err := f.required("uai", "year"); err != nil {
 		return err
 	}
-	svc, done, err := f.open(ctx, sesame.DefaultTiming)
+	svc, done, err := f.open(ctx, e, sesame.DefaultTiming)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func cmdLicenseSet(ctx context.Context, e env, args []string) error {
 	if ch == (sesame.LicenseChange{}) {
 		return &usageError{"rien à changer : donnez --admin-seats, --teacher-seats ou --consultation."}
 	}
-	svc, done, err := f.open(ctx, sesame.DefaultTiming)
+	svc, done, err := f.open(ctx, e, sesame.DefaultTiming)
 	if err != nil {
 		return err
 	}
@@ -140,8 +140,7 @@ func cmdLicenseSet(ctx context.Context, e env, args []string) error {
 
 func cmdUsersAdd(ctx context.Context, e env, args []string) error {
 	f := newFlags("users add")
-	uai := f.String("uai", "", "UAI")
-	year := f.String("year", "", "année scolaire")
+	b := f.base()
 	login := f.String("login", "", "identifiant")
 	kind := f.String("kind", "", "type")
 	name := f.String("name", "", "nom affiché")
@@ -161,16 +160,17 @@ func cmdUsersAdd(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, done, err := f.open(ctx, sesame.DefaultTiming)
+	ctx, svc, done, err := f.operator(ctx, e, b)
 	if err != nil {
 		return err
 	}
 	defer done()
-	u, err := svc.AddUser(ctx, sesame.NewUser{UAI: *uai, Year: *year, Login: *login, Kind: *kind, DisplayName: *name,
+	u, _, err := svc.CreateUser(ctx, "", sesame.NewUser{Login: *login, Kind: *kind, DisplayName: *name,
 		AdminGroup: *group, Profile: *profile, Password: pw})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Compte « %s » (%s, %s) créé dans la base %s de l'établissement %s.\n", u.Login, u.DisplayName, u.Kind.Label(), *year, *uai)
+	k, _ := sesame.ParseBaseKey(*b.uai, *b.year) // checked by operator
+	fmt.Fprintf(e.stdout, "Compte « %s » (%s, %s) créé dans la base %s de l'établissement %s.\n", u.Login, u.DisplayName, u.Kind.Label(), k.Year, k.UAI)
 	return nil
 }

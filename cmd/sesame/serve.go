@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -24,8 +25,19 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	key := f.String("tls-key", "", "clé TLS")
 	heartbeat := f.Duration("heartbeat", sesame.DefaultTiming.Heartbeat, "intervalle des signaux de présence")
 	lease := f.Duration("lease", sesame.DefaultTiming.Lease, "durée d'une place sans signal")
+	retention := &retentionFlag{v: sesame.DefaultJournalRetention}
+	f.Var(retention, "journal-retention", "durée de conservation du journal, en jours")
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if !f.set("journal-retention") {
+		// The environment's, as the other commands (and the Lambda
+		// functions) read it.
+		d, err := app.JournalRetention(e.getenv)
+		if err != nil {
+			return err
+		}
+		retention.v = d
 	}
 	if (*cert == "") != (*key == "") {
 		return &usageError{"--tls-cert et --tls-key vont ensemble."}
@@ -45,12 +57,13 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err := timing.Validate(); err != nil {
 		return err
 	}
-	svc, done, err := f.open(ctx, timing)
+	svc, done, err := f.openWith(ctx, timing, retention.v)
 	if err != nil {
 		return err
 	}
 	defer done()
 	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	svc.Log = logger
 	up, err := app.UploadsFor(*f.store)
 	if err != nil {
 		return err
@@ -77,15 +90,18 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		scheme = "https"
 	}
 	fmt.Fprintf(e.stdout, "Sésame écoute sur %s://%s/ (stockage %s)\n", scheme, ln.Addr(), *f.store)
+	fmt.Fprintf(e.stdout, "Journal : chaque entrée est conservée %s, puis effacée.\n", days(retention.v))
 	if tlsConfig == nil {
 		host, _, _ := net.SplitHostPort(ln.Addr().String())
 		fmt.Fprintln(e.stderr, plainHTTPWarning(host))
 	}
-	// Old sessions and counters go every hour, while the server runs; the
-	// collector stops before the store closes.
+	// Every hour while the server runs, the collector removes the sessions
+	// and throttling counters that ended a day ago, and the journal entries
+	// that expired (see infra/app: they go on time). It stops before the
+	// store closes.
 	collect, stopCollect := context.WithCancel(ctx)
 	var collecting sync.WaitGroup
-	collecting.Go(func() { app.Collect(collect, svc.Store, time.Hour, 24*time.Hour, logger) })
+	collecting.Go(func() { app.Collect(collect, svc.Store, app.CollectPeriod, logger) })
 	defer collecting.Wait()
 	defer stopCollect()
 	errc := make(chan error, 1)
@@ -108,6 +124,34 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// retentionFlag is the journal's retention, given in days.
+type retentionFlag struct{ v time.Duration }
+
+func (r *retentionFlag) String() string {
+	if r == nil || r.v == 0 {
+		return ""
+	}
+	return strconv.Itoa(int(r.v / (24 * time.Hour)))
+}
+
+func (r *retentionFlag) Set(v string) error {
+	d, err := app.ParseJournalRetention(v)
+	if err != nil {
+		return err
+	}
+	r.v = d
+	return nil
+}
+
+// days writes a whole number of days in French.
+func days(d time.Duration) string {
+	n := int(d / (24 * time.Hour))
+	if n == 1 {
+		return "1 jour"
+	}
+	return strconv.Itoa(n) + " jours"
 }
 
 // plainHTTPWarning is what serve says loudly when it serves plain HTTP on

@@ -6,6 +6,15 @@
 //	st, err := app.OpenStore(ctx, "bolt:./data/sesame.db", app.StoreOptions{})
 //	svc := app.NewService(st, sesame.DefaultTiming)
 //	http.ListenAndServe(addr, app.Handler(svc, httpapi.Config{}))
+//
+// # Journal retention and the single server's collector
+//
+// A journal entry carries ExpiresAt = At + Service.Retention. In the cloud,
+// DynamoDB's TTL removes it from then on. On the single server, Collect
+// sweeps the store every CollectPeriod with Store.Collect(now,
+// CollectKeep): it keeps ended sessions (whose reason a returning browser
+// is told) and throttling counters a day, and removes journal entries as
+// soon as they expire.
 package app
 
 import (
@@ -14,6 +23,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -111,14 +121,87 @@ func Handler(svc *sesame.Service, cfg httpapi.Config) http.Handler {
 	return mux
 }
 
-// Collect removes, every period until ctx ends, the sessions and
-// throttling counters older than keep (see sesame.Store.Collect). The
-// single server runs it; in the cloud, DynamoDB's TTL does the same.
-func Collect(ctx context.Context, st sesame.Store, period, keep time.Duration, log *slog.Logger) {
+// NewServiceFor is NewService with the journal retention and the logger
+// of an entry point.
+func NewServiceFor(st sesame.Backend, t sesame.Timing, retention time.Duration, log *slog.Logger) *sesame.Service {
+	svc := NewService(st, t)
+	svc.Retention, svc.Log = retention, log
+	return svc
+}
+
+// EnvJournalRetention names the environment variable that sets the
+// journal's retention in days: the Lambda functions read it (template.yaml's
+// JournalRetentionDays parameter), and so do the commands that write the
+// journal (`sesame serve --journal-retention` overrides it).
+const EnvJournalRetention = "SESAME_JOURNAL_RETENTION_DAYS"
+
+// ParseJournalRetention reads a journal retention given in days: a whole
+// number from sesame.MinJournalRetention to sesame.MaxJournalRetention
+// (1 to 1098 days). Its error is in French.
+func ParseJournalRetention(days string) (time.Duration, error) {
+	d, err := parseRetention(days, "")
+	if err != nil {
+		return 0, err
+	}
+	return d, nil
+}
+
+// parseRetention is ParseJournalRetention, its message starting with
+// where the value came from (when not empty).
+func parseRetention(days, where string) (time.Duration, *sesame.Error) {
+	day := 24 * time.Hour
+	lo, hi := int(sesame.MinJournalRetention/day), int(sesame.MaxJournalRetention/day)
+	n, err := strconv.Atoi(strings.TrimSpace(days))
+	if err != nil || n < lo || n > hi {
+		e := sesame.Invalid("journalRetention", "La durée de conservation du journal « %s » est incorrecte : donnez un nombre entier de jours, de %d à %d (%d par défaut, six mois).",
+			days, lo, hi, int(sesame.DefaultJournalRetention/day))
+		if where != "" {
+			e.Message = where + " : " + e.Message
+		}
+		return 0, e
+	}
+	return time.Duration(n) * day, nil
+}
+
+// JournalRetention reads EnvJournalRetention through getenv:
+// sesame.DefaultJournalRetention when it is unset or empty. Its error, in
+// French, names the variable.
+func JournalRetention(getenv func(string) string) (time.Duration, error) {
+	v := getenv(EnvJournalRetention)
+	if v == "" {
+		return sesame.DefaultJournalRetention, nil
+	}
+	d, err := parseRetention(v, EnvJournalRetention)
+	if err != nil {
+		return 0, err
+	}
+	return d, nil
+}
+
+// The single server's collector (see the package comment).
+const (
+	// CollectPeriod is how often Collect sweeps the store.
+	CollectPeriod = time.Hour
+	// CollectKeep is how long the sweep keeps ended sessions and
+	// throttling counters past their end.
+	CollectKeep = 24 * time.Hour
+)
+
+// CollectOnce sweeps st as of now: Store.Collect(now, CollectKeep), which
+// removes the sessions and throttling counters that ended a day ago and
+// the journal entries that expired by now.
+func CollectOnce(ctx context.Context, st sesame.Store, now time.Time) (int, error) {
+	return st.Collect(ctx, now.UTC(), CollectKeep)
+}
+
+// Collect runs CollectOnce at once, then every period until ctx ends. The
+// single server runs it (with CollectPeriod); in the cloud, DynamoDB's TTL
+// does the same.
+func Collect(ctx context.Context, st sesame.Store, period time.Duration, log *slog.Logger) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		n, err := st.Collect(ctx, time.Now().UTC().Add(-keep))
+		n, err := CollectOnce(ctx, st, time.Now())
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Warn("collect", "error", err.Error())

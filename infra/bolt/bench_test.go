@@ -53,3 +53,10 @@ func BenchmarkSeats(b *testing.B) {
 func BenchmarkSeatsNoSync(b *testing.B) {
 	storetest.Bench(b, openTemp(b, bolt.WithNoSync()))
 }
+
+// BenchmarkListUsers is the shared listing benchmark (one page of 50 of a
+// base of 10,000 users: unfiltered, by login prefix, by a name borne by 1%
+// of the users, by a name borne by one) on a bbolt file.
+func BenchmarkListUsers(b *testing.B) {
+	storetest.BenchListUsers(b, openTemp(b))
+}

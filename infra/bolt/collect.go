@@ -8,11 +8,14 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-// Collect removes sessions that ended or expired before before (with the
-// lease they still name, lapsed by then), and throttling counters whose
-// window started and lock ended before it. The file keeps its size (bbolt
-// reuses the freed pages).
-func (s *Store) Collect(ctx context.Context, before time.Time) (int, error) {
+// Collect removes sessions that ended or expired before now − keep (with
+// the lease they still name, lapsed by then), throttling counters whose
+// window started and lock ended before it, and journal entries whose
+// ExpiresAt is before now (found through each base's journal-expiry index;
+// an entry without ExpiresAt stays). The file keeps its size (bbolt reuses
+// the freed pages).
+func (s *Store) Collect(ctx context.Context, now time.Time, keep time.Duration) (int, error) {
+	before := now.Add(-keep)
 	n := 0
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		sessions := tx.Bucket(bucketSessions)
@@ -77,7 +80,9 @@ func (s *Store) Collect(ctx context.Context, before time.Time) (int, error) {
 			}
 			n++
 		}
-		return nil
+		gone, err := collectJournal(tx, now)
+		n += gone
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("collect before %s: %w", before.Format(time.RFC3339), err)

@@ -38,6 +38,18 @@
 //	  seats                 one nested bucket per pool ("admin-modify"…)
 //	    <pool>              login key → lease (one per user per pool)
 //	  sessions              index of the base's open sessions: ID → 0x01
+//	  journal               entry ID (sesame.JournalID of At, then a suffix) → journal entry
+//	  journal-expiry        JournalID(ExpiresAt) + entry ID → entry ID: what Collect seeks
+//	  usage                 "<day>#<pool>" → the day's peak and refusals in the pool
+//
+// The journal, journal-expiry and usage buckets are created by the first
+// write that needs them, so bases made before they existed work unchanged;
+// a missing one reads as empty. ListJournal walks the journal backwards
+// from its upper bound; ListUsers and ListJournal filter with
+// sesame.User.Matches and sesame.JournalEntry.Matches, the one definition
+// of their filters. NoteUsage reads and writes the usage record inside one
+// write transaction, which makes the peak's max and the refusals' sum
+// exact under any concurrency.
 //
 // A base bucket counts as a base only when it holds its meta key. Bases of
 // a school are listed by seeking "UAI/" in bases; years ("2026-2027") sort
@@ -47,7 +59,8 @@
 // transaction that opens or ends a session, so ListSessions reads only the
 // base's open sessions.
 //
-// Values are JSON written from small private records (records.go), so the
-// domain types carry no storage tags. Times are stored in UTC with their
-// nanoseconds (RFC 3339), durations in nanoseconds, and read back in UTC.
+// Values are JSON written from small private records (records.go,
+// journal.go), so the domain types carry no storage tags. Times are stored
+// in UTC with their nanoseconds (RFC 3339), durations in nanoseconds, and
+// read back in UTC.
 package bolt

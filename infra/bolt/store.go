@@ -32,6 +32,11 @@ var (
 	bucketImports   = []byte("imports")
 	bucketSeats     = []byte("seats")
 	bucketOpenIndex = []byte("sessions")
+	// Created by the first write that needs them (bases made before them
+	// have none).
+	bucketJournal       = []byte("journal")
+	bucketJournalExpiry = []byte("journal-expiry")
+	bucketUsage         = []byte("usage")
 )
 
 // DefaultTimeout is how long Open waits for the file lock held by another

@@ -98,7 +98,10 @@ func (s *Store) UpdateUser(ctx context.Context, k sesame.BaseKey, u sesame.User)
 	return out.domain(), nil
 }
 
-// ListUsers returns a page of users in login-key order.
+// ListUsers returns a page of users in login-key order: a cursor walks the
+// users from the prefix (or the cursor q.After) and keeps those that pass
+// q's filters (sesame.User.Matches), reading one more than the page to
+// know whether another follows.
 func (s *Store) ListUsers(ctx context.Context, k sesame.BaseKey, q sesame.UserQuery) (sesame.UserPage, error) {
 	page := sesame.UserPage{Users: []sesame.User{}}
 	size := q.PageSize()
@@ -127,14 +130,15 @@ func (s *Store) ListUsers(ctx context.Context, k sesame.BaseKey, q sesame.UserQu
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("bolt: decode user %q: %w", key, err)
 			}
-			if q.Kind != "" && sesame.Kind(r.Kind) != q.Kind {
+			u := r.domain()
+			if !u.Matches(q) {
 				continue
 			}
 			if len(page.Users) == size {
 				page.Next = string(last)
 				break
 			}
-			page.Users = append(page.Users, r.domain())
+			page.Users = append(page.Users, u)
 			last = append(last[:0], key...)
 		}
 		return nil
@@ -234,6 +238,31 @@ func (s *Store) ListProfiles(ctx context.Context, k sesame.BaseKey) ([]sesame.Pr
 	}
 	sesame.SortProfiles(out)
 	return out, nil
+}
+
+// DeleteProfile removes profile id if its stored Version is version.
+func (s *Store) DeleteProfile(ctx context.Context, k sesame.BaseKey, id string, version int64) error {
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		profiles, err := baseSub(tx, k, bucketProfiles)
+		if err != nil {
+			return err
+		}
+		var cur profileRec
+		ok, err := load(profiles, []byte(id), &cur)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			return profileNotFound(id)
+		case cur.Version != version:
+			return profileConflict(id)
+		}
+		return profiles.Delete([]byte(id))
+	})
+	if err != nil {
+		return fmt.Errorf("delete profile %s in %s: %w", id, k, err)
+	}
+	return nil
 }
 
 // CreateImport records a new import job, with Version 1.

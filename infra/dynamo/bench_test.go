@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/sesame-ecole/sesame/infra/dynamolocal"
+	"github.com/sesame-ecole/sesame/infra/storetest"
 )
 
 // BenchmarkRawConditionalUpdate measures the bare rate of conditional
@@ -56,4 +57,12 @@ func BenchmarkRawConditionalUpdate(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+}
+
+// BenchmarkListUsers is the shared listing benchmark (one page of 50 of a
+// base of 10,000 users: unfiltered, by login prefix, by a name borne by 1%
+// of the users, by a name borne by one) on DynamoDB Local.
+func BenchmarkListUsers(b *testing.B) {
+	st, _, _ := open(b)
+	storetest.BenchListUsers(b, st)
 }

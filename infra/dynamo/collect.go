@@ -5,7 +5,10 @@ import (
 	"time"
 )
 
-// Collect does nothing: on DynamoDB every session, lease and counter
-// carries a ttl attribute, and the table's TTL removes it in the
-// background. That is garbage collection only: no rule reads ttl.
-func (s *Store) Collect(ctx context.Context, before time.Time) (int, error) { return 0, nil }
+// Collect does nothing: on DynamoDB every session, lease, counter and
+// journal entry (from its ExpiresAt) carries a ttl attribute, and the
+// table's TTL removes it in the background. That is garbage collection
+// only: no rule reads ttl.
+func (s *Store) Collect(ctx context.Context, now time.Time, keep time.Duration) (int, error) {
+	return 0, nil
+}

@@ -131,9 +131,14 @@ func (s *Store) UpdateUser(ctx context.Context, k sesame.BaseKey, u sesame.User)
 
 // ListUsers returns a page of users in login-key order: a Query of the
 // base's partition on begins_with(SK, "USER#"+prefix), started after the
-// cursor, filtered on the kind. A filter shrinks pages, so it reads on
-// until it has one user more than the page (which tells whether a next
-// page exists) or the users run out.
+// cursor, filtered on the kind, the membership and the search words (each
+// folded word contained in the item's search attribute, which holds
+// sesame.User.SearchText). sesame.User.Matches has the last word on every
+// item, so the result is exactly the domain's; a user written before the
+// search attribute existed passes the search filter and is judged by
+// Matches alone. A filter shrinks pages, so it reads on until it has one
+// user more than the page (which tells whether a next page exists) or the
+// users run out.
 func (s *Store) ListUsers(ctx context.Context, k sesame.BaseKey, q sesame.UserQuery) (sesame.UserPage, error) {
 	fail := func(err error) (sesame.UserPage, error) {
 		return sesame.UserPage{}, fmt.Errorf("list users of %s: %w", k, err)
@@ -155,8 +160,9 @@ func (s *Store) ListUsers(ctx context.Context, k sesame.BaseKey, q sesame.UserQu
 	}
 	b := expression.NewBuilder().WithKeyCondition(
 		expression.Key(attrPK).Equal(expression.Value(contentPK(k))).And(expression.Key(attrSK).BeginsWith(prefix)))
-	if q.Kind != "" {
-		b = b.WithFilter(expression.Name("kind").Equal(expression.Value(string(q.Kind))))
+	filters := userFilters(q)
+	if f, ok := allOf(filters); ok {
+		b = b.WithFilter(f)
 	}
 	e, err := build(b)
 	if err != nil {
@@ -164,28 +170,24 @@ func (s *Store) ListUsers(ctx context.Context, k sesame.BaseKey, q sesame.UserQu
 	}
 	in := &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: e.KeyCondition(),
 		FilterExpression: e.Filter(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-		ConsistentRead: aws.Bool(true), ExclusiveStartKey: start, Limit: aws.Int32(int32(size + 1))}
+		ConsistentRead: aws.Bool(true), ExclusiveStartKey: start}
 	var users []sesame.User
-	for len(users) <= size {
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return fail(err)
+	err = s.queryPages(ctx, in, size+1, len(filters) > 0, func(item map[string]types.AttributeValue) (bool, error) {
+		var r userRecord
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return false, fmt.Errorf("dynamo: decoding user: %w", err)
 		}
-		for _, item := range out.Items {
-			var r userRecord
-			if err := attributevalue.UnmarshalMap(item, &r); err != nil {
-				return fail(fmt.Errorf("dynamo: decoding user: %w", err))
-			}
-			u, err := r.domain()
-			if err != nil {
-				return fail(err)
-			}
+		u, err := r.domain()
+		if err != nil {
+			return false, err
+		}
+		if u.Matches(q) {
 			users = append(users, u)
 		}
-		if len(out.LastEvaluatedKey) == 0 {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+		return len(users) > size, nil
+	})
+	if err != nil {
+		return fail(err)
 	}
 	if len(users) > size {
 		users = users[:size]
@@ -193,6 +195,28 @@ func (s *Store) ListUsers(ctx context.Context, k sesame.BaseKey, q sesame.UserQu
 	}
 	page.Users = append(page.Users, users...)
 	return page, nil
+}
+
+// userFilters returns the filter conditions of q besides its prefix (which
+// the key condition takes): what sesame.User.Matches checks, in DynamoDB's
+// terms.
+func userFilters(q sesame.UserQuery) []expression.ConditionBuilder {
+	var fs []expression.ConditionBuilder
+	if q.Kind != "" {
+		fs = append(fs, expression.Name("kind").Equal(expression.Value(string(q.Kind))))
+	}
+	if q.Member != "" {
+		fs = append(fs, expression.Name("adminGroup").Equal(expression.Value(q.Member)).
+			Or(expression.Name("profile").Equal(expression.Value(q.Member))))
+	}
+	var words []expression.ConditionBuilder
+	for _, w := range strings.Fields(sesame.Fold(q.Search)) {
+		words = append(words, expression.Contains(expression.Name("search"), w))
+	}
+	if all, ok := allOf(words); ok {
+		fs = append(fs, expression.AttributeNotExists(expression.Name("search")).Or(all))
+	}
+	return fs
 }
 
 // CreateProfile adds p with version 1.
@@ -250,6 +274,31 @@ func (s *Store) ListProfiles(ctx context.Context, k sesame.BaseKey) ([]sesame.Pr
 	}
 	sesame.SortProfiles(out)
 	return out, nil
+}
+
+// DeleteProfile removes profile id with a DeleteItem conditional on its
+// version, which tells a missing profile (ErrNotFound) from a stale
+// version (ErrConflict) through the item returned when the condition
+// fails.
+func (s *Store) DeleteProfile(ctx context.Context, k sesame.BaseKey, id string, version int64) error {
+	fail := func(err error) error { return fmt.Errorf("delete profile %s in %s: %w", id, k, err) }
+	e, err := condOnly(itemExists().And(expression.Name("version").Equal(expression.Value(version))))
+	if err != nil {
+		return fail(err)
+	}
+	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: contentKey(k, profileSK(id)),
+		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	if old, ok := conditionFailed(err); ok {
+		if len(old) == 0 {
+			return fail(sesame.NotFound(profileName(id)))
+		}
+		return fail(sesame.Conflict(profileName(id)))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return nil
 }
 
 // CreateImport records a new import job with version 1.

@@ -21,16 +21,50 @@
 //	                                               GSI1SK=<createdAt, fixed width>#<id>
 //	SEATS#<uai>#<year>#<pool>   HOLDER#<login key> lease: session, acquiredAt, expiresAt (unix ns)
 //	SEATS#<uai>#<year>#<pool>   COUNT              n: the number of HOLDER items of the partition; v: changes
+//	JOURNAL#<uai>#<year>        <entry ID>         journal entry: at, event, actor, subject (and their login
+//	                                               keys actorKey, subjectKey), …, expiresAt; ttl
+//	USAGE#<uai>#<year>          <day>#<pool>       seat usage of a day: peak (only grows), refused (adds up)
+//
+// A user item also holds search, its sesame.User.SearchText (folded login
+// and display name), rewritten by every write of the user.
 //
 // ListBases is one Query of the school's partition, ListUsers a Query on
-// begins_with(SK, "USER#"+prefix) (read on until the page is full, since the
-// kind is a filter), ListSessions a Query of GSI1 confirmed by consistent
-// reads, ListLeases a Query per pool partition. Times people read are RFC
-// 3339 strings in UTC; times that conditions compare are Numbers of unix
-// nanoseconds, so that a condition decides exactly as sesame.Lease.Live
-// does. The ttl attribute (epoch seconds) only collects garbage: open
-// sessions ExpiresAt+30 days, ended ones endedAt+30 days, HOLDER items
-// expiresAt+1 day. Expiry is never left to it.
+// begins_with(SK, "USER#"+prefix) filtered on the kind, the membership
+// (adminGroup or profile) and contains(search, word) for each folded word
+// of the search, then checked by sesame.User.Matches; it reads on until
+// the page is full, with a Limit that doubles at each further Query while
+// a filter holds, so that a search that keeps few users costs a few round
+// trips, not one per page. ListJournal is a Query of the journal's
+// partition read backwards (ScanIndexForward false), its sort key between
+// the time range's IDs and below the cursor, filtered likewise on the
+// event types and the login keys, then checked by
+// sesame.JournalEntry.Matches. ListUsage is a Query between "<from>" and
+// "<to>$". ListSessions is a Query of GSI1 confirmed by consistent reads,
+// ListLeases a Query per pool partition. Every read that decides or lists
+// is strongly consistent. Times people read are RFC 3339 strings in UTC;
+// times that conditions compare are Numbers of unix nanoseconds, so that a
+// condition decides exactly as sesame.Lease.Live does. The ttl attribute
+// (epoch seconds) only collects garbage: open sessions ExpiresAt+30 days,
+// ended ones endedAt+30 days, HOLDER items expiresAt+1 day, journal
+// entries their ExpiresAt (none when it is zero). Expiry is never left to
+// it, and Collect does nothing: the table's TTL removes expired journal
+// entries within days, and until then ListJournal may still show them, as
+// sesame.Store allows.
+//
+// AppendJournal is the transaction that creates every content item
+// (ConditionCheck the base exists; Put if absent). NoteUsage is one or two
+// single-item writes, each atomic on its own, so that any number of
+// concurrent notes add up exactly: UpdateItem "ADD refused :n" when the
+// note has refusals (or nothing at all, so that the day shows), and
+// UpdateItem "SET peak = :held" on condition
+// "attribute_not_exists(peak) OR peak < :held" when it holds seats, whose
+// failed condition means the peak is already as high (the max wanted) and
+// is no error. Unlike the bolt store it does not read the base first: a
+// note for a missing base is stored all the same (the service notes usage
+// only after an admission in the base). The ADD is the one write of this
+// package that is not idempotent: if its answer is lost and the SDK sends
+// it again, a refusal may count twice, which statistics can bear.
+// DeleteProfile is a DeleteItem conditional on the version.
 //
 // # Seats
 //

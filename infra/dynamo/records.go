@@ -83,13 +83,16 @@ type userRecord struct {
 	CreatedAt    string `dynamodbav:"createdAt"`
 	UpdatedAt    string `dynamodbav:"updatedAt"`
 	Version      int64  `dynamodbav:"version"`
+	// Search is u.SearchText(), which ListUsers' search filters with
+	// contains(); every write of the user rewrites it.
+	Search string `dynamodbav:"search"`
 }
 
 func newUserRecord(k sesame.BaseKey, u sesame.User) userRecord {
 	return userRecord{PK: contentPK(k), SK: prefixUser + u.Key(), Login: u.Login, DisplayName: u.DisplayName,
 		Kind: string(u.Kind), Supervisor: u.Supervisor, Enabled: u.Enabled, PasswordHash: u.PasswordHash,
 		AdminGroup: u.AdminGroup, Profile: u.Profile, CreatedAt: fmtTime(u.CreatedAt), UpdatedAt: fmtTime(u.UpdatedAt),
-		Version: u.Version}
+		Version: u.Version, Search: u.SearchText()}
 }
 
 func (r userRecord) domain() (sesame.User, error) {

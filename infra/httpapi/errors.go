@@ -51,6 +51,8 @@ var statusOf = map[string]int{
 	sesame.CodeForbidden:          http.StatusForbidden,
 	sesame.CodeTooManyAttempts:    http.StatusTooManyRequests,
 	sesame.CodePlanStale:          http.StatusConflict,
+	sesame.CodeInUse:              http.StatusConflict,
+	sesame.CodeExportTooLarge:     http.StatusRequestEntityTooLarge,
 }
 
 // toAPIError translates any error of the service into its HTTP answer.

@@ -172,7 +172,7 @@ func (a *api) recoveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer done()
-	rep, err := a.svc.Recover(r.Context(), k, src, ref, opts)
+	rep, err := a.svc.Recover(sesame.WithActor(r.Context(), cur.User.Login), k, src, ref, opts)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -200,7 +200,7 @@ func (a *api) applyRecovery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer done()
-	rep, err := a.svc.ApplyPlan(r.Context(), k, id, src)
+	rep, err := a.svc.ApplyPlan(sesame.WithActor(r.Context(), cur.User.Login), k, id, src)
 	if err != nil {
 		writeError(w, r, err)
 		return

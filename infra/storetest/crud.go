@@ -315,6 +315,8 @@ func testProfiles(t *testing.T, open Opener) {
 		t.Run(c.name, func(t *testing.T) { wantErr(t, c.name, c.err, c.want) })
 	}
 
+	t.Run("Delete", func(t *testing.T) { testDeleteProfile(t, st) })
+
 	t.Run("UpdateAndList", func(t *testing.T) {
 		cur, err := st.GetProfile(ctx, k, p.ID)
 		must(t, "GetProfile", err)
@@ -333,6 +335,52 @@ func testProfiles(t *testing.T, open Opener) {
 			t.Fatalf("ListProfiles: %d profiles, sorted: %v", len(ps), slices.EqualFunc(ps, sorted, sameProfile))
 		}
 	})
+}
+
+// testDeleteProfile runs in a base of its own: testProfiles counts the
+// profiles of its base.
+func testDeleteProfile(t *testing.T, st sesame.Store) {
+	ctx := context.Background()
+	k := MustBase(t, st, NewUAI(), year, sesame.DefaultLicense)
+	p := sesame.Profile{ID: "a-supprimer", Name: "Ancien profil", Mode: sesame.ModeTeacher, Grants: []string{"notes.saisir-notes"}, UpdatedAt: t0}
+	must(t, "CreateProfile", st.CreateProfile(ctx, k, p))
+	cur, err := st.GetProfile(ctx, k, p.ID)
+	must(t, "GetProfile", err)
+	cur.Name = "Renommé"
+	cur, err = st.UpdateProfile(ctx, k, cur)
+	must(t, "UpdateProfile", err)
+	if cur.Version != 2 {
+		t.Fatalf("version %d after one update", cur.Version)
+	}
+	before, err := st.ListProfiles(ctx, k)
+	must(t, "ListProfiles", err)
+
+	wantErr(t, "DeleteProfile with a stale version", st.DeleteProfile(ctx, k, p.ID, 1), sesame.ErrConflict)
+	wantErr(t, "DeleteProfile with a future version", st.DeleteProfile(ctx, k, p.ID, 3), sesame.ErrConflict)
+	got, err := st.GetProfile(ctx, k, p.ID)
+	must(t, "GetProfile after refused deletions", err)
+	if got.Version != 2 || got.Name != "Renommé" {
+		t.Fatalf("a refused deletion changed the profile: %+v", got)
+	}
+	wantErr(t, "DeleteProfile of a missing profile", st.DeleteProfile(ctx, k, "absent", 1), sesame.ErrNotFound)
+	wantErr(t, "DeleteProfile in a missing base", st.DeleteProfile(ctx, sesame.BaseKey{UAI: NewUAI(), Year: year}, p.ID, 2), sesame.ErrNotFound)
+
+	must(t, "DeleteProfile", st.DeleteProfile(ctx, k, p.ID, 2))
+	wantErr(t, "GetProfile after DeleteProfile", second(st.GetProfile(ctx, k, p.ID)), sesame.ErrNotFound)
+	wantErr(t, "DeleteProfile twice", st.DeleteProfile(ctx, k, p.ID, 2), sesame.ErrNotFound)
+	wantErr(t, "UpdateProfile after DeleteProfile", second(st.UpdateProfile(ctx, k, cur)), sesame.ErrNotFound)
+	after, err := st.ListProfiles(ctx, k)
+	must(t, "ListProfiles", err)
+	if len(after) != len(before)-1 || slices.ContainsFunc(after, func(x sesame.Profile) bool { return x.ID == p.ID }) {
+		t.Fatalf("ListProfiles after DeleteProfile: %d profiles (were %d)", len(after), len(before))
+	}
+	// The ID is free again: a new profile starts at version 1.
+	must(t, "CreateProfile again", st.CreateProfile(ctx, k, p))
+	again, err := st.GetProfile(ctx, k, p.ID)
+	must(t, "GetProfile", err)
+	if again.Version != 1 || again.Name != p.Name {
+		t.Fatalf("recreated profile = %+v", again)
+	}
 }
 
 func testImports(t *testing.T, open Opener) {

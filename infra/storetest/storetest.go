@@ -6,7 +6,10 @@ import "testing"
 func Run(t *testing.T, open Opener) {
 	t.Run("Bases", func(t *testing.T) { testBases(t, open) })
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
+	t.Run("UserSearch", func(t *testing.T) { testUserSearch(t, open) })
 	t.Run("Profiles", func(t *testing.T) { testProfiles(t, open) })
+	t.Run("Journal", func(t *testing.T) { testJournal(t, open) })
+	t.Run("Usage", func(t *testing.T) { testUsage(t, open) })
 	t.Run("Imports", func(t *testing.T) { testImports(t, open) })
 	t.Run("WriteImport", func(t *testing.T) { testWriteImport(t, open) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })

@@ -380,7 +380,8 @@ func (t *Trigger) recover(ctx context.Context, o object) (Report, error) {
 			Message: "Ce fichier vient de l'année " + string(h.Year) + " : on ne récupère dans la base " + string(o.k.Year) +
 				" que les utilisateurs d'une année antérieure."}), nil
 	}
-	rec, err := t.cfg.Service.Recover(ctx, o.k, src, o.ref(), sesame.RecoverOptions{Add: opts.Add, Update: opts.Update, DryRun: opts.DryRun})
+	actor := sesame.WithActor(ctx, "dépôt s3://"+o.bucket+"/"+o.key)
+	rec, err := t.cfg.Service.Recover(actor, o.k, src, o.ref(), sesame.RecoverOptions{Add: opts.Add, Update: opts.Update, DryRun: opts.DryRun})
 	if err != nil {
 		if fail, ok := refusal(err); ok {
 			return t.refused(o, &opts, fail), nil

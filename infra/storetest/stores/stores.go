@@ -37,11 +37,14 @@ func Bolt(t testing.TB) *bolt.Store {
 }
 
 // Dynamo opens a store on a new table of DynamoDB Local, created from
-// template.yaml and deleted at the test's end.
+// template.yaml and deleted at the test's end. Its ttl values count from
+// the real time (dynamo.WithTTLClock): DynamoDB Local deletes within
+// seconds an item whose ttl has passed, such as a journal entry written
+// by a test whose clock runs in the past.
 func Dynamo(t testing.TB) *dynamo.Store {
 	t.Helper()
 	client, table := dynamolocal.NewTable(t)
-	st, err := dynamo.New(client, table)
+	st, err := dynamo.New(client, table, dynamo.WithTTLClock(sesame.SystemClock{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,312 @@
+package sesame
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	_ "time/tzdata" // UsageZone everywhere, Lambda included
+	"unicode"
+)
+
+// Event is the type of a journal entry. The names are part of the public
+// contract (the journal's filter and its CSV export).
+type Event string
+
+const (
+	EventLogin          Event = "login"           // a sign-in
+	EventLoginRefused   Event = "login_refused"   // a refused sign-in; Reason says why (seats_exhausted names its Pool)
+	EventLogout         Event = "logout"          // the user logged out
+	EventIdleTimeout    Event = "idle_timeout"    // automatic disconnection after inactivity
+	EventDisconnected   Event = "disconnected"    // forced: by the SPR, or the account was deactivated
+	EventSeatLost       Event = "seat_lost"       // the lease lapsed and the pool was full
+	EventUserCreated    Event = "user_created"    // an account was created
+	EventUserUpdated    Event = "user_updated"    // an account changed (name, group, profile)
+	EventUserDisabled   Event = "user_disabled"   // an account was deactivated
+	EventUserEnabled    Event = "user_enabled"    // an account was reactivated
+	EventPasswordReset  Event = "password_reset"  // a password was reset
+	EventProfileCreated Event = "profile_created" // a group or a profile was created
+	EventProfileUpdated Event = "profile_updated" // a group, a profile or a space setting changed
+	EventProfileDeleted Event = "profile_deleted" // a group or a profile was removed
+	EventRecovery       Event = "recovery"        // users were recovered
+)
+
+// Events lists every event type.
+var Events = []Event{EventLogin, EventLoginRefused, EventLogout, EventIdleTimeout, EventDisconnected, EventSeatLost,
+	EventUserCreated, EventUserUpdated, EventUserDisabled, EventUserEnabled, EventPasswordReset,
+	EventProfileCreated, EventProfileUpdated, EventProfileDeleted, EventRecovery}
+
+// Label is the event's French name.
+func (e Event) Label() string {
+	switch e {
+	case EventLogin:
+		return "Connexion"
+	case EventLoginRefused:
+		return "Connexion refusée"
+	case EventLogout:
+		return "Déconnexion"
+	case EventIdleTimeout:
+		return "Déconnexion automatique"
+	case EventDisconnected:
+		return "Déconnexion forcée"
+	case EventSeatLost:
+		return "Connexion perdue"
+	case EventUserCreated:
+		return "Utilisateur créé"
+	case EventUserUpdated:
+		return "Utilisateur modifié"
+	case EventUserDisabled:
+		return "Utilisateur désactivé"
+	case EventUserEnabled:
+		return "Utilisateur réactivé"
+	case EventPasswordReset:
+		return "Mot de passe réinitialisé"
+	case EventProfileCreated:
+		return "Groupe ou profil créé"
+	case EventProfileUpdated:
+		return "Groupe, profil ou réglage modifié"
+	case EventProfileDeleted:
+		return "Groupe ou profil supprimé"
+	case EventRecovery:
+		return "Récupération des utilisateurs"
+	}
+	return string(e)
+}
+
+// ParseEvent validates s as an event type.
+func ParseEvent(s string) (Event, error) {
+	for _, e := range Events {
+		if string(e) == s {
+			return e, nil
+		}
+	}
+	names := make([]string, len(Events))
+	for i, e := range Events {
+		names[i] = string(e)
+	}
+	return "", Invalid("event", "Le type d'événement « %s » n'existe pas. Types possibles : %s.", s, strings.Join(names, ", "))
+}
+
+// Journal retention: six months by default, the CNIL's guidance for
+// connection logs.
+const (
+	DefaultJournalRetention = 183 * 24 * time.Hour
+	MinJournalRetention     = 24 * time.Hour
+	MaxJournalRetention     = 3 * 366 * 24 * time.Hour
+)
+
+// JournalEntry is one record of the journal: append-only, never changed.
+type JournalEntry struct {
+	// ID orders the journal: JournalID of At, then a random suffix.
+	ID    string
+	At    time.Time
+	Event Event
+	// Actor is the login of who did it; empty for the system (an idle
+	// timeout, a lapsed seat) and for refused sign-ins of unknown logins.
+	Actor string
+	// Subject is the login, group or profile concerned.
+	Subject string
+	Mode    Mode
+	Pool    Pool
+	// Reason is a stable code: the refusal's error code, the session's end
+	// reason.
+	Reason string
+	// Detail says what happened, in French.
+	Detail  string
+	Address string
+	// ExpiresAt is when the entry may go (At + the retention).
+	ExpiresAt time.Time
+}
+
+// JournalID returns the start of the ID of an entry written at t: IDs sort
+// as their times do.
+func JournalID(t time.Time) string { return fmt.Sprintf("%016x", t.UnixNano()) }
+
+// Matches reports whether e passes the filters of q (not its cursor, page
+// size or time range).
+func (e JournalEntry) Matches(q JournalQuery) bool {
+	if len(q.Events) > 0 {
+		ok := false
+		for _, ev := range q.Events {
+			ok = ok || ev == e.Event
+		}
+		if !ok {
+			return false
+		}
+	}
+	if q.Login != "" {
+		l := LoginKey(q.Login)
+		if LoginKey(e.Actor) != l && LoginKey(e.Subject) != l {
+			return false
+		}
+	}
+	return true
+}
+
+// JournalQuery selects a page of the journal, newest first.
+type JournalQuery struct {
+	// From and To bound At: From ≤ At < To. Zero: no bound.
+	From, To time.Time
+	// Events keeps entries of these types (all when empty).
+	Events []Event
+	// Login keeps entries whose actor or subject is this login (any case).
+	Login string
+	// Before is the cursor: the page starts after (older than) this ID.
+	Before string
+	// Limit is the page size: 1 to 1000, 100 when 0.
+	Limit int
+}
+
+// PageSize returns q.Limit clamped to [1, 1000], 100 when unset.
+func (q JournalQuery) PageSize() int { return UserQuery{Limit: q.Limit}.PageSize() }
+
+// Range returns the IDs that bound the query's time range: entries with
+// lo ≤ ID < hi ("" when unbounded).
+func (q JournalQuery) Range() (lo, hi string) {
+	if !q.From.IsZero() {
+		lo = JournalID(q.From)
+	}
+	if !q.To.IsZero() {
+		hi = JournalID(q.To)
+	}
+	return lo, hi
+}
+
+// ParseJournalFilter reads the journal's filters as people write them:
+// from and to as YYYY-MM-DD (a day given as to is included) or RFC 3339,
+// events as comma-separated names, and a login.
+func ParseJournalFilter(from, to, events, login string) (JournalQuery, error) {
+	day := func(field, s string, end bool) (time.Time, error) {
+		if s == "" {
+			return time.Time{}, nil
+		}
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t, nil
+		}
+		t, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			return t, Invalid(field, "La date « %s » n'est pas au format AAAA-MM-JJ.", s)
+		}
+		if end {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t, nil
+	}
+	q := JournalQuery{Login: strings.TrimSpace(login)}
+	var err error
+	if q.From, err = day("from", from, false); err != nil {
+		return q, err
+	}
+	if q.To, err = day("to", to, true); err != nil {
+		return q, err
+	}
+	for _, name := range strings.Split(events, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		e, err := ParseEvent(name)
+		if err != nil {
+			return q, err
+		}
+		q.Events = append(q.Events, e)
+	}
+	return q, nil
+}
+
+// JournalPage is a page of the journal. Next is the cursor of the
+// following (older) page, empty on the last one.
+type JournalPage struct {
+	Entries []JournalEntry
+	Next    string
+}
+
+// UsageNote is what one sign-in tells the seat usage of its day: the
+// number of seats held in the pool just after it was admitted, or one
+// refusal because the pool was full.
+type UsageNote struct {
+	Day     string // YYYY-MM-DD, in UsageZone
+	Pool    Pool
+	Held    int // raises the day's peak when higher
+	Refused int // added to the day's refusals
+}
+
+// UsageDay is the seat usage of one pool on one day.
+type UsageDay struct {
+	Day     string
+	Pool    Pool
+	Peak    int // most seats held at once (as seen at admissions)
+	Refused int // sign-ins refused because the pool was full
+}
+
+// UsageZone is where usage days begin and end: the schools' time in
+// metropolitan France (UTC when the time-zone database is missing).
+var UsageZone = func() *time.Location {
+	if l, err := time.LoadLocation("Europe/Paris"); err == nil {
+		return l
+	}
+	return time.UTC
+}()
+
+// Day returns the usage day of t, in UsageZone.
+func Day(t time.Time) string { return t.In(UsageZone).Format(time.DateOnly) }
+
+// Fold returns s as searches compare it: lower case, without accents, with
+// runs of spaces made one.
+func Fold(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
+		if unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		if unicode.Is(unicode.Mn, r) {
+			continue // a combining accent typed apart from its letter
+		}
+		if f, ok := unaccent[r]; ok {
+			b.WriteString(f)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+var unaccent = map[rune]string{
+	'à': "a", 'â': "a", 'ä': "a", 'á': "a", 'ã': "a", 'å': "a",
+	'ç': "c", 'é': "e", 'è': "e", 'ê': "e", 'ë': "e",
+	'î': "i", 'ï': "i", 'í': "i", 'ì': "i", 'ñ': "n",
+	'ô': "o", 'ö': "o", 'ó': "o", 'ò': "o", 'õ': "o",
+	'ù': "u", 'û': "u", 'ü': "u", 'ú': "u", 'ÿ': "y", 'ý': "y",
+	'œ': "oe", 'æ': "ae", 'ß': "ss",
+}
+
+// SearchText is what a user search looks in: the folded login and display
+// name. Stores may keep it beside the user.
+func (u User) SearchText() string { return Fold(u.Login + " " + u.DisplayName) }
+
+// Matches reports whether u passes the filters of q (not its cursor or
+// page size): its login prefix, kind, membership and search words.
+func (u User) Matches(q UserQuery) bool {
+	if q.Prefix != "" && !strings.HasPrefix(u.Key(), strings.ToLower(q.Prefix)) {
+		return false
+	}
+	if q.Kind != "" && u.Kind != q.Kind {
+		return false
+	}
+	if q.Member != "" && u.AdminGroup != q.Member && u.Profile != q.Member {
+		return false
+	}
+	if q.Search != "" {
+		text := u.SearchText()
+		for _, w := range strings.Fields(Fold(q.Search)) {
+			if !strings.Contains(text, w) {
+				return false
+			}
+		}
+	}
+	return true
+}
