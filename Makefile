@@ -68,6 +68,7 @@ $(eval $(call lambda_target,LoginFunction,login))
 $(eval $(call lambda_target,SeatsFunction,seats))
 $(eval $(call lambda_target,AuthorizeFunction,authorize))
 $(eval $(call lambda_target,RecoverFunction,recover))
+$(eval $(call lambda_target,AdminFunction,admin))
 
 # Uploads web/static/ to the stack's web bucket. Run it after `sam deploy`
 # (the bucket is the stack's WebBucketName output), with the stack's name:

@@ -7,9 +7,14 @@
 //	functions/recover     /uploads, /uploads/{id}, /recoveries,
 //	                      /recoveries/{id}/apply, /next-year, and the S3
 //	                      events of the import bucket's imports/ prefix
+//	functions/admin       /users, /groups, /profiles, /spaces (and their
+//	                      /{id} or /{login}), /users/{login}/password,
+//	                      /journal, /journal.csv, /usage
 //	functions/internal/fn the wiring they share: environment → DynamoDB
-//	                      store → service → httpapi (their routes only) →
-//	                      API Gateway HTTP API (payload 2.0) adapter; for
+//	                      store → service (timing, and the journal's
+//	                      retention from SESAME_JOURNAL_RETENTION_DAYS) →
+//	                      httpapi (their routes only) → API Gateway HTTP
+//	                      API (payload 2.0) adapter; for
 //	                      recover, fn.Dispatch tells S3 events from HTTP
 //	                      ones by their shape
 //	functions/internal/s3trigger

@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -33,6 +35,10 @@ const (
 	edgeIP   = "130.176.98.76"         // requestContext.http.sourceIp: CloudFront's
 )
 
+// retentionDays is the journal retention the sites' functions are given
+// (fn.EnvJournalRetention), other than the default.
+const retentionDays = 30
+
 // fastHash keeps the bbolt tests quick; the functions use password.OWASP.
 var fastHash = password.New(password.Params{Memory: 8 * 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
 
@@ -47,7 +53,7 @@ func functionNames() []string {
 	return names
 }
 
-// site is the hosted deployment's three functions over one store, with a
+// site is the hosted deployment's functions over one store, with a
 // school whose SPR signs in with the fixtures' credentials.
 type site struct {
 	t        *testing.T
@@ -66,10 +72,11 @@ func eachSite(t *testing.T, f func(t *testing.T, s *site)) {
 		}
 		t.Cleanup(func() { _ = st.Close() })
 		s := &site{t: t, st: st, handlers: map[string]fn.HandlerFunc{}, logs: &bytes.Buffer{}}
-		svc := &sesame.Service{Store: st, Hasher: fastHash, Clock: sesame.SystemClock{}, Timing: sesame.DefaultTiming}
+		svc := &sesame.Service{Store: st, Hasher: fastHash, Clock: sesame.SystemClock{}, Timing: sesame.DefaultTiming,
+			Retention: retentionDays * 24 * time.Hour}
 		s.createSchool(svc)
 		for _, name := range functionNames() {
-			cfg := fn.Config{Function: name, Table: "unused", OriginSecret: secret, Timing: sesame.DefaultTiming}
+			cfg := fn.Config{Function: name, Table: "unused", OriginSecret: secret, Timing: sesame.DefaultTiming, Retention: svc.Retention}
 			s.handlers[name] = fn.Handler(cfg, svc, nil, cfg.Logger(s.logs))
 		}
 		f(t, s)
@@ -82,7 +89,8 @@ func eachSite(t *testing.T, f func(t *testing.T, s *site)) {
 		}
 		s := &site{t: t, st: st, handlers: map[string]fn.HandlerFunc{}, logs: &bytes.Buffer{}}
 		s.createSchool(app.NewService(st, sesame.DefaultTiming))
-		env := map[string]string{fn.EnvTable: table, fn.EnvOriginSecret: secret, "SESAME_STAGE": "dev"}
+		env := map[string]string{fn.EnvTable: table, fn.EnvOriginSecret: secret, "SESAME_STAGE": "dev",
+			fn.EnvJournalRetention: strconv.Itoa(retentionDays)}
 		for _, name := range functionNames() {
 			h, err := fn.New(t.Context(), name, func(k string) string { return env[k] }, s.logs, app.StoreOptions{DynamoDB: client})
 			if err != nil {

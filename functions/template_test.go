@@ -15,11 +15,14 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/functions/internal/fn"
+	"github.com/sesame-ecole/sesame/infra/app"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
 	"github.com/sesame-ecole/sesame/infra/tabledef"
 	"github.com/sesame-ecole/sesame/infra/testenv"
@@ -508,5 +511,36 @@ func TestMakeBuildsFunctions(t *testing.T) {
 			}
 			t.Logf("%s: bootstrap %.2f MB (%d bytes), built in %v", id, float64(st.Size())/1e6, st.Size(), took.Round(time.Millisecond))
 		})
+	}
+}
+
+// TestTemplateJournalRetention checks the JournalRetentionDays parameter:
+// the domain's default and bounds, handed to every function in the
+// environment variable fn reads.
+func TestTemplateJournalRetention(t *testing.T) {
+	tp := readTemplate(t)
+	p := get(map[string]any(tp), "Parameters", "JournalRetentionDays")
+	day := 24 * time.Hour
+	for k, want := range map[string]int{
+		"Default":  int(sesame.DefaultJournalRetention / day),
+		"MinValue": int(sesame.MinJournalRetention / day),
+		"MaxValue": int(sesame.MaxJournalRetention / day),
+	} {
+		if got := str(get(p, k)); got != strconv.Itoa(want) {
+			t.Errorf("JournalRetentionDays.%s = %q, want %d", k, got, want)
+		}
+	}
+	if get(p, "Type") != "Number" {
+		t.Errorf("JournalRetentionDays.Type = %v, want Number", get(p, "Type"))
+	}
+	env := get(map[string]any(tp), "Globals", "Function", "Environment", "Variables", fn.EnvJournalRetention)
+	if !reflect.DeepEqual(env, ref("JournalRetentionDays")) {
+		t.Errorf("Globals environment %s = %v, want !Ref JournalRetentionDays", fn.EnvJournalRetention, env)
+	}
+	// Every value the parameter allows is one the functions accept.
+	for _, k := range []string{"Default", "MinValue", "MaxValue"} {
+		if _, err := app.ParseJournalRetention(str(get(p, k))); err != nil {
+			t.Errorf("JournalRetentionDays.%s: %v", k, err)
+		}
 	}
 }

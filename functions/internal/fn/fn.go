@@ -61,6 +61,10 @@ const (
 	// uploads/ holds browsers' files, imports/ IT staff's, reports/ the
 	// reports.
 	EnvImportBucket = "SESAME_IMPORT_BUCKET"
+	// EnvJournalRetention is how many days journal entries are kept (1 to
+	// 1098; sesame.DefaultJournalRetention, 183 days, when unset): the
+	// template's JournalRetentionDays parameter.
+	EnvJournalRetention = app.EnvJournalRetention
 )
 
 // AddressHeader carries the viewer's address: CloudFront adds it, and the
@@ -69,10 +73,12 @@ const AddressHeader = "CloudFront-Viewer-Address"
 
 // Config is what a function reads from its environment, once, at start.
 type Config struct {
-	Function     string // httpapi.Route.Function: login, seats, authorize, recover
+	Function     string // httpapi.Route.Function: login, seats, authorize, recover, admin
 	Table        string
 	OriginSecret string
 	Timing       sesame.Timing
+	// Retention is how long journal entries are kept (Service.Retention).
+	Retention    time.Duration
 	LogLevel     slog.Level
 	ImportBucket string
 }
@@ -104,6 +110,11 @@ func LoadConfig(function string, getenv func(string) string) (Config, error) {
 	if err := c.Timing.Validate(); err != nil {
 		return Config{}, fmt.Errorf("timing: %w", err)
 	}
+	retention, err := app.JournalRetention(getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	c.Retention = retention
 	switch lvl := strings.ToUpper(getenv(EnvLogLevel)); lvl {
 	case "", "INFO":
 		c.LogLevel = slog.LevelInfo
@@ -193,7 +204,8 @@ func build(ctx context.Context, function string, getenv func(string) string, std
 	if err != nil {
 		return parts{}, err
 	}
-	p := parts{cfg: cfg, svc: app.NewService(st, cfg.Timing), log: cfg.Logger(stdout)}
+	log := cfg.Logger(stdout)
+	p := parts{cfg: cfg, svc: app.NewServiceFor(st, cfg.Timing, cfg.Retention, log), log: log}
 	if cfg.ImportBucket != "" {
 		if s3c == nil {
 			awscfg, err := config.LoadDefaultConfig(ctx)

@@ -30,8 +30,24 @@ func TestLoadConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Function != "seats" || c.Table != "sesame-prod-Table" || c.OriginSecret != "s3cr3t" || c.Timing != sesame.DefaultTiming || c.LogLevel != slog.LevelInfo {
+		if c.Function != "seats" || c.Table != "sesame-prod-Table" || c.OriginSecret != "s3cr3t" || c.Timing != sesame.DefaultTiming || c.LogLevel != slog.LevelInfo ||
+			c.Retention != sesame.DefaultJournalRetention {
 			t.Fatalf("%+v", c)
+		}
+	})
+	t.Run("JournalRetention", func(t *testing.T) {
+		for v, want := range map[string]time.Duration{"183": 183 * 24 * time.Hour, "1": 24 * time.Hour, "1098": sesame.MaxJournalRetention, "30": 30 * 24 * time.Hour} {
+			c, err := fn.LoadConfig("admin", with(fn.EnvJournalRetention, v))
+			if err != nil || c.Retention != want {
+				t.Errorf("%s=%s: %v %v, want %v", fn.EnvJournalRetention, v, c.Retention, err, want)
+			}
+		}
+		for _, v := range []string{"0", "1099", "-3", "six mois", "1.5", "183d"} {
+			_, err := fn.LoadConfig("admin", with(fn.EnvJournalRetention, v))
+			if err == nil || !strings.Contains(err.Error(), fn.EnvJournalRetention) ||
+				!strings.Contains(err.Error(), "La durée de conservation du journal « "+v+" » est incorrecte : donnez un nombre entier de jours, de 1 à 1098") {
+				t.Errorf("%s=%q: %v, want the French refusal", fn.EnvJournalRetention, v, err)
+			}
 		}
 	})
 	t.Run("TimingOverrides", func(t *testing.T) {
