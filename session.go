@@ -67,7 +67,7 @@ func (r EndReason) Message() string {
 	case ReasonIdleTimeout:
 		return "Vous avez été déconnecté après une période d'inactivité."
 	case ReasonDisconnected:
-		return "Vous avez été déconnecté par le superviseur de l'établissement."
+		return "Votre session a été fermée par l'établissement : déconnexion forcée ou compte désactivé."
 	case ReasonReplaced:
 		return "Vous vous êtes connecté ailleurs avec le même identifiant dans ce mode : cette session a été fermée."
 	case ReasonSeatLost:

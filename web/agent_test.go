@@ -485,7 +485,7 @@ func TestAgentServerEnds(t *testing.T) {
 			if res, e := s.call(t, http.MethodDelete, "/connections/"+ids["mdurand"], nil, cookie); res.StatusCode != http.StatusNoContent {
 				t.Fatalf("DELETE: %d %s", res.StatusCode, e.Error.Code)
 			}
-		}, "Vous avez été déconnecté par le superviseur de l'établissement."},
+		}, "Votre session a été fermée par l'établissement : déconnexion forcée ou compte désactivé."},
 		{"replaced", func() { s.apiLogin(t, "mdurand", userPass, "teacher", "") },
 			"Vous vous êtes connecté ailleurs avec le même identifiant dans ce mode : cette session a été fermée."},
 	} {

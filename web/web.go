@@ -17,7 +17,24 @@
 //     file (POST /api/v1/uploads, then the PUT it names), previewed
 //     (POST /api/v1/recoveries, dryRun) then applied
 //     (POST /api/v1/recoveries/{id}/apply), and "Préparer l'année
-//     suivante" (GET /api/v1/next-year?format=zip|profils).
+//     suivante" (GET /api/v1/next-year?format=zip|profils);
+//   - /utilisateurs (utilisateurs.html, utilisateurs.js): the accounts,
+//     searched and paged (GET /api/v1/users), created (POST, the generated
+//     password shown once), edited, deactivated or reactivated (PATCH
+//     /api/v1/users/{login}), their password reset (POST
+//     /api/v1/users/{login}/password);
+//   - /profils (profils.html, profils.js): the admin groups, the teacher
+//     and staff profiles and the spaces' settings (/api/v1/groups,
+//     /profiles, /spaces): the grants editor over the catalogue, with the
+//     mode's ceiling, and the automatic-disconnection control, each enabled
+//     as the item's "can" says;
+//   - /journal (journal.html, journal.js): the journal, filtered and paged
+//     (GET /api/v1/journal), its CSV export (/api/v1/journal.csv), and the
+//     seat usage per day and pool against the licence (GET /api/v1/usage).
+//
+// The signed-in pages show the links the session may use: an element with
+// data-perm="slug…" shows when the session's permissions hold one of them
+// (Sesame.showLinks).
 //
 // sesame.js, loaded first by every page, holds what they share and exposes
 // it as window.Sesame: the API calls (same-origin credentials, JSON, French
@@ -80,6 +97,9 @@ var Pages = map[string]string{
 	"/accueil":      "accueil.html",
 	"/connexions":   "connexions.html",
 	"/recuperation": "recuperation.html",
+	"/utilisateurs": "utilisateurs.html",
+	"/profils":      "profils.html",
+	"/journal":      "journal.html",
 }
 
 // Options tune New.

@@ -55,20 +55,47 @@ type shiftClock struct{ by atomic.Int64 }
 
 func (c *shiftClock) Now() time.Time { return time.Now().UTC().Add(time.Duration(c.by.Load())) }
 
-func newStack(t *testing.T) *stack { return newStackWithClock(t, sesame.SystemClock{}) }
+func newStack(t *testing.T) *stack { return newStackWith(t, stackOptions{}) }
 
 func newStackWithClock(t *testing.T, clock sesame.Clock) *stack {
+	return newStackWith(t, stackOptions{clock: clock})
+}
+
+// stackOptions tune newStackWith; the zero value is the product's
+// defaults without the browser agent.
+type stackOptions struct {
+	clock  sesame.Clock  // sesame.SystemClock{} when nil
+	timing sesame.Timing // sesame.DefaultTiming when zero
+	// minIdle is the shortest automatic disconnection an edit may set
+	// (Service.MinIdle; a minute when 0).
+	minIdle time.Duration
+	// agent serves the browser agent, built once for the test binary.
+	agent bool
+}
+
+func newStackWith(t *testing.T, o stackOptions) *stack {
 	t.Helper()
+	if o.clock == nil {
+		o.clock = sesame.SystemClock{}
+	}
+	if o.timing == (sesame.Timing{}) {
+		o.timing = sesame.DefaultTiming
+	}
+	pages := web.Handler()
+	if o.agent {
+		pages = web.New(web.Options{Agent: agentBuild(t)})
+	}
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "sesame.db"), bolt.WithNoSync())
 	if err != nil {
 		t.Fatalf("bolt.Open: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	svc := &sesame.Service{
-		Store:  st,
-		Hasher: password.New(password.Params{Memory: 8 * 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}),
-		Clock:  clock,
-		Timing: sesame.DefaultTiming,
+		Store:   st,
+		Hasher:  password.New(password.Params{Memory: 8 * 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}),
+		Clock:   o.clock,
+		Timing:  o.timing,
+		MinIdle: o.minIdle,
 	}
 	up, err := uploads.NewDir(t.TempDir(), 64<<20)
 	if err != nil {
@@ -76,7 +103,7 @@ func newStackWithClock(t *testing.T, clock sesame.Clock) *stack {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", httpapi.New(httpapi.Config{Service: svc, Uploads: up}))
-	mux.Handle("/", web.Handler())
+	mux.Handle("/", pages)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	if _, err := svc.CreateSchool(context.Background(), sesame.NewSchool{
@@ -612,7 +639,7 @@ func TestSignInRefusals(t *testing.T) {
 		for query, want := range map[string]string{
 			"?raison=idle_timeout&duree=1800": "Vous avez été déconnecté automatiquement après 30 minutes d'inactivité. Reconnectez-vous pour continuer.",
 			"?raison=idle_timeout":            "Vous avez été déconnecté après une période d'inactivité. Reconnectez-vous pour continuer.",
-			"?raison=disconnected":            "Vous avez été déconnecté par le superviseur de l'établissement.",
+			"?raison=disconnected":            "Votre session a été fermée par l'établissement : déconnexion forcée ou compte désactivé.",
 			"?raison=replaced":                "Vous vous êtes connecté ailleurs avec le même identifiant dans ce mode : cette session a été fermée.",
 			"?raison=seat_lost":               "Votre connexion a été perdue (pas de signal pendant trop longtemps) et toutes les places sont occupées.",
 			"?raison=expired":                 "Votre session a expiré. Reconnectez-vous.",
@@ -747,7 +774,7 @@ func TestSPRDisconnectsTeacher(t *testing.T) {
 	if got := eval[string](t, teacher, `location.search`); got != "?raison=disconnected" {
 		t.Errorf("teacher sent to %q", got)
 	}
-	if got := text(t, teacher, "#raison-message"); got != "Vous avez été déconnecté par le superviseur de l'établissement." {
+	if got := text(t, teacher, "#raison-message"); got != "Votre session a été fermée par l'établissement : déconnexion forcée ou compte désactivé." {
 		t.Errorf("teacher's message = %q", got)
 	}
 	screenshot(t, teacher, "connexion-deconnecte-par-spr")

@@ -1,7 +1,9 @@
 /* Sésame — the home page (/accueil).
    Shows the signed-in session (GET /api/v1/session): who, which school and
-   year, which mode, the seat, the automatic disconnection, and the
-   permissions grouped by category (labels from GET /api/v1/permissions). */
+   year, which mode, the seat, the automatic disconnection, the
+   permissions grouped by category (labels from GET /api/v1/permissions),
+   and the links to the administration pages the permissions open
+   (Utilisateurs, Groupes et profils, Journal). */
 'use strict';
 
 (function () {
@@ -41,8 +43,7 @@
 
   function renderSession(s) {
     const school = s.school;
-    document.title = 'Accueil — ' + school.name + ' — Sésame';
-    $('topbar-school').textContent = school.name + ' · ' + school.year;
+    S.signedIn(s, 'Accueil');
     set('bonjour', 'Bonjour, ' + s.user.displayName);
     set('sous-titre', S.modeAccessLabel(s.mode, s.access) + ' · ' + school.name + ' (' + school.uai + ') · année ' + school.year);
     set('f-name', s.user.displayName);
@@ -60,10 +61,11 @@
     set('f-since', s.since ? timeEl(s.since, S.longWhen(s.since)) : '—');
     set('f-expires', s.expiresAt ? ['au plus tard ', timeEl(s.expiresAt, S.longWhen(s.expiresAt))] : '—');
 
-    const spr = s.user.supervisor && s.mode === 'admin';
-    $('spr').hidden = !spr;
-    $('nav-connexions').hidden = !spr;
-    $('nav-recuperation').hidden = !spr;
+    $('spr').hidden = !(s.user.supervisor && s.mode === 'admin');
+    // The administration pages this session may use (S.signedIn showed
+    // their links).
+    const admin = $('administration');
+    admin.hidden = ![...admin.querySelectorAll('[data-perm]')].some((li) => !li.hidden);
   }
 
   /** Groups the granted permissions by category, in the catalogue's order. */
@@ -113,7 +115,6 @@
       S.alertBox(errors, 'error', ['Impossible de charger votre session' + NBSP + ': ' + err.message]);
       return;
     }
-    S.rememberIdle(session.idle);
     renderSession(session);
     const catalogue = await perms;
     if (catalogue instanceof Error) {

@@ -261,11 +261,7 @@
       if (S.leaveOn401(err)) return;
       me = null;
     }
-    if (me) {
-      S.rememberIdle(me.idle);
-      $('topbar-school').textContent = me.school.name + ' · ' + me.school.year;
-      document.title = 'Connexions — ' + me.school.name + ' — Sésame';
-    }
+    if (me) S.signedIn(me, 'Connexions');
     await refresh(false);
   }
 

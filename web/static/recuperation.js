@@ -342,18 +342,8 @@
   logout.addEventListener('click', () => S.logout(logout, errors));
 
   async function start() {
-    let me;
-    try {
-      me = await S.api.get('/session');
-    } catch (err) {
-      if (S.leaveOn401(err)) return;
-      status.textContent = '';
-      S.alertBox(errors, 'error', ['Impossible de charger votre session' + NBSP + ': ' + err.message]);
-      return;
-    }
-    S.rememberIdle(me.idle);
-    $('topbar-school').textContent = me.school.name + ' · ' + me.school.year;
-    document.title = 'Récupérer les utilisateurs — ' + me.school.name + ' — Sésame';
+    const me = await S.loadSession('Récupérer les utilisateurs', status, errors);
+    if (!me) return;
     if (!me.user.supervisor || me.mode !== 'admin') {
       showForbidden('Seul le superviseur (SPR) peut récupérer les utilisateurs.');
       return;

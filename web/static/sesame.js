@@ -77,6 +77,7 @@
   const api = {
     get: (path) => call('GET', path),
     post: (path, body) => call('POST', path, body === undefined ? {} : body),
+    patch: (path, body) => call('PATCH', path, body === undefined ? {} : body),
     del: (path) => call('DELETE', path),
   };
 
@@ -115,7 +116,7 @@
   // page (/?raison=…). "missing": no session at all.
   const reasons = {
     idle_timeout: 'Vous avez été déconnecté après une période d\u2019inactivité.',
-    disconnected: 'Vous avez été déconnecté par le superviseur de l\u2019établissement.',
+    disconnected: 'Votre session a été fermée par l\u2019établissement : déconnexion forcée ou compte désactivé.',
     replaced: 'Vous vous êtes connecté ailleurs avec le même identifiant dans ce mode' + NBSP + ': cette session a été fermée.',
     seat_lost: 'Votre connexion a été perdue (pas de signal pendant trop longtemps) et toutes les places sont occupées.',
     expired: 'Votre session a expiré. Reconnectez-vous.',
@@ -249,6 +250,39 @@
     return box;
   }
 
+  /* ---- The session's rights ---- */
+
+  /** Whether the session holds one of slugs (its "permissions" list). */
+  function can(session, ...slugs) {
+    const held = (session && session.permissions) || [];
+    return slugs.flat().some((s) => held.includes(s));
+  }
+
+  /**
+   * Shows the links of the page that the session may use: every element
+   * with data-perm (space-separated slugs, one of which is enough), hidden
+   * until then.
+   */
+  function showLinks(session, root) {
+    for (const el of (root || document).querySelectorAll('[data-perm]')) {
+      el.hidden = !can(session, el.dataset.perm.split(/\s+/).filter(Boolean));
+    }
+  }
+
+  /**
+   * What every signed-in page does with its session: the school in the
+   * top bar, the title, the links it may use, and the idle limit kept for
+   * the sign-in page.
+   */
+  function signedIn(session, title) {
+    rememberIdle(session.idle);
+    const school = session.school;
+    const bar = document.getElementById('topbar-school');
+    if (bar) bar.textContent = school.name + ' · ' + school.year;
+    if (title) document.title = title + ' — ' + school.name + ' — Sésame';
+    showLinks(session);
+  }
+
   /* ---- Leaving a signed-in page ---- */
 
   const IDLE_KEY = 'sesame.idleSeconds';
@@ -308,6 +342,26 @@
     return false;
   }
 
+  /**
+   * Loads the page's session and marks the page signed in (signedIn).
+   * Without one it goes to the sign-in page; when the session cannot be
+   * read it says so in errors and clears status. Returns the session, or
+   * null.
+   */
+  async function loadSession(title, status, errors) {
+    let me;
+    try {
+      me = await api.get('/session');
+    } catch (err) {
+      if (leaveOn401(err)) return null;
+      if (status) status.textContent = '';
+      alertBox(errors, 'error', ['Impossible de charger votre session' + NBSP + ': ' + err.message]);
+      return null;
+    }
+    signedIn(me, title);
+    return me;
+  }
+
   /** Logs out, then goes to the sign-in page. */
   async function logout(button, region) {
     if (button) {
@@ -358,10 +412,14 @@
     append,
     $,
     alertBox,
+    can,
+    showLinks,
+    signedIn,
     rememberIdle,
     signInURL,
     leave,
     leaveOn401,
+    loadSession,
     logout,
   });
 })();
