@@ -77,7 +77,7 @@ func (s *Store) AppendJournal(ctx context.Context, k sesame.BaseKey, e sesame.Jo
 	if e.ID == "" {
 		return fmt.Errorf("append journal in %s: %w", k, sesame.Invalid("id", "L'identifiant de l'entrée du journal est obligatoire."))
 	}
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.batch(ctx, func(tx *bbolt.Tx) error {
 		bb, err := needBase(tx, k)
 		if err != nil {
 			return err
@@ -183,7 +183,7 @@ func (s *Store) NoteUsage(ctx context.Context, k sesame.BaseKey, n sesame.UsageN
 	if err := validUsage(n); err != nil {
 		return fmt.Errorf("note usage in %s: %w", k, err)
 	}
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.batch(ctx, func(tx *bbolt.Tx) error {
 		bb, err := needBase(tx, k)
 		if err != nil {
 			return err

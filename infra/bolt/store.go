@@ -135,6 +135,18 @@ func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	return s.db.Update(fn)
 }
 
+// batch runs fn in a write transaction that bbolt may share with other
+// goroutines' (one commit and one sync for all): for writes many requests
+// make at once and none waits on, the journal and the seat usage. fn may
+// run twice (alone, when another fn of the batch failed), so it must
+// decide everything inside the transaction.
+func (s *Store) batch(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Batch(fn)
+}
+
 // view runs fn in a read transaction, after checking ctx.
 func (s *Store) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
