@@ -229,6 +229,20 @@ type UsageNote struct {
 	Refused int // added to the day's refusals
 }
 
+// Validate checks the day, the pool and the counts of a usage note.
+func (n UsageNote) Validate() error {
+	if _, err := time.Parse(time.DateOnly, n.Day); err != nil {
+		return Invalid("day", "Le jour « %s » n'est pas une date AAAA-MM-JJ.", n.Day)
+	}
+	if !n.Pool.Valid() {
+		return Invalid("pool", "Le groupe de places « %s » n'existe pas.", n.Pool)
+	}
+	if n.Held < 0 || n.Refused < 0 {
+		return Invalid("usage", "Les places occupées et les refus ne peuvent pas être négatifs.")
+	}
+	return nil
+}
+
 // UsageDay is the seat usage of one pool on one day.
 type UsageDay struct {
 	Day     string

@@ -2,9 +2,7 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -21,46 +19,10 @@ import (
 // The tests of the administration pages: Utilisateurs, Groupes et
 // profils, Journal, and their links from the home page.
 
-// callJSON sends one request to the API as the site would, and decodes a
-// successful answer into out (when not nil).
+// callJSON is call that gives the status.
 func (s *stack) callJSON(t *testing.T, method, path string, body any, cookie *http.Cookie, out any) (int, apiError) {
 	t.Helper()
-	var rd io.Reader = strings.NewReader("")
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = strings.NewReader(string(b))
-	}
-	req, err := http.NewRequest(method, s.url+"/api/v1"+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Origin", s.url)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if cookie != nil {
-		req.AddCookie(cookie)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	var e apiError
-	if res.StatusCode >= 400 {
-		if err := json.NewDecoder(res.Body).Decode(&e); err != nil {
-			t.Fatalf("%s %s: %d with an unreadable body: %v", method, path, res.StatusCode, err)
-		}
-		return res.StatusCode, e
-	}
-	if out != nil {
-		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-			t.Fatalf("%s %s: %d, answer unreadable: %v", method, path, res.StatusCode, err)
-		}
-	}
+	res, e := s.call(t, method, path, body, cookie, out)
 	return res.StatusCode, e
 }
 

@@ -134,18 +134,17 @@ type apiError struct {
 }
 
 // call sends one request to the API as a browser of the site would, with
-// a plain client: the site's Origin, JSON, and the cookie if any.
-func (s *stack) call(t *testing.T, method, path string, body any, cookie *http.Cookie) (*http.Response, apiError) {
+// a plain client: the site's Origin, JSON, and the cookie if any. A
+// successful answer is decoded into out when out is not nil.
+func (s *stack) call(t *testing.T, method, path string, body any, cookie *http.Cookie, out ...any) (*http.Response, apiError) {
 	t.Helper()
-	var rd *strings.Reader
+	rd := strings.NewReader("")
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			t.Fatal(err)
 		}
 		rd = strings.NewReader(string(b))
-	} else {
-		rd = strings.NewReader("")
 	}
 	req, err := http.NewRequest(method, s.url+"/api/v1"+path, rd)
 	if err != nil {
@@ -167,6 +166,12 @@ func (s *stack) call(t *testing.T, method, path string, body any, cookie *http.C
 	if res.StatusCode >= 400 {
 		if err := json.NewDecoder(res.Body).Decode(&e); err != nil {
 			t.Fatalf("%s %s: %d with an unreadable body: %v", method, path, res.StatusCode, err)
+		}
+		return res, e
+	}
+	if len(out) > 0 && out[0] != nil && res.StatusCode != http.StatusNoContent {
+		if err := json.NewDecoder(res.Body).Decode(out[0]); err != nil {
+			t.Fatalf("%s %s: %d, answer unreadable: %v", method, path, res.StatusCode, err)
 		}
 	}
 	return res, e

@@ -163,24 +163,10 @@ func (s *Store) ListJournal(ctx context.Context, k sesame.BaseKey, q sesame.Jour
 	return page, nil
 }
 
-// validUsage checks the day, the pool and the counts of a usage note.
-func validUsage(n sesame.UsageNote) error {
-	if _, err := time.Parse(time.DateOnly, n.Day); err != nil {
-		return sesame.Invalid("day", "Le jour « %s » n'est pas une date AAAA-MM-JJ.", n.Day)
-	}
-	if !n.Pool.Valid() {
-		return sesame.Invalid("pool", "Le groupe de places « %s » n'existe pas.", n.Pool)
-	}
-	if n.Held < 0 || n.Refused < 0 {
-		return sesame.Invalid("usage", "Les places occupées et les refus ne peuvent pas être négatifs.")
-	}
-	return nil
-}
-
 // NoteUsage raises the day's peak of the pool to n.Held and adds
 // n.Refused to its refusals, in one write transaction.
 func (s *Store) NoteUsage(ctx context.Context, k sesame.BaseKey, n sesame.UsageNote) error {
-	if err := validUsage(n); err != nil {
+	if err := n.Validate(); err != nil {
 		return fmt.Errorf("note usage in %s: %w", k, err)
 	}
 	err := s.batch(ctx, func(tx *bbolt.Tx) error {

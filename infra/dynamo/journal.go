@@ -236,20 +236,6 @@ func (s *Store) queryPages(ctx context.Context, in *dynamodb.QueryInput, limit i
 // anyway).
 const maxQueryLimit = 1 << 16
 
-// validUsage checks the day, the pool and the counts of a usage note.
-func validUsage(n sesame.UsageNote) error {
-	if _, err := time.Parse(time.DateOnly, n.Day); err != nil {
-		return sesame.Invalid("day", "Le jour « %s » n'est pas une date AAAA-MM-JJ.", n.Day)
-	}
-	if !n.Pool.Valid() {
-		return sesame.Invalid("pool", "Le groupe de places « %s » n'existe pas.", n.Pool)
-	}
-	if n.Held < 0 || n.Refused < 0 {
-		return sesame.Invalid("usage", "Les places occupées et les refus ne peuvent pas être négatifs.")
-	}
-	return nil
-}
-
 // NoteUsage raises the peak and adds the refusals of the day's item for
 // the pool, each with one UpdateItem that is atomic on its own: "ADD
 // refused :n" (also made for a note of nothing, so that the day shows),
@@ -259,7 +245,7 @@ func validUsage(n sesame.UsageNote) error {
 // only after an admission in it.
 func (s *Store) NoteUsage(ctx context.Context, k sesame.BaseKey, n sesame.UsageNote) error {
 	fail := func(err error) error { return fmt.Errorf("note usage %s %s in %s: %w", n.Day, n.Pool, k, err) }
-	if err := validUsage(n); err != nil {
+	if err := n.Validate(); err != nil {
 		return fail(err)
 	}
 	itemKey := key(usagePK(k), usageSK(n.Day, n.Pool))
