@@ -72,13 +72,14 @@ func (s *Service) journal(ctx context.Context, k BaseKey, e JournalEntry) {
 	// Entries of one instant keep the order this process wrote them in;
 	// the random part keeps IDs of several servers apart.
 	e.At, e.ID = now, fmt.Sprintf("%s-%08x-%s", JournalID(now), journalSeq.Add(1), hex.EncodeToString(b[:]))
-	e.ExpiresAt = now.Add(s.retention())
+	e.ExpiresAt = now.Add(s.JournalRetention())
 	if err := s.Store.AppendJournal(ctx, k, e); err != nil {
 		s.logger().Error("journal", "event", string(e.Event), "school", string(k.UAI), "error", err.Error())
 	}
 }
 
-func (s *Service) retention() time.Duration {
+// JournalRetention is how long journal entries are kept.
+func (s *Service) JournalRetention() time.Duration {
 	if s.Retention > 0 {
 		return s.Retention
 	}
@@ -337,6 +338,15 @@ func (s *Service) UpdateUser(ctx context.Context, token, login string, e UserEdi
 	return saved, nil
 }
 
+// clip cuts s to n runes, marking the cut with "…": what a stranger typed
+// (a refused login) is journalled, but not at any length.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
 func upperFirst(s string) string {
 	if s == "" {
 		return s
@@ -348,21 +358,53 @@ func upperFirst(s string) string {
 // endSessionsOf ends the open sessions of login in base k (in mode m
 // only, when set), freeing their seats at once.
 func (s *Service) endSessionsOf(ctx context.Context, k BaseKey, login string, m Mode) error {
+	return s.endSessions(ctx, k, func(x Session) bool {
+		return LoginKey(x.Login) == LoginKey(login) && (m == "" || x.Mode == m)
+	})
+}
+
+// endSessions ends the open sessions of base k that match (reason
+// disconnected), freeing their seats at once.
+func (s *Service) endSessions(ctx context.Context, k BaseKey, match func(Session) bool) error {
 	sessions, err := s.Store.ListSessions(ctx, k)
 	if err != nil {
-		return fmt.Errorf("end sessions of %s: %w", login, err)
+		return fmt.Errorf("end sessions: %w", err)
 	}
 	now := s.now()
 	for _, x := range sessions {
-		if LoginKey(x.Login) != LoginKey(login) || (m != "" && x.Mode != m) {
+		if !match(x) {
 			continue
 		}
 		if _, err := s.Store.EndSession(ctx, x.ID, ReasonDisconnected, now); err != nil &&
 			!errors.Is(err, ErrSessionEnded) && !errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("end sessions of %s: %w", login, err)
+			return fmt.Errorf("end session of %s: %w", x.Login, err)
 		}
 	}
 	return nil
+}
+
+// endModificationOf ends the admin-mode sessions in modification of the
+// members of group id.
+func (s *Service) endModificationOf(ctx context.Context, k BaseKey, id string) error {
+	members := map[string]bool{}
+	for q := (UserQuery{Member: id, Limit: 1000}); ; {
+		page, err := s.Store.ListUsers(ctx, k, q)
+		if err != nil {
+			return fmt.Errorf("members of %s: %w", id, err)
+		}
+		for _, u := range page.Users {
+			if u.AdminGroup == id {
+				members[u.Key()] = true
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		q.After = page.Next
+	}
+	return s.endSessions(ctx, k, func(x Session) bool {
+		return x.Mode == ModeAdmin && x.Access == Modify && members[LoginKey(x.Login)]
+	})
 }
 
 // ResetPassword sets a new password on an account of the caller's base
@@ -725,6 +767,14 @@ func (s *Service) UpdateProfile(ctx context.Context, token, id string, e Profile
 		return ProfileView{}, Conflict(upperFirst(p.Kind()) + " « " + p.Name + " »")
 	} else if err != nil {
 		return ProfileView{}, fmt.Errorf("update profile: %w", err)
+	}
+	if saved.Group == GroupConsult && before.Group != GroupConsult {
+		// Members of a consult group work in consultation only: their
+		// sessions in modification end, and free their seats at once.
+		if err := s.endModificationOf(ctx, k, saved.ID); err != nil {
+			return ProfileView{}, err
+		}
+		changes = append(changes, "les connexions de ses membres en modification sont fermées")
 	}
 	s.journal(ctx, k, JournalEntry{Event: EventProfileUpdated, Actor: cur.User.Login, Subject: saved.ID, Mode: saved.Mode,
 		Detail: upperFirst(saved.Kind()) + " « " + saved.Name + " » : " + strings.Join(changes, ", ") + "."})

@@ -231,7 +231,7 @@ func (s *Service) journalLogin(ctx context.Context, r LoginRequest, t loginTrace
 	if k == nil {
 		return
 	}
-	e := JournalEntry{Event: EventLoginRefused, Subject: strings.TrimSpace(r.Login), Mode: t.mode,
+	e := JournalEntry{Event: EventLoginRefused, Subject: clip(strings.TrimSpace(r.Login), 64), Mode: t.mode,
 		Reason: ErrorCode(err), Detail: ErrorMessage(err), Address: r.Address}
 	var se *SeatsExhaustedError
 	if errors.As(err, &se) {

@@ -512,6 +512,7 @@ func TestJournalAndUsage(t *testing.T) {
 	waitPage(t, tab, "/journal")
 	waitFor(t, tab, `document.querySelectorAll('#entries tbody tr').length > 0`)
 	screenshot(t, tab, "journal")
+	contains(t, "retention", text(t, tab, "#conservation"), "Ils sont gardés 183 jours, puis effacés.")
 
 	type entry struct{ At, Event, Actor, Subject string }
 	rows := func() []entry {

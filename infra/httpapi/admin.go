@@ -359,7 +359,8 @@ func (a *api) journal(w http.ResponseWriter, r *http.Request) {
 		}
 		entries[i] = m
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next": nullable(page.Next), "events": eventsJSON})
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next": nullable(page.Next), "events": eventsJSON,
+		"retentionDays": int(a.svc.JournalRetention() / (24 * time.Hour))})
 }
 
 func (a *api) journalCSV(w http.ResponseWriter, r *http.Request) {

@@ -264,3 +264,35 @@ func TestGroupsProfilesAndSpaces(t *testing.T) {
 		wantStatus(t, "gone", spr.do("GET", "/groups/"+id, nil, nil), http.StatusNotFound, "not_found")
 	})
 }
+
+// TestRetypeToConsult: a group made consult keeps its members out of
+// modification at once: their sessions in modification end and free
+// their seats; consultation stays open to them.
+func TestRetypeToConsult(t *testing.T) {
+	eachStore(t, func(t *testing.T, st sesame.Backend) {
+		lic := sesame.DefaultLicense
+		lic.Consultation = true
+		w := newWorld(t, st, "0751234A", lic)
+		w.user("m1", "staff", "Modification", "")
+		w.user("m2", "staff", "Modification", "")
+		spr := w.spr()
+		m1, m2 := w.browser(), w.browser()
+		m1.mustLogin("m1", "admin", "modify")
+		m2.mustLogin("m2", "admin", "consult")
+		if n := w.used(sesame.PoolAdminModify); n != 1 {
+			t.Fatalf("used %d, want 1", n)
+		}
+		g := spr.do("PATCH", "/groups/modification", map[string]any{"type": "consult"}, nil)
+		wantStatus(t, "retype", g, http.StatusOK, "")
+		if g.body["type"] != "consult" || len(g.body["grants"].([]any)) != sesame.Ceiling(sesame.ModeAdmin, sesame.Consult).Len() {
+			t.Fatalf("retyped group: %v", g.body)
+		}
+		if n := w.used(sesame.PoolAdminModify); n != 0 {
+			t.Fatalf("after the retype used %d, want 0", n)
+		}
+		wantReason(t, "m1 in modification", m1.heartbeat(0), sesame.ReasonDisconnected)
+		wantStatus(t, "m2 in consultation", m2.heartbeat(0), http.StatusOK, "")
+		wantStatus(t, "m1 back in modification", m1.login("m1", "admin", "modify"), http.StatusForbidden, sesame.CodeModeForbidden)
+		m1.mustLogin("m1", "admin", "consult")
+	})
+}

@@ -47,6 +47,9 @@ func TestJournalAndUsage(t *testing.T) {
 			http.StatusUnauthorized, "invalid_credentials")
 		wantStatus(t, "unknown login", p2.do("POST", "/login", map[string]string{"school": w.uai, "login": "@inconnu", "password": "xxxxxxxx", "mode": "teacher"}, nil),
 			http.StatusUnauthorized, "invalid_credentials")
+		long := strings.Repeat("x", 100)
+		wantStatus(t, "a long login", p2.do("POST", "/login", map[string]string{"school": w.uai, "login": long, "password": "xxxxxxxx", "mode": "teacher"}, nil),
+			http.StatusUnauthorized, "invalid_credentials")
 		wantStatus(t, "p1 logs out", p1.do("POST", "/logout", nil, nil), http.StatusNoContent, "")
 		p2.mustLogin("p2", "teacher", "")
 		// p2 goes idle past the default 30 minutes.
@@ -98,6 +101,9 @@ func TestJournalAndUsage(t *testing.T) {
 				t.Errorf("the journal lacks the %s: %+v", what, all)
 			}
 		}
+		if !has(all, func(e entry) bool { return e.subject == strings.Repeat("x", 64)+"…" }) {
+			t.Error("the journal lacks the long login, cut at 64 characters")
+		}
 		if !has(all, func(e entry) bool { return e.subject == injection && e.reason == "invalid_credentials" }) {
 			t.Error("the journal lacks the hostile login's refusal")
 		}
@@ -120,7 +126,7 @@ func TestJournalAndUsage(t *testing.T) {
 		}
 		// Filters.
 		refused := entries(t, spr.do("GET", "/journal?event=login_refused", nil, nil))
-		if len(refused) != 3 || has(refused, func(e entry) bool { return e.event != "login_refused" }) {
+		if len(refused) != 4 || has(refused, func(e entry) bool { return e.event != "login_refused" }) {
 			t.Fatalf("refusals: %+v", refused)
 		}
 		mine := entries(t, spr.do("GET", "/journal?login=P1&event=login,logout,disconnected", nil, nil))

@@ -135,6 +135,9 @@
       if (!append) tbody.replaceChildren();
       tbody.append(...page.entries.map(row));
       next = page.next || null;
+      if (page.retentionDays) {
+        $('conservation').textContent = 'Ils sont gardés ' + S.plural(page.retentionDays, 'jour', 'jours') + ', puis effacés.';
+      }
       summarize();
       if (append && tbody.rows[first]) {
         // The first new row takes the focus, for keyboard and screen readers.
