@@ -171,6 +171,16 @@ func (q JournalQuery) Range() (lo, hi string) {
 	return lo, hi
 }
 
+// ParseDay reads a day written YYYY-MM-DD; its error, in French, names
+// field.
+func ParseDay(field, s string) (time.Time, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return t, Invalid(field, "La date « %s » n'est pas au format AAAA-MM-JJ.", s)
+	}
+	return t, nil
+}
+
 // ParseJournalFilter reads the journal's filters as people write them:
 // from and to as YYYY-MM-DD (a day given as to is included) or RFC 3339,
 // events as comma-separated names, and a login.
@@ -182,9 +192,9 @@ func ParseJournalFilter(from, to, events, login string) (JournalQuery, error) {
 		if t, err := time.Parse(time.RFC3339, s); err == nil {
 			return t, nil
 		}
-		t, err := time.Parse(time.DateOnly, s)
+		t, err := ParseDay(field, s)
 		if err != nil {
-			return t, Invalid(field, "La date « %s » n'est pas au format AAAA-MM-JJ.", s)
+			return t, err
 		}
 		if end {
 			t = t.AddDate(0, 0, 1)
@@ -231,8 +241,8 @@ type UsageNote struct {
 
 // Validate checks the day, the pool and the counts of a usage note.
 func (n UsageNote) Validate() error {
-	if _, err := time.Parse(time.DateOnly, n.Day); err != nil {
-		return Invalid("day", "Le jour « %s » n'est pas une date AAAA-MM-JJ.", n.Day)
+	if _, err := ParseDay("day", n.Day); err != nil {
+		return err
 	}
 	if !n.Pool.Valid() {
 		return Invalid("pool", "Le groupe de places « %s » n'existe pas.", n.Pool)

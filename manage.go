@@ -93,7 +93,8 @@ func (s *Service) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func (s *Service) minIdle() time.Duration {
+// MinIdleSetting is the shortest automatic disconnection an edit may set.
+func (s *Service) MinIdleSetting() time.Duration {
 	if s.MinIdle > 0 {
 		return s.MinIdle
 	}
@@ -252,9 +253,11 @@ func (s *Service) UpdateUser(ctx context.Context, token, login string, e UserEdi
 	}
 	before := u
 	var changes []string
-	profiles, err := s.Store.ListProfiles(ctx, k)
-	if err != nil {
-		return User{}, fmt.Errorf("update user: %w", err)
+	var profiles []Profile
+	if (e.AdminGroup != nil && *e.AdminGroup != "" && *e.AdminGroup != u.AdminGroup) || (e.Profile != nil && *e.Profile != u.Profile) {
+		if profiles, err = s.Store.ListProfiles(ctx, k); err != nil {
+			return User{}, fmt.Errorf("update user: %w", err)
+		}
 	}
 	if e.DisplayName != nil && strings.TrimSpace(*e.DisplayName) != u.DisplayName {
 		u.DisplayName = strings.TrimSpace(*e.DisplayName)
@@ -535,22 +538,26 @@ func (s *Service) Profiles(ctx context.Context, token string) ([]ProfileView, er
 	return out, nil
 }
 
-// GetProfile returns one group, profile or space setting.
-func (s *Service) GetProfile(ctx context.Context, token, id string) (ProfileView, error) {
+// GetProfile returns one group, profile or space setting; of one of
+// classes (see Profile.Class) when some are given, as if other ones did
+// not exist.
+func (s *Service) GetProfile(ctx context.Context, token, id string, classes ...string) (ProfileView, error) {
 	cur, err := s.requireAny(ctx, token, profileReaders...)
 	if err != nil {
 		return ProfileView{}, err
 	}
-	p, err := s.profile(ctx, cur.Session.Base(), id)
+	p, err := s.profile(ctx, cur.Session.Base(), id, classes)
 	if err != nil {
 		return ProfileView{}, err
 	}
 	return s.viewOf(cur.Principal, p), nil
 }
 
-func (s *Service) profile(ctx context.Context, k BaseKey, id string) (Profile, error) {
+// profile reads profile id, which must be of one of classes when some
+// are given.
+func (s *Service) profile(ctx context.Context, k BaseKey, id string, classes []string) (Profile, error) {
 	p, err := s.Store.GetProfile(ctx, k, id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotFound) || (err == nil && len(classes) > 0 && !slices.Contains(classes, p.Class())) {
 		return Profile{}, NotFound("Le groupe ou profil « " + id + " »")
 	} else if err != nil {
 		return Profile{}, fmt.Errorf("profile %s: %w", id, err)
@@ -618,7 +625,7 @@ func (s *Service) CreateProfile(ctx context.Context, token string, n NewProfile)
 			return ProfileView{}, &Error{Code: CodeExists, Field: "name", Message: upperFirst(p.Kind()) + " « " + x.Name + " » existe déjà."}
 		}
 	}
-	if err := p.Validate(s.minIdle()); err != nil {
+	if err := p.Validate(s.MinIdleSetting()); err != nil {
 		return ProfileView{}, err
 	}
 	if err := s.Store.CreateProfile(ctx, k, p); err != nil {
@@ -669,6 +676,9 @@ type ProfileEdit struct {
 	Grants         *[]string
 	AutoDisconnect *AutoDisconnect
 	Version        int64
+	// Classes, when set, are the classes the profile must be of (see
+	// Profile.Class): another one is not found.
+	Classes []string
 }
 
 // UpdateProfile changes a group, a profile or a space setting of the
@@ -680,7 +690,7 @@ func (s *Service) UpdateProfile(ctx context.Context, token, id string, e Profile
 		return ProfileView{}, err
 	}
 	k := cur.Session.Base()
-	p, err := s.profile(ctx, k, id)
+	p, err := s.profile(ctx, k, id, e.Classes)
 	if err != nil {
 		return ProfileView{}, err
 	}
@@ -747,7 +757,7 @@ func (s *Service) UpdateProfile(ctx context.Context, token, id string, e Profile
 	if e.Version != 0 && e.Version != before.Version {
 		return ProfileView{}, Conflict(upperFirst(before.Kind()) + " « " + before.Name + " »")
 	}
-	if err := p.Validate(s.minIdle()); err != nil {
+	if err := p.Validate(s.MinIdleSetting()); err != nil {
 		return ProfileView{}, err
 	}
 	if p.Name != before.Name {
@@ -782,14 +792,15 @@ func (s *Service) UpdateProfile(ctx context.Context, token, id string, e Profile
 }
 
 // DeleteProfile removes a group or a profile that no user names any more
-// (the SPR's: spr.utilisateurs). Built-in defaults and spaces stay.
-func (s *Service) DeleteProfile(ctx context.Context, token, id string, version int64) error {
+// (the SPR's: spr.utilisateurs). Built-in defaults and spaces stay. When
+// classes are given, a profile of another class is not found.
+func (s *Service) DeleteProfile(ctx context.Context, token, id string, version int64, classes ...string) error {
 	cur, err := s.requireAny(ctx, token, ActionSPRUsers)
 	if err != nil {
 		return err
 	}
 	k := cur.Session.Base()
-	p, err := s.profile(ctx, k, id)
+	p, err := s.profile(ctx, k, id, classes)
 	if err != nil {
 		return err
 	}
@@ -874,20 +885,19 @@ func (s *Service) Usage(ctx context.Context, token, from, to string) (UsageRepor
 	if to == "" {
 		to = Day(now)
 	}
-	if from == "" {
-		t, err := time.Parse(time.DateOnly, to)
-		if err != nil {
-			return UsageReport{}, Invalid("to", "La date « %s » n'est pas au format AAAA-MM-JJ.", to)
+	var f time.Time
+	if from != "" {
+		if f, err = ParseDay("from", from); err != nil {
+			return UsageReport{}, err
 		}
-		from = Day(t.AddDate(0, 0, -29))
 	}
-	f, err := time.Parse(time.DateOnly, from)
+	t, err := ParseDay("to", to)
 	if err != nil {
-		return UsageReport{}, Invalid("from", "La date « %s » n'est pas au format AAAA-MM-JJ.", from)
+		return UsageReport{}, err
 	}
-	t, err := time.Parse(time.DateOnly, to)
-	if err != nil {
-		return UsageReport{}, Invalid("to", "La date « %s » n'est pas au format AAAA-MM-JJ.", to)
+	if from == "" {
+		f = t.AddDate(0, 0, -29)
+		from = f.Format(time.DateOnly)
 	}
 	if t.Before(f) {
 		return UsageReport{}, Invalid("from", "La date de début doit précéder la date de fin.")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -291,8 +290,8 @@ func (s *Store) ListUsage(ctx context.Context, k sesame.BaseKey, from, to string
 		return nil, fmt.Errorf("list usage of %s from %s to %s: %w", k, from, to, err)
 	}
 	for _, d := range []string{from, to} {
-		if _, err := time.Parse(time.DateOnly, d); err != nil {
-			return fail(sesame.Invalid("day", "Le jour « %s » n'est pas une date AAAA-MM-JJ.", d))
+		if _, err := sesame.ParseDay("day", d); err != nil {
+			return fail(err)
 		}
 	}
 	out := []sesame.UsageDay{}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -166,7 +167,7 @@ func profileJSON(v sesame.ProfileView) map[string]any {
 }
 
 // classes are the profile classes each collection route serves.
-var classes = map[string]string{"/groups": "group", "/profiles": "teacher staff", "/spaces": "space"}
+var classes = map[string][]string{"/groups": {"group"}, "/profiles": {"teacher", "staff"}, "/spaces": {"space"}}
 
 // collection returns the collection route of r ("/groups"…).
 func collection(r *http.Request) string {
@@ -177,9 +178,8 @@ func collection(r *http.Request) string {
 	return p
 }
 
-func inCollection(r *http.Request, p sesame.Profile) bool {
-	return strings.Contains(classes[collection(r)], p.Class())
-}
+// classesOf returns the profile classes r's collection serves.
+func classesOf(r *http.Request) []string { return classes[collection(r)] }
 
 func (a *api) listProfiles(w http.ResponseWriter, r *http.Request) {
 	vs, err := a.svc.Profiles(r.Context(), token(r))
@@ -189,35 +189,16 @@ func (a *api) listProfiles(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []map[string]any{}
 	for _, v := range vs {
-		if inCollection(r, v.Profile) {
+		if slices.Contains(classesOf(r), v.Class()) {
 			out = append(out, profileJSON(v))
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": out,
-		"autoDisconnectSeconds": map[string]int{"min": seconds(a.minIdle()), "max": seconds(sesame.MaxAutoDisconnect)}})
-}
-
-func (a *api) minIdle() time.Duration {
-	if a.svc.MinIdle > 0 {
-		return a.svc.MinIdle
-	}
-	return sesame.MinAutoDisconnect
-}
-
-// profileIn finds the profile of the path in this route's collection.
-func (a *api) profileIn(r *http.Request) (sesame.ProfileView, error) {
-	v, err := a.svc.GetProfile(r.Context(), token(r), r.PathValue("id"))
-	if err != nil {
-		return v, err
-	}
-	if !inCollection(r, v.Profile) {
-		return v, sesame.NotFound("Le groupe ou profil « " + r.PathValue("id") + " »")
-	}
-	return v, nil
+		"autoDisconnectSeconds": map[string]int{"min": seconds(a.svc.MinIdleSetting()), "max": seconds(sesame.MaxAutoDisconnect)}})
 }
 
 func (a *api) getProfile(w http.ResponseWriter, r *http.Request) {
-	v, err := a.profileIn(r)
+	v, err := a.svc.GetProfile(r.Context(), token(r), r.PathValue("id"), classesOf(r)...)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -276,11 +257,8 @@ func (a *api) updateProfile(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if _, err := a.profileIn(r); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	e := sesame.ProfileEdit{Name: b.Name, Grants: b.Grants, AutoDisconnect: b.AutoDisconnect.setting(), Version: b.Version}
+	e := sesame.ProfileEdit{Name: b.Name, Grants: b.Grants, AutoDisconnect: b.AutoDisconnect.setting(), Version: b.Version,
+		Classes: classesOf(r)}
 	if b.Type != nil {
 		t := sesame.GroupType(*b.Type)
 		e.Group = &t
@@ -294,10 +272,6 @@ func (a *api) updateProfile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) deleteProfile(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.profileIn(r); err != nil {
-		writeError(w, r, err)
-		return
-	}
 	var version int64
 	if s := r.URL.Query().Get("version"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -307,7 +281,7 @@ func (a *api) deleteProfile(w http.ResponseWriter, r *http.Request) {
 		}
 		version = n
 	}
-	if err := a.svc.DeleteProfile(r.Context(), token(r), r.PathValue("id"), version); err != nil {
+	if err := a.svc.DeleteProfile(r.Context(), token(r), r.PathValue("id"), version, classesOf(r)...); err != nil {
 		writeError(w, r, err)
 		return
 	}
