@@ -47,6 +47,19 @@ func (k Kind) Space() Mode {
 	return ""
 }
 
+// ProfileMode returns the mode whose profiles users of this kind belong to:
+// teacher mode for teachers, vie scolaire mode for staff, "" for the kinds
+// that enter a space and have no profile. It is the one place that says it.
+func (k Kind) ProfileMode() Mode {
+	switch k {
+	case KindTeacher:
+		return ModeTeacher
+	case KindStaff:
+		return ModeVieScolaire
+	}
+	return ""
+}
+
 // Label is the kind's French name.
 func (k Kind) Label() string {
 	switch k {
