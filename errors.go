@@ -1,13 +1,17 @@
 package sesame
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
-// Stable error codes. They are part of the public contract: the HTTP API and
-// the command line show them beside the French message.
+// Stable error codes, every one of the domain. They are part of the public
+// contract: the HTTP API and the command line show them beside the French
+// message, and the HTTP layer maps each to a status (infra/httpapi).
 const (
 	CodeBadRequest         = "bad_request"
 	CodeInvalid            = "invalid_value"
@@ -15,18 +19,43 @@ const (
 	CodeExists             = "already_exists"
 	CodeConflict           = "conflict"
 	CodeProtected          = "protected"
+	CodeInUse              = "in_use" // a group or profile that still has members
 	CodeSeatsExhausted     = "seats_exhausted"
 	CodeSeatLost           = "seat_lost"
 	CodeSessionEnded       = "session_ended"
 	CodeModeForbidden      = "mode_forbidden"
 	CodeAccountDisabled    = "account_disabled"
 	CodeInvalidCredentials = "invalid_credentials"
+	CodeTooManyAttempts    = "too_many_attempts"
+	CodeBusy               = "busy" // sign-in is saturated: try again shortly
 	CodeUnauthenticated    = "unauthenticated"
 	CodeForbidden          = "forbidden"
 	CodeUnknownAction      = "unknown_action"
 	CodeUnlicensed         = "consultation_unlicensed"
+	CodePlanStale          = "plan_stale"       // a dry run's base changed since
+	CodeInvalidImport      = "invalid_import"   // a rentrée file refused whole; its Reason says why
+	CodeExportTooLarge     = "export_too_large" // an export over MaxJournalExport entries
+	CodeCanceled           = "canceled"         // the caller went away before the answer
 	CodeInternal           = "internal"
 )
+
+// Problem is what a domain error says of itself: a stable Code, a French
+// Message a user can read, and Details for machines (the pool that is
+// full, the reason a session ended…). RetryAfter, when positive, is how
+// long the caller should wait before trying again.
+type Problem struct {
+	Code       string
+	Message    string
+	Details    map[string]any
+	RetryAfter time.Duration
+}
+
+// Described is implemented by every error type of the domain. ErrorCode,
+// ErrorMessage and the HTTP layer read errors through it, and nothing else.
+type Described interface {
+	error
+	Problem() Problem
+}
 
 // Error is the domain's error: a stable machine-readable Code and a French
 // Message that a user can read. Field names the offending input, when there
@@ -50,6 +79,15 @@ func (e *Error) Error() string {
 
 // Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }
+
+// Problem describes e; Field, when set, is its one detail.
+func (e *Error) Problem() Problem {
+	p := Problem{Code: e.Code, Message: e.Message}
+	if e.Field != "" {
+		p.Details = map[string]any{"field": e.Field}
+	}
+	return p
+}
 
 // Is reports whether target is an *Error with the same code.
 func (e *Error) Is(target error) bool {
@@ -132,42 +170,51 @@ func (e *SeatsExhaustedError) Message() string {
 // Is makes errors.Is(err, ErrSeatsExhausted) hold.
 func (e *SeatsExhaustedError) Is(target error) bool { return target == ErrSeatsExhausted }
 
-// ErrorCode returns the stable code of err: the code of the *Error or
-// *SeatsExhaustedError it wraps, or CodeInternal.
-func ErrorCode(err error) string {
-	var se *SeatsExhaustedError
-	if errors.As(err, &se) {
-		return CodeSeatsExhausted
+// Problem describes e: the pool, its limit (nil: unlimited) and how long
+// to wait. The message says how the school gets more seats.
+func (e *SeatsExhaustedError) Problem() Problem {
+	var limit any = int(e.Limit)
+	if e.Limit == Unlimited {
+		limit = nil
 	}
-	var ie *ImportError
-	if errors.As(err, &ie) {
-		return CodeInvalidImport
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return CodeInternal
+	retry := secondsUp(e.RetryAfter)
+	return Problem{Code: CodeSeatsExhausted, Message: e.Message() + " " + MoreSeats, RetryAfter: time.Duration(retry) * time.Second,
+		Details: map[string]any{"pool": e.Pool, "label": e.Pool.Label(), "limit": limit, "retryAfterSeconds": retry}}
 }
+
+// MoreSeats says, in French, how a school gets more simultaneous
+// connections: the brief's "customer space" is the licence, which only the
+// operator of Sésame changes (sesame license set on the single server).
+const MoreSeats = "Pour disposer de davantage de connexions simultanées, le superviseur (SPR) fait étendre la licence de l'établissement par l'administrateur de Sésame."
+
+// ErrorCode returns the stable code of err: its Problem's when it wraps a
+// domain error, CodeCanceled when its caller went away, or CodeInternal.
+func ErrorCode(err error) string { return Describe(err).Code }
 
 // ErrorMessage returns the French message of err, or a generic French
 // message for errors that are not the domain's (their text may hold
 // technical details and is never shown to users).
-func ErrorMessage(err error) string {
-	var se *SeatsExhaustedError
-	if errors.As(err, &se) {
-		return se.Message()
+func ErrorMessage(err error) string { return Describe(err).Message }
+
+// internalMessage is what a user reads of an error that is not the domain's.
+const internalMessage = "Une erreur interne est survenue. Réessayez ; si elle persiste, prévenez l'administrateur."
+
+// Describe returns the Problem of the domain error err wraps. A request
+// canceled by its caller is CodeCanceled; anything else is CodeInternal
+// with a generic message.
+func Describe(err error) Problem {
+	var d Described
+	switch {
+	case errors.As(err, &d):
+		return d.Problem()
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return Problem{Code: CodeCanceled, Message: "La demande a été abandonnée avant sa réponse."}
 	}
-	var ie *ImportError
-	if errors.As(err, &ie) {
-		return "Le fichier est refusé (" + ie.Reason + ") : " + ie.Where() + ie.Message + " Rien n'a été appliqué."
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Message
-	}
-	return "Une erreur interne est survenue. Réessayez ; si elle persiste, prévenez l'administrateur."
+	return Problem{Code: CodeInternal, Message: internalMessage}
 }
+
+// secondsUp is d in whole seconds, rounded up, at least 1.
+func secondsUp(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
 
 // FrenchDuration writes d in French, rounded to the second: "45 secondes",
 // "3 minutes", "1 heure 30 minutes".
@@ -201,3 +248,185 @@ func FrenchDuration(d time.Duration) string {
 	}
 	return out
 }
+
+// ErrInvalidCredentials is the one answer to a wrong school, login or
+// password: the same for all, so that nothing tells which was wrong.
+var ErrInvalidCredentials = &Error{Code: CodeInvalidCredentials,
+	Message: "Code établissement, identifiant ou mot de passe incorrect."}
+
+// UnauthenticatedError says that a request has no open session, and why.
+type UnauthenticatedError struct {
+	Reason EndReason
+	// IdleTimeout is the limit that ended the session, for ReasonIdleTimeout
+	// when it is known.
+	IdleTimeout time.Duration
+}
+
+func (e *UnauthenticatedError) Error() string { return CodeUnauthenticated + ": " + string(e.Reason) }
+
+// Message is the French text for the reason.
+func (e *UnauthenticatedError) Message() string {
+	if e.Reason == ReasonMissing {
+		return "Vous n'êtes pas connecté."
+	}
+	return e.Reason.Message()
+}
+
+// Is makes errors.Is(err, ErrUnauthenticated) hold.
+func (e *UnauthenticatedError) Is(target error) bool { return target == ErrUnauthenticated }
+
+// Problem describes e: the reason, and the idle limit that ended the
+// session when it is known.
+func (e *UnauthenticatedError) Problem() Problem {
+	p := Problem{Code: CodeUnauthenticated, Message: e.Message(), Details: map[string]any{"reason": e.Reason}}
+	if e.IdleTimeout > 0 {
+		p.Details["idleTimeoutSeconds"] = int(e.IdleTimeout.Seconds())
+	}
+	return p
+}
+
+// ErrUnauthenticated matches every *UnauthenticatedError.
+var ErrUnauthenticated = &Error{Code: CodeUnauthenticated, Message: "Vous n'êtes pas connecté."}
+
+// ThrottledError says that sign-in attempts must wait.
+type ThrottledError struct{ RetryAfter time.Duration }
+
+func (e *ThrottledError) Error() string { return CodeTooManyAttempts }
+
+// Message is the French text.
+func (e *ThrottledError) Message() string {
+	return "Trop de tentatives de connexion. Réessayez dans " + FrenchDuration(time.Duration(secondsUp(e.RetryAfter))*time.Second) + "."
+}
+
+// Problem describes e, with how long to wait.
+func (e *ThrottledError) Problem() Problem {
+	retry := secondsUp(e.RetryAfter)
+	return Problem{Code: CodeTooManyAttempts, Message: e.Message(), RetryAfter: time.Duration(retry) * time.Second,
+		Details: map[string]any{"retryAfterSeconds": retry}}
+}
+
+// BusyError says that sign-in is saturated (too many passwords being
+// checked at once): nobody's fault and no failed attempt; try again
+// after RetryAfter.
+type BusyError struct{ RetryAfter time.Duration }
+
+func (e *BusyError) Error() string { return CodeBusy }
+
+// Problem describes e, with how long to wait.
+func (e *BusyError) Problem() Problem {
+	retry := secondsUp(e.RetryAfter)
+	return Problem{Code: CodeBusy, RetryAfter: time.Duration(retry) * time.Second,
+		Message: "Beaucoup de connexions arrivent en même temps dans l'établissement. Nouvel essai dans " +
+			FrenchDuration(time.Duration(retry)*time.Second) + ".",
+		Details: map[string]any{"retryAfterSeconds": retry}}
+}
+
+// ForbiddenError says that the signed-in user may not do an action.
+type ForbiddenError struct{ Decision Decision }
+
+func (e *ForbiddenError) Error() string { return CodeForbidden + ": " + e.Decision.Action }
+
+// Message is the French text.
+func (e *ForbiddenError) Message() string { return e.Decision.Message() }
+
+// Problem describes e: the action refused and why.
+func (e *ForbiddenError) Problem() Problem {
+	return Problem{Code: CodeForbidden, Message: e.Message(),
+		Details: map[string]any{"action": e.Decision.Action, "reason": e.Decision.Reason}}
+}
+
+// ErrPlanStale: the base changed since the dry run; preview again.
+var ErrPlanStale = &Error{Code: CodePlanStale, Message: "La base a changé depuis l'aperçu : relancez l'aperçu avant d'appliquer."}
+
+// ImportError refuses a rentrée file as a whole: nothing is applied. Reason
+// is a stable sub-code ("not_a_zip", "too_many_entries", "too_large",
+// "compression_ratio", "unsafe_path", "symlink", "unknown_entry",
+// "duplicate_entry",
+// "missing_entry", "bad_manifest", "wrong_format", "wrong_version",
+// "wrong_school", "wrong_year", "schema", "duplicate_login",
+// "duplicate_name", "bad_hash", "too_many_users", "line_too_long",
+// "truncated"); Entry, Line and Field say where, when known.
+type ImportError struct {
+	Reason  string
+	Entry   string
+	Line    int
+	Field   string
+	Message string // French
+	// TooLarge marks a refusal for size (HTTP 413) rather than content (422).
+	TooLarge bool
+}
+
+func (e *ImportError) Error() string {
+	return CodeInvalidImport + ": " + e.Reason + ": " + e.Where() + e.Message
+}
+
+// Where writes the position of the error in French ("users.jsonl, ligne 12,
+// champ « passwordHash » : "), or "".
+func (e *ImportError) Where() string {
+	s := ""
+	if e.Entry != "" {
+		s = e.Entry
+	}
+	if e.Line > 0 {
+		if s != "" {
+			s += ", "
+		}
+		s += "ligne " + strconv.Itoa(e.Line)
+	}
+	if e.Field != "" {
+		if s != "" {
+			s += ", "
+		}
+		s += "champ « " + e.Field + " »"
+	}
+	if s != "" {
+		s += " : "
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrInvalidImport) hold.
+func (e *ImportError) Is(target error) bool { return target == ErrInvalidImport }
+
+// Problem describes e: where in the file, and why (reason). A refusal for
+// size says tooLarge (HTTP 413 rather than 422).
+func (e *ImportError) Problem() Problem {
+	d := map[string]any{"reason": e.Reason}
+	if e.Entry != "" {
+		d["entry"] = e.Entry
+	}
+	if e.Line > 0 {
+		d["line"] = e.Line
+	}
+	if e.Field != "" {
+		d["field"] = e.Field
+	}
+	if e.TooLarge {
+		d["tooLarge"] = true
+	}
+	msg := "Fichier refusé : " + e.Message
+	if w := e.Where(); w != "" {
+		msg = "Fichier refusé (" + strings.TrimSuffix(w, " : ") + ") : " + e.Message
+	}
+	return Problem{Code: CodeInvalidImport, Message: msg, Details: d}
+}
+
+// ErrInvalidImport matches every *ImportError.
+var ErrInvalidImport = &Error{Code: CodeInvalidImport, Message: "Le fichier est refusé ; rien n'a été appliqué."}
+
+// WriteConflict says which writes of a WriteImport failed their
+// condition: indexes into the writes, and Job when the job's did.
+type WriteConflict struct {
+	Failed []int
+	Job    bool
+}
+
+func (e *WriteConflict) Error() string {
+	return fmt.Sprintf("%s: %d write(s) failed their condition (job: %v)", CodeConflict, len(e.Failed), e.Job)
+}
+
+// Is makes errors.Is(err, ErrConflict) hold.
+func (e *WriteConflict) Is(target error) bool { return target == ErrConflict }
+
+// Problem describes e as the conflict it is.
+func (e *WriteConflict) Problem() Problem { return ErrConflict.Problem() }

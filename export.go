@@ -55,9 +55,6 @@ func WriteCSV(w io.Writer, header []string, rows func(yield func([]string) bool)
 // refused, asking for a shorter period.
 const MaxJournalExport = 20000
 
-// CodeExportTooLarge refuses an export over MaxJournalExport entries.
-const CodeExportTooLarge = "export_too_large"
-
 // JournalCSVHeader names the columns of the journal's CSV export.
 var JournalCSVHeader = []string{"Date (UTC)", "Événement", "Code", "Auteur", "Concerné", "Mode", "Connexions", "Motif", "Détail", "Adresse"}
 

@@ -25,11 +25,6 @@ import (
 //   - every automatic-disconnection setting: spr.securite, the SPR alone;
 //   - the journal: spr.journal; seat usage: spr.connexions.
 
-// More stable error codes of administration.
-const (
-	CodeInUse = "in_use"
-)
-
 // ActionEditResources is action 4, the right to create and edit accounts
 // that are not administrative users.
 const ActionEditResources = "ressources.creer-modifier-ressources"

@@ -30,12 +30,6 @@ func (o RecoverOptions) code() string {
 	return s
 }
 
-// CodePlanStale answers the apply of a dry run whose base changed since.
-const CodePlanStale = "plan_stale"
-
-// ErrPlanStale: the base changed since the dry run; preview again.
-var ErrPlanStale = &Error{Code: CodePlanStale, Message: "La base a changé depuis l'aperçu : relancez l'aperçu avant d'appliquer."}
-
 // ReportListMax is how many entries each list of a report shows; the
 // counts are always whole.
 const ReportListMax = 500

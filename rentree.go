@@ -3,7 +3,6 @@ package sesame
 import (
 	"context"
 	"io"
-	"strconv"
 	"time"
 )
 
@@ -80,64 +79,6 @@ var DefaultRentreeLimits = RentreeLimits{
 	MaxProfiles:     10_000,
 	MaxCompressedIn: 256 << 20,
 }
-
-// Error codes of a refused rentrée (the file as a whole; nothing applied).
-const (
-	CodeInvalidImport = "invalid_import" // the file is refused; Reason says why
-)
-
-// ImportError refuses a rentrée file as a whole: nothing is applied. Reason
-// is a stable sub-code ("not_a_zip", "too_many_entries", "too_large",
-// "compression_ratio", "unsafe_path", "symlink", "unknown_entry",
-// "duplicate_entry",
-// "missing_entry", "bad_manifest", "wrong_format", "wrong_version",
-// "wrong_school", "wrong_year", "schema", "duplicate_login",
-// "duplicate_name", "bad_hash", "too_many_users", "line_too_long",
-// "truncated"); Entry, Line and Field say where, when known.
-type ImportError struct {
-	Reason  string
-	Entry   string
-	Line    int
-	Field   string
-	Message string // French
-	// TooLarge marks a refusal for size (HTTP 413) rather than content (422).
-	TooLarge bool
-}
-
-func (e *ImportError) Error() string {
-	return CodeInvalidImport + ": " + e.Reason + ": " + e.Where() + e.Message
-}
-
-// Where writes the position of the error in French ("users.jsonl, ligne 12,
-// champ « passwordHash » : "), or "".
-func (e *ImportError) Where() string {
-	s := ""
-	if e.Entry != "" {
-		s = e.Entry
-	}
-	if e.Line > 0 {
-		if s != "" {
-			s += ", "
-		}
-		s += "ligne " + strconv.Itoa(e.Line)
-	}
-	if e.Field != "" {
-		if s != "" {
-			s += ", "
-		}
-		s += "champ « " + e.Field + " »"
-	}
-	if s != "" {
-		s += " : "
-	}
-	return s
-}
-
-// Is makes errors.Is(err, ErrInvalidImport) hold.
-func (e *ImportError) Is(target error) bool { return target == ErrInvalidImport }
-
-// ErrInvalidImport matches every *ImportError.
-var ErrInvalidImport = &Error{Code: CodeInvalidImport, Message: "Le fichier est refusé ; rien n'a été appliqué."}
 
 // UploadTarget says where a browser sends a file: in the cloud a presigned
 // S3 PUT, on the single server a local address.

@@ -63,62 +63,6 @@ type Service struct {
 	deviceKey []byte
 }
 
-// More errors of the service, with their stable codes.
-const (
-	CodeTooManyAttempts = "too_many_attempts"
-)
-
-// ErrInvalidCredentials is the one answer to a wrong school, login or
-// password: the same for all, so that nothing tells which was wrong.
-var ErrInvalidCredentials = &Error{Code: CodeInvalidCredentials,
-	Message: "Code établissement, identifiant ou mot de passe incorrect."}
-
-// UnauthenticatedError says that a request has no open session, and why.
-type UnauthenticatedError struct {
-	Reason EndReason
-	// IdleTimeout is the limit that ended the session, for ReasonIdleTimeout
-	// when it is known.
-	IdleTimeout time.Duration
-}
-
-func (e *UnauthenticatedError) Error() string { return CodeUnauthenticated + ": " + string(e.Reason) }
-
-// Message is the French text for the reason.
-func (e *UnauthenticatedError) Message() string {
-	if e.Reason == ReasonMissing {
-		return "Vous n'êtes pas connecté."
-	}
-	return e.Reason.Message()
-}
-
-// Is makes errors.Is(err, ErrUnauthenticated) hold.
-func (e *UnauthenticatedError) Is(target error) bool { return target == ErrUnauthenticated }
-
-// ErrUnauthenticated matches every *UnauthenticatedError.
-var ErrUnauthenticated = &Error{Code: CodeUnauthenticated, Message: "Vous n'êtes pas connecté."}
-
-// ReasonMissing is the 401 reason of a request that carries no session at
-// all (never signed in, or its cookie was cleared).
-const ReasonMissing EndReason = "missing"
-
-// ThrottledError says that sign-in attempts must wait.
-type ThrottledError struct{ RetryAfter time.Duration }
-
-func (e *ThrottledError) Error() string { return CodeTooManyAttempts }
-
-// Message is the French text.
-func (e *ThrottledError) Message() string {
-	return "Trop de tentatives de connexion. Réessayez dans " + FrenchDuration(e.RetryAfter.Round(time.Second)) + "."
-}
-
-// ForbiddenError says that the signed-in user may not do an action.
-type ForbiddenError struct{ Decision Decision }
-
-func (e *ForbiddenError) Error() string { return CodeForbidden + ": " + e.Decision.Action }
-
-// Message is the French text.
-func (e *ForbiddenError) Message() string { return e.Decision.Message() }
-
 // LoginRequest is a sign-in attempt.
 type LoginRequest struct {
 	School, Login, Password string

@@ -274,3 +274,7 @@ func Admission(ls []Lease, login string, limit Limit, now time.Time) (own *Lease
 	}
 	return nil, limit.Admits(live)
 }
+
+// ReasonMissing is the 401 reason of a request that carries no session at
+// all (never signed in, or its cookie was cleared).
+const ReasonMissing EndReason = "missing"

@@ -2,7 +2,6 @@ package sesame
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -270,17 +269,3 @@ type ImportWrite struct {
 	// equal the item's Version.
 	Create bool
 }
-
-// WriteConflict says which writes of a WriteImport failed their
-// condition: indexes into the writes, and Job when the job's did.
-type WriteConflict struct {
-	Failed []int
-	Job    bool
-}
-
-func (e *WriteConflict) Error() string {
-	return fmt.Sprintf("%s: %d write(s) failed their condition (job: %v)", CodeConflict, len(e.Failed), e.Job)
-}
-
-// Is makes errors.Is(err, ErrConflict) hold.
-func (e *WriteConflict) Is(target error) bool { return target == ErrConflict }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/sesame-ecole/sesame"
 )
@@ -31,7 +32,7 @@ const (
 )
 
 // statusOf is the one mapping from the domain's error codes to HTTP
-// statuses.
+// statuses; a code missing here is answered as an internal error.
 var statusOf = map[string]int{
 	sesame.CodeBadRequest:         http.StatusBadRequest,
 	sesame.CodeInvalid:            http.StatusBadRequest,
@@ -40,7 +41,9 @@ var statusOf = map[string]int{
 	sesame.CodeExists:             http.StatusConflict,
 	sesame.CodeConflict:           http.StatusConflict,
 	sesame.CodeProtected:          http.StatusConflict,
+	sesame.CodeInUse:              http.StatusConflict,
 	sesame.CodeSeatsExhausted:     http.StatusConflict,
+	sesame.CodePlanStale:          http.StatusConflict,
 	sesame.CodeSessionEnded:       http.StatusUnauthorized,
 	sesame.CodeSeatLost:           http.StatusUnauthorized,
 	sesame.CodeUnauthenticated:    http.StatusUnauthorized,
@@ -50,80 +53,46 @@ var statusOf = map[string]int{
 	sesame.CodeUnlicensed:         http.StatusForbidden,
 	sesame.CodeForbidden:          http.StatusForbidden,
 	sesame.CodeTooManyAttempts:    http.StatusTooManyRequests,
-	sesame.CodePlanStale:          http.StatusConflict,
-	sesame.CodeInUse:              http.StatusConflict,
+	sesame.CodeBusy:               http.StatusServiceUnavailable,
+	sesame.CodeInvalidImport:      http.StatusUnprocessableEntity,
 	sesame.CodeExportTooLarge:     http.StatusRequestEntityTooLarge,
+	sesame.CodeCanceled:           statusClientClosed,
+	sesame.CodeInternal:           http.StatusInternalServerError,
 }
 
-// toAPIError translates any error of the service into its HTTP answer.
+// statusClientClosed answers a request whose client went away (nobody
+// reads it; the log tells it from a failure).
+const statusClientClosed = 499
+
+// StatusOf returns the HTTP status of a domain error code.
+func StatusOf(code string) int {
+	if st, ok := statusOf[code]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+// toAPIError translates any error of the service into its HTTP answer:
+// the domain's Problem, its status from statusOf, and Retry-After when the
+// problem says to wait.
 func toAPIError(err error) *apiError {
-	var (
-		ae     *apiError
-		seats  *sesame.SeatsExhaustedError
-		unauth *sesame.UnauthenticatedError
-		thr    *sesame.ThrottledError
-		forb   *sesame.ForbiddenError
-		imp    *sesame.ImportError
-		de     *sesame.Error
-	)
-	switch {
-	case errors.As(err, &ae):
-		return ae
-	case errors.As(err, &seats):
-		var limit any = int(seats.Limit)
-		if seats.Limit == sesame.Unlimited {
-			limit = nil
-		}
-		retry := int(seats.RetryAfter.Seconds() + 0.5)
-		return &apiError{status: http.StatusConflict, code: sesame.CodeSeatsExhausted, message: seats.Message(),
-			details: map[string]any{"pool": seats.Pool, "label": seats.Pool.Label(), "limit": limit, "retryAfterSeconds": retry},
-			header:  http.Header{"Retry-After": {strconv.Itoa(retry)}}}
-	case errors.As(err, &unauth):
-		ae := &apiError{status: http.StatusUnauthorized, code: sesame.CodeUnauthenticated, message: unauth.Message(),
-			details: map[string]any{"reason": unauth.Reason}}
-		if unauth.IdleTimeout > 0 {
-			ae.details["idleTimeoutSeconds"] = int(unauth.IdleTimeout.Seconds())
-		}
-		return ae
-	case errors.As(err, &thr):
-		retry := int(thr.RetryAfter.Seconds() + 0.999)
-		return &apiError{status: http.StatusTooManyRequests, code: sesame.CodeTooManyAttempts, message: thr.Message(),
-			details: map[string]any{"retryAfterSeconds": retry},
-			header:  http.Header{"Retry-After": {strconv.Itoa(retry)}}}
-	case errors.As(err, &imp):
-		status := http.StatusUnprocessableEntity
-		if imp.TooLarge {
-			status = http.StatusRequestEntityTooLarge
-		}
-		d := map[string]any{"reason": imp.Reason}
-		if imp.Entry != "" {
-			d["entry"] = imp.Entry
-		}
-		if imp.Line > 0 {
-			d["line"] = imp.Line
-		}
-		if imp.Field != "" {
-			d["field"] = imp.Field
-		}
-		return &apiError{status: status, code: sesame.CodeInvalidImport, message: imp.Where() + imp.Message, details: d}
-	case errors.As(err, &forb):
-		return &apiError{status: http.StatusForbidden, code: sesame.CodeForbidden, message: forb.Message(),
-			details: map[string]any{"action": forb.Decision.Action, "reason": forb.Decision.Reason}}
-	case errors.As(err, &de):
-		status, ok := statusOf[de.Code]
-		if !ok {
-			status = http.StatusInternalServerError
-		}
-		ae := &apiError{status: status, code: de.Code, message: de.Message}
-		if de.Field != "" {
-			ae.details = map[string]any{"field": de.Field}
-		}
-		if status == http.StatusInternalServerError {
-			ae.code, ae.message = codeInternalErr, sesame.ErrorMessage(errors.New(""))
-		}
+	var ae *apiError
+	if errors.As(err, &ae) {
 		return ae
 	}
-	return &apiError{status: http.StatusInternalServerError, code: codeInternalErr, message: sesame.ErrorMessage(err)}
+	p := sesame.Describe(err)
+	status := StatusOf(p.Code)
+	if status == http.StatusInternalServerError {
+		p = sesame.Problem{Code: codeInternalErr, Message: sesame.ErrorMessage(errors.New(""))}
+	}
+	if tl, _ := p.Details["tooLarge"].(bool); tl {
+		status = http.StatusRequestEntityTooLarge
+	}
+	out := &apiError{status: status, code: p.Code, message: p.Message, details: p.Details}
+	if p.RetryAfter > 0 {
+		out.header = http.Header{"Retry-After": {strconv.Itoa(int(p.RetryAfter / time.Second))}}
+	}
+	return out
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
@@ -137,7 +106,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := toAPIError(err)
 	if info := infoOf(r); info != nil {
 		info.code = ae.code
-		if ae.status >= 500 {
+		if ae.code == codeInternalErr {
 			info.err = err
 		}
 	}
