@@ -1,8 +1,13 @@
 package sesame
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // UsageZone everywhere, Lambda included
 	"unicode"
@@ -333,4 +338,52 @@ func (u User) Matches(q UserQuery) bool {
 		}
 	}
 	return true
+}
+
+// journal appends an entry to base k's journal at now. The journal must
+// not stop the product: a failure to write it is logged at error level.
+func (s *Service) journal(ctx context.Context, k BaseKey, e JournalEntry) {
+	now := s.now()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	// Entries of one instant keep the order this process wrote them in;
+	// the random part keeps IDs of several servers apart.
+	e.At, e.ID = now, fmt.Sprintf("%s-%08x-%s", JournalID(now), journalSeq.Add(1), hex.EncodeToString(b[:]))
+	e.ExpiresAt = now.Add(s.JournalRetention())
+	if err := s.Store.AppendJournal(ctx, k, e); err != nil {
+		s.logger().Error("journal", "event", string(e.Event), "school", string(k.UAI), "error", err.Error())
+	}
+}
+
+// JournalRetention is how long journal entries are kept.
+func (s *Service) JournalRetention() time.Duration {
+	if s.Retention > 0 {
+		return s.Retention
+	}
+	return DefaultJournalRetention
+}
+
+var journalSeq atomic.Uint32
+
+// Journal returns a page of the caller's base's journal (spr.journal).
+func (s *Service) Journal(ctx context.Context, token string, q JournalQuery) (JournalPage, error) {
+	cur, err := s.requireAny(ctx, token, ActionSPRJournal)
+	if err != nil {
+		return JournalPage{}, err
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		return JournalPage{}, Invalid("from", "La date de début doit précéder la date de fin.")
+	}
+	page, err := s.Store.ListJournal(ctx, cur.Session.Base(), q)
+	if err != nil {
+		return JournalPage{}, fmt.Errorf("journal: %w", err)
+	}
+	page.Entries = unexpired(page.Entries, s.now())
+	return page, nil
+}
+
+// unexpired drops the entries past their retention, which the store may
+// still hold until it collects them.
+func unexpired(es []JournalEntry, now time.Time) []JournalEntry {
+	return slices.DeleteFunc(es, func(e JournalEntry) bool { return !e.ExpiresAt.IsZero() && e.ExpiresAt.Before(now) })
 }

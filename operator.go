@@ -8,6 +8,9 @@ import (
 	"strings"
 )
 
+// The operator's use cases: what whoever holds the store's credentials
+// does from the command line (schools and bases, licences, accounts).
+
 // NewSchool is what `sesame school create` asks for.
 type NewSchool struct {
 	UAI          string

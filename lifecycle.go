@@ -1,0 +1,290 @@
+package sesame
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The session lifecycle: every request resolves its session through the
+// same rules (absolute lifetime, idle limit, disabled account); heartbeats
+// renew seats; logout ends a session.
+
+// View is what a signed-in page knows of its session.
+type View struct {
+	Session     Session
+	User        User
+	School      School
+	Seat        *Entry // nil when the session takes no seat
+	Idle        IdleState
+	Timing      Timing
+	Permissions []string
+}
+
+// Current is the resolved session of a request.
+type Current struct {
+	Session   Session
+	User      User
+	Base      Base
+	Principal Principal
+	Idle      AutoDisconnect // the setting that applies
+}
+
+// Resolve finds the open session of token and applies the rules every
+// request goes through: the absolute lifetime, the idle limit, a disabled
+// account. A session found over is ended (its seat freed) and the request
+// gets an *UnauthenticatedError with the reason. When activity is true the
+// request counts as the user's activity; the agent's own calls do not.
+func (s *Service) Resolve(ctx context.Context, token string, activity bool) (Current, error) {
+	if k, ok := ctx.Value(operatorKey{}).(BaseKey); ok && token == "" {
+		return s.operator(ctx, k)
+	}
+	if token == "" {
+		return Current{}, &UnauthenticatedError{Reason: ReasonMissing}
+	}
+	now := s.now()
+	sess, err := s.Store.GetSession(ctx, TokenID(token))
+	if errors.Is(err, ErrNotFound) {
+		return Current{}, &UnauthenticatedError{Reason: ReasonExpired}
+	} else if err != nil {
+		return Current{}, fmt.Errorf("resolve session: %w", err)
+	}
+	if !sess.Open() {
+		return Current{}, &UnauthenticatedError{Reason: sess.EndReason}
+	}
+	u, err := s.Store.GetUser(ctx, sess.Base(), sess.Login)
+	if errors.Is(err, ErrNotFound) || (err == nil && !u.Enabled) {
+		return Current{}, s.end(ctx, sess.ID, ReasonDisconnected, now)
+	} else if err != nil {
+		return Current{}, fmt.Errorf("resolve session: %w", err)
+	}
+	base, err := s.Store.GetBase(ctx, sess.Base())
+	if err != nil {
+		return Current{}, fmt.Errorf("resolve session: %w", err)
+	}
+	cur, err := s.current(ctx, sess, u, base)
+	if err != nil {
+		return Current{}, err
+	}
+	if r := cur.Session.Check(now, cur.Idle); r != "" {
+		return Current{}, s.endIdle(ctx, sess, r, now, cur.Idle)
+	}
+	if activity {
+		cur.Session.Touch(now, cur.Idle)
+		if err := s.Store.TouchSession(ctx, cur.Session); err != nil {
+			return Current{}, s.ended(ctx, sess.ID, err)
+		}
+	}
+	return cur, nil
+}
+
+type operatorKey struct{}
+
+// OperatorLogin names the operator in the journal: whoever runs the
+// command line with the store's credentials.
+const OperatorLogin = "sesame (ligne de commande)"
+
+// AsOperator returns ctx acting as the operator of base k: the command
+// line, run by whoever holds the store's credentials, administers a base
+// with the SPR's rights and no session (use cases then take an empty
+// token). Requests from the network never carry it.
+func AsOperator(ctx context.Context, k BaseKey) context.Context {
+	return context.WithValue(WithActor(ctx, OperatorLogin), operatorKey{}, k)
+}
+
+// operator is the Current of the operator of base k: the SPR's rights in
+// admin mode, no session in the store.
+func (s *Service) operator(ctx context.Context, k BaseKey) (Current, error) {
+	base, err := s.Store.GetBase(ctx, k)
+	if errors.Is(err, ErrNotFound) {
+		return Current{}, NotFound("La base " + string(k.Year) + " de l'établissement " + string(k.UAI))
+	} else if err != nil {
+		return Current{}, fmt.Errorf("operator: %w", err)
+	}
+	u := User{Login: OperatorLogin, DisplayName: OperatorLogin, Kind: KindStaff, Supervisor: true, Enabled: true, AdminGroup: AdministrationID}
+	sess := Session{UAI: k.UAI, Year: k.Year, Login: u.Login, DisplayName: u.DisplayName, Kind: KindStaff, Supervisor: true, Mode: ModeAdmin, Access: Modify}
+	return Current{Session: sess, User: u, Base: base, Principal: NewPrincipal(u, ModeAdmin, Modify, nil)}, nil
+}
+
+// current assembles the session's principal and idle setting.
+func (s *Service) current(ctx context.Context, sess Session, u User, base Base) (Current, error) {
+	cur := Current{Session: sess, User: u, Base: base,
+		Idle: AutoDisconnect{Enabled: true, After: DefaultAutoDisconnect}}
+	var grants []string
+	if id := IdleProfileFor(u, sess.Mode); id != "" {
+		p, err := s.Store.GetProfile(ctx, sess.Base(), id)
+		switch {
+		case err == nil:
+			cur.Idle, grants = p.AutoDisconnect, p.Grants
+		case !errors.Is(err, ErrNotFound):
+			return Current{}, fmt.Errorf("profile %s: %w", id, err)
+		}
+	}
+	cur.Principal = NewPrincipal(u, sess.Mode, sess.Access, grants)
+	return cur, nil
+}
+
+// end ends session id for reason r and returns the 401 to answer.
+func (s *Service) end(ctx context.Context, id string, r EndReason, now time.Time) error {
+	e, err := s.Store.EndSession(ctx, id, r, now)
+	if err != nil && !errors.Is(err, ErrSessionEnded) {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return &UnauthenticatedError{Reason: e.EndReason}
+}
+
+// endIdle is end, naming the idle limit when that is the reason, and
+// writing the automatic disconnection to the journal.
+func (s *Service) endIdle(ctx context.Context, sess Session, r EndReason, now time.Time, ad AutoDisconnect) error {
+	e, err := s.Store.EndSession(ctx, sess.ID, r, now)
+	if err != nil && !errors.Is(err, ErrSessionEnded) {
+		return fmt.Errorf("end session: %w", err)
+	}
+	ue := &UnauthenticatedError{Reason: e.EndReason}
+	if err == nil && e.EndReason == ReasonIdleTimeout {
+		s.journal(ctx, sess.Base(), JournalEntry{Event: EventIdleTimeout, Subject: sess.Login, Mode: sess.Mode, Pool: sess.Pool,
+			Reason: string(ReasonIdleTimeout), Detail: "Déconnexion automatique après " + FrenchDuration(ad.After) + " d'inactivité."})
+	}
+	if ue.Reason == ReasonIdleTimeout {
+		ue.IdleTimeout = ad.After
+	}
+	return ue
+}
+
+// ended turns a store's ErrSessionEnded into the 401 with the stored reason.
+func (s *Service) ended(ctx context.Context, id string, err error) error {
+	if !errors.Is(err, ErrSessionEnded) && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	sess, gerr := s.Store.GetSession(ctx, id)
+	if gerr != nil || sess.Open() {
+		return &UnauthenticatedError{Reason: ReasonExpired}
+	}
+	return &UnauthenticatedError{Reason: sess.EndReason}
+}
+
+func (s *Service) view(cur Current, school School) View {
+	v := View{Session: cur.Session, User: cur.User, School: school, Timing: s.Timing,
+		Idle: IdleFor(cur.Idle, s.Timing), Permissions: cur.Principal.Allowed()}
+	v.School.CurrentYear = cur.Session.Year
+	if cur.Session.Pool != "" {
+		v.Seat = &Entry{Mode: cur.Session.Mode, Access: cur.Session.Access, Pool: cur.Session.Pool,
+			Limit: cur.Base.License.Limit(cur.Session.Pool)}
+	}
+	return v
+}
+
+// Session returns the view of token's session. It is the agent's call: it
+// does not count as activity.
+func (s *Service) Session(ctx context.Context, token string) (View, error) {
+	cur, err := s.Resolve(ctx, token, false)
+	if err != nil {
+		return View{}, err
+	}
+	school, err := s.Store.GetSchool(ctx, cur.Session.UAI)
+	if err != nil {
+		return View{}, fmt.Errorf("session: %w", err)
+	}
+	return s.view(cur, school), nil
+}
+
+// HeartbeatResult is the answer to a heartbeat.
+type HeartbeatResult struct {
+	Timing        Timing
+	IdleRemaining time.Duration
+	Idle          IdleState
+}
+
+// Heartbeat applies the agent's report (how long the user has been idle)
+// with the three steps of Session.Heartbeat, then renews the seat. A
+// session found over is ended, its seat freed, and the answer is an
+// *UnauthenticatedError with the reason.
+func (s *Service) Heartbeat(ctx context.Context, token string, idle time.Duration) (HeartbeatResult, error) {
+	cur, err := s.Resolve(ctx, token, false)
+	if err != nil {
+		return HeartbeatResult{}, err
+	}
+	now := s.now()
+	sess := cur.Session
+	if r := sess.Heartbeat(now, idle, cur.Idle); r != "" {
+		return HeartbeatResult{}, s.endIdle(ctx, sess, r, now, cur.Idle)
+	}
+	if err := s.Store.TouchSession(ctx, sess); err != nil {
+		return HeartbeatResult{}, s.ended(ctx, sess.ID, err)
+	}
+	if sess.Pool != "" {
+		base := cur.Base
+		for try := 0; ; try++ {
+			p := SeatPolicy{Limit: base.License.Limit(sess.Pool), Lease: s.Timing.Lease, LicenseVersion: base.Version}
+			_, err := s.Store.RenewSeat(ctx, sess.ID, p, now)
+			if err == nil {
+				break
+			}
+			if errors.Is(err, ErrSeatLost) {
+				s.journal(ctx, sess.Base(), JournalEntry{Event: EventSeatLost, Subject: sess.Login, Mode: sess.Mode, Pool: sess.Pool,
+					Reason: string(ReasonSeatLost), Detail: ReasonSeatLost.Message()})
+				return HeartbeatResult{}, &UnauthenticatedError{Reason: ReasonSeatLost}
+			}
+			if !errors.Is(err, ErrConflict) || try == 3 {
+				return HeartbeatResult{}, s.ended(ctx, sess.ID, err)
+			}
+			// The licence changed meanwhile: decide again under the new one.
+			if base, err = s.Store.GetBase(ctx, sess.Base()); err != nil {
+				return HeartbeatResult{}, fmt.Errorf("heartbeat: %w", err)
+			}
+		}
+	}
+	return HeartbeatResult{Timing: s.Timing, IdleRemaining: sess.IdleRemaining(now, cur.Idle),
+		Idle: IdleFor(cur.Idle, s.Timing)}, nil
+}
+
+// Logout ends token's session and frees its seat at once. Logging out of
+// a session that is already over is no error.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	if token == "" {
+		return nil
+	}
+	e, err := s.Store.EndSession(ctx, TokenID(token), ReasonLoggedOut, s.now())
+	if err != nil && !errors.Is(err, ErrSessionEnded) && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("logout: %w", err)
+	}
+	if err == nil {
+		s.journal(ctx, e.Base(), JournalEntry{Event: EventLogout, Actor: e.Login, Subject: e.Login, Mode: e.Mode, Pool: e.Pool,
+			Reason: string(ReasonLoggedOut), Detail: "Déconnexion."})
+	}
+	return nil
+}
+
+// Authorize decides an action for token's session. An unknown action is an
+// unknown_action error.
+func (s *Service) Authorize(ctx context.Context, token, action string) (Decision, error) {
+	if _, ok := LookupAction(action); !ok {
+		return Decision{}, &Error{Code: CodeUnknownAction, Field: "action", Message: "L'action « " + action + " » n'existe pas."}
+	}
+	cur, err := s.Resolve(ctx, token, false)
+	if err != nil {
+		return Decision{}, err
+	}
+	return cur.Principal.Can(action), nil
+}
+
+// Require resolves token's session as the user's own request and checks
+// that it may do action; otherwise it returns a *ForbiddenError.
+func (s *Service) Require(ctx context.Context, token, action string) (Current, error) {
+	return s.require(ctx, token, true, action)
+}
+
+// require resolves token's session (as activity or not) and checks that
+// it may do one of actions, the first one's denial being the answer
+// otherwise.
+func (s *Service) require(ctx context.Context, token string, activity bool, actions ...string) (Current, error) {
+	cur, err := s.Resolve(ctx, token, activity)
+	if err != nil {
+		return Current{}, err
+	}
+	if err := forbid(cur.Principal, actions...); err != nil {
+		return Current{}, err
+	}
+	return cur, nil
+}
