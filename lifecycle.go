@@ -110,7 +110,7 @@ func (s *Service) operator(ctx context.Context, k BaseKey) (Current, error) {
 // current assembles the session's principal and idle setting.
 func (s *Service) current(ctx context.Context, sess Session, u User, base Base) (Current, error) {
 	cur := Current{Session: sess, User: u, Base: base,
-		Idle: AutoDisconnect{Enabled: true, After: DefaultAutoDisconnect}}
+		Idle: DefaultIdle}
 	var grants []string
 	if id := IdleProfileFor(u, sess.Mode); id != "" {
 		p, err := s.Store.GetProfile(ctx, sess.Base(), id)
@@ -259,8 +259,8 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 // Authorize decides an action for token's session. An unknown action is an
 // unknown_action error.
 func (s *Service) Authorize(ctx context.Context, token, action string) (Decision, error) {
-	if _, ok := LookupAction(action); !ok {
-		return Decision{}, &Error{Code: CodeUnknownAction, Field: "action", Message: "L'action « " + action + " » n'existe pas."}
+	if err := CheckAction("action", action); err != nil {
+		return Decision{}, err
 	}
 	cur, err := s.Resolve(ctx, token, false)
 	if err != nil {

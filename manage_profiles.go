@@ -150,15 +150,10 @@ func (s *Service) CreateProfile(ctx context.Context, token string, n NewProfile)
 		return ProfileView{}, Invalid("mode", "Chaque espace a déjà son réglage : modifiez-le plutôt.")
 	case n.Mode == ModeAdmin && n.Group == "":
 		n.Group = GroupModif
-	case n.Mode == ModeAdmin && n.Group == GroupAdmin:
-		return ProfileView{}, &Error{Code: CodeProtected, Field: "type", Message: "Seul le groupe Administration est de type « admin »."}
-	}
-	if n.Group == GroupConsult && !cur.Base.License.Consultation {
-		return ProfileView{}, &Error{Code: CodeUnlicensed, Field: "type", Message: "Un groupe de type « consult » demande la licence de consultation, que l'établissement n'a pas."}
 	}
 	now := s.now()
 	p := Profile{Name: strings.TrimSpace(n.Name), Mode: n.Mode, Group: n.Group,
-		AutoDisconnect: AutoDisconnect{Enabled: true, After: DefaultAutoDisconnect}, UpdatedAt: now}
+		AutoDisconnect: DefaultIdle, UpdatedAt: now}
 	if n.Grants == nil {
 		p.Grants = Ceiling(p.Mode, p.access()).Slugs()
 	} else {
@@ -185,7 +180,7 @@ func (s *Service) CreateProfile(ctx context.Context, token string, n NewProfile)
 			return ProfileView{}, &Error{Code: CodeExists, Field: "name", Message: upperFirst(p.Kind()) + " « " + x.Name + " » existe déjà."}
 		}
 	}
-	if err := p.Validate(s.MinIdleSetting()); err != nil {
+	if err := CheckProfileEdit(nil, p, cur.Base.License, s.MinIdleSetting()); err != nil {
 		return ProfileView{}, err
 	}
 	if err := s.Store.CreateProfile(ctx, k, p); err != nil {
@@ -210,8 +205,8 @@ func profilePrefix(m Mode) string {
 // checkSlugs refuses unknown actions, naming the first.
 func checkSlugs(slugs []string) error {
 	for _, g := range slugs {
-		if _, ok := LookupAction(g); !ok {
-			return &Error{Code: CodeUnknownAction, Field: "grants", Message: "L'action « " + g + " » n'existe pas."}
+		if err := CheckAction("grants", g); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -250,74 +245,21 @@ func (s *Service) UpdateProfile(ctx context.Context, token, id string, e Profile
 		return ProfileView{}, err
 	}
 	k := cur.Session.Base()
-	p, err := s.profile(ctx, k, id, e.Classes)
+	before, err := s.profile(ctx, k, id, e.Classes)
 	if err != nil {
 		return ProfileView{}, err
 	}
-	pr := cur.Principal
-	before := p
-	var changes []string
-	if e.Name != nil && strings.TrimSpace(*e.Name) != p.Name {
-		if err := forbid(pr, ActionSPRUsers); err != nil {
-			return ProfileView{}, err
-		}
-		if p.ID == AdministrationID || p.Mode.IsSpace() {
-			return ProfileView{}, &Error{Code: CodeProtected, Field: "name", Message: "Le nom de « " + p.Name + " » ne peut pas être changé."}
-		}
-		p.Name = strings.TrimSpace(*e.Name)
-		changes = append(changes, "nom « "+p.Name+" »")
-	}
-	if e.Group != nil && *e.Group != p.Group {
-		if err := forbid(pr, ActionSPRUsers); err != nil {
-			return ProfileView{}, err
-		}
-		if p.ID == AdministrationID {
-			return ProfileView{}, &Error{Code: CodeProtected, Field: "type", Message: "Le type du groupe Administration ne peut pas être changé."}
-		}
-		if *e.Group == GroupConsult && !cur.Base.License.Consultation {
-			return ProfileView{}, &Error{Code: CodeUnlicensed, Field: "type", Message: "Un groupe de type « consult » demande la licence de consultation, que l'établissement n'a pas."}
-		}
-		p.Group = *e.Group
-		changes = append(changes, "type « "+string(p.Group)+" »")
-		if e.Grants == nil {
-			// The grants follow the new ceiling.
-			p.Grants = NewActionSet(p.Grants).Intersect(Ceiling(p.Mode, p.access())).Slugs()
-		}
-	}
-	if e.Grants != nil {
-		if err := checkSlugs(*e.Grants); err != nil {
-			return ProfileView{}, err
-		}
-		g := NewActionSet(*e.Grants).Slugs()
-		if !slices.Equal(g, NewActionSet(p.Grants).Slugs()) {
-			if err := forbid(pr, grantsRight(p)...); err != nil {
-				return ProfileView{}, err
-			}
-			if p.ID == AdministrationID {
-				return ProfileView{}, &Error{Code: CodeProtected, Field: "grants", Message: "Le groupe Administration a toujours tous les droits : ses autorisations ne se modifient pas."}
-			}
-			p.Grants = g
-			changes = append(changes, fmt.Sprintf("%d action(s) autorisée(s)", len(g)))
-		}
-	}
-	if e.AutoDisconnect != nil && *e.AutoDisconnect != p.AutoDisconnect {
-		if err := forbid(pr, ActionSPRSecurity); err != nil {
-			return ProfileView{}, err
-		}
-		p.AutoDisconnect = *e.AutoDisconnect
-		if p.AutoDisconnect.Enabled {
-			changes = append(changes, "déconnexion automatique après "+FrenchDuration(p.AutoDisconnect.After))
-		} else {
-			changes = append(changes, "déconnexion automatique désactivée")
-		}
+	p, changes, err := editProfile(cur.Principal, before, e)
+	if err != nil {
+		return ProfileView{}, err
 	}
 	if len(changes) == 0 {
-		return s.viewOf(pr, before), nil
+		return s.viewOf(cur.Principal, before), nil
 	}
 	if e.Version != 0 && e.Version != before.Version {
 		return ProfileView{}, Conflict(upperFirst(before.Kind()) + " « " + before.Name + " »")
 	}
-	if err := p.Validate(s.MinIdleSetting()); err != nil {
+	if err := CheckProfileEdit(&before, p, cur.Base.License, s.MinIdleSetting()); err != nil {
 		return ProfileView{}, err
 	}
 	if p.Name != before.Name {
@@ -338,9 +280,7 @@ func (s *Service) UpdateProfile(ctx context.Context, token, id string, e Profile
 	} else if err != nil {
 		return ProfileView{}, fmt.Errorf("update profile: %w", err)
 	}
-	if saved.Group == GroupConsult && before.Group != GroupConsult {
-		// Members of a consult group work in consultation only: their
-		// sessions in modification end, and free their seats at once.
+	if EndsModification(before, saved) {
 		if err := s.endModificationOf(ctx, k, saved.ID); err != nil {
 			return ProfileView{}, err
 		}
@@ -348,7 +288,56 @@ func (s *Service) UpdateProfile(ctx context.Context, token, id string, e Profile
 	}
 	s.journal(ctx, k, JournalEntry{Event: EventProfileUpdated, Actor: cur.User.Login, Subject: saved.ID, Mode: saved.Mode,
 		Detail: upperFirst(saved.Kind()) + " « " + saved.Name + " » : " + strings.Join(changes, ", ") + "."})
-	return s.viewOf(pr, saved), nil
+	return s.viewOf(cur.Principal, saved), nil
+}
+
+// editProfile applies e to p for pr, checking that pr may change each
+// field that changes, and returns the result with the changes in French.
+func editProfile(pr Principal, p Profile, e ProfileEdit) (Profile, []string, error) {
+	var changes []string
+	if e.Name != nil && strings.TrimSpace(*e.Name) != p.Name {
+		if err := forbid(pr, ActionSPRUsers); err != nil {
+			return p, nil, err
+		}
+		p.Name = strings.TrimSpace(*e.Name)
+		changes = append(changes, "nom « "+p.Name+" »")
+	}
+	if e.Group != nil && *e.Group != p.Group {
+		if err := forbid(pr, ActionSPRUsers); err != nil {
+			return p, nil, err
+		}
+		p.Group = *e.Group
+		changes = append(changes, "type « "+string(p.Group)+" »")
+		if e.Grants == nil && p.ID != AdministrationID {
+			// The grants follow the new ceiling.
+			p.Grants = NewActionSet(p.Grants).Intersect(Ceiling(p.Mode, p.access())).Slugs()
+		}
+	}
+	if e.Grants != nil {
+		if err := checkSlugs(*e.Grants); err != nil {
+			return p, nil, err
+		}
+		g := NewActionSet(*e.Grants).Slugs()
+		if !slices.Equal(g, NewActionSet(p.Grants).Slugs()) {
+			if err := forbid(pr, grantsRight(p)...); err != nil {
+				return p, nil, err
+			}
+			p.Grants = g
+			changes = append(changes, fmt.Sprintf("%d action(s) autorisée(s)", len(g)))
+		}
+	}
+	if e.AutoDisconnect != nil && *e.AutoDisconnect != p.AutoDisconnect {
+		if err := forbid(pr, ActionSPRSecurity); err != nil {
+			return p, nil, err
+		}
+		p.AutoDisconnect = *e.AutoDisconnect
+		if p.AutoDisconnect.Enabled {
+			changes = append(changes, "déconnexion automatique après "+FrenchDuration(p.AutoDisconnect.After))
+		} else {
+			changes = append(changes, "déconnexion automatique désactivée")
+		}
+	}
+	return p, changes, nil
 }
 
 // DeleteProfile removes a group or a profile that no user names any more

@@ -159,17 +159,11 @@ func (s *Service) UpdateUser(ctx context.Context, token, login string, e UserEdi
 		changes = append(changes, "nom « "+u.DisplayName+" »")
 	}
 	if e.AdminGroup != nil && *e.AdminGroup != u.AdminGroup {
-		if u.Supervisor {
-			return User{}, &Error{Code: CodeProtected, Field: "adminGroup", Message: "Le superviseur (SPR) reste dans le groupe Administration."}
-		}
 		u.AdminGroup = ""
 		if *e.AdminGroup != "" {
-			g, err := findProfile(profiles, *e.AdminGroup, ModeAdmin)
+			g, err := FindProfile(profiles, *e.AdminGroup, ModeAdmin)
 			if err != nil {
 				return User{}, err
-			}
-			if g.Group == GroupAdmin {
-				return User{}, &Error{Code: CodeProtected, Field: "adminGroup", Message: "Le groupe Administration est celui du superviseur : choisissez un autre groupe."}
 			}
 			u.AdminGroup = g.ID
 			changes = append(changes, "groupe « "+g.Name+" »")
@@ -178,14 +172,11 @@ func (s *Service) UpdateUser(ctx context.Context, token, login string, e UserEdi
 		}
 	}
 	if e.Profile != nil && *e.Profile != u.Profile {
-		m := ModeVieScolaire
-		if u.Kind == KindTeacher {
-			m = ModeTeacher
+		m := u.Kind.ProfileMode()
+		if m == "" {
+			return User{}, errNoProfileForKind
 		}
-		if u.Kind != KindTeacher && u.Kind != KindStaff {
-			return User{}, Invalid("profile", "Seuls les personnels et les professeurs ont un profil d'autorisation.")
-		}
-		p, err := findProfile(profiles, *e.Profile, m)
+		p, err := FindProfile(profiles, *e.Profile, m)
 		if err != nil {
 			return User{}, err
 		}
@@ -194,9 +185,6 @@ func (s *Service) UpdateUser(ctx context.Context, token, login string, e UserEdi
 	}
 	event := EventUserUpdated
 	if e.Enabled != nil && *e.Enabled != u.Enabled {
-		if u.Supervisor && !*e.Enabled {
-			return User{}, &Error{Code: CodeProtected, Field: "enabled", Message: "Le compte du superviseur (SPR) ne peut pas être désactivé."}
-		}
 		u.Enabled = *e.Enabled
 		event = EventUserEnabled
 		if !u.Enabled {
@@ -206,7 +194,7 @@ func (s *Service) UpdateUser(ctx context.Context, token, login string, e UserEdi
 	if u == before {
 		return u, nil
 	}
-	if err := u.Validate(); err != nil {
+	if err := CheckUserEdit(&before, u, profiles); err != nil {
 		return User{}, err
 	}
 	u.UpdatedAt = s.now()
@@ -216,14 +204,10 @@ func (s *Service) UpdateUser(ctx context.Context, token, login string, e UserEdi
 	} else if err != nil {
 		return User{}, fmt.Errorf("update user: %w", err)
 	}
-	switch {
-	case !saved.Enabled && before.Enabled:
-		err = s.endSessionsOf(ctx, k, saved.Login, "")
-	case saved.AdminGroup != before.AdminGroup:
-		err = s.endSessionsOf(ctx, k, saved.Login, ModeAdmin)
-	}
-	if err != nil {
-		return saved, err
+	if end, m := SessionsToEnd(before, saved); end {
+		if err := s.endSessionsOf(ctx, k, saved.Login, m); err != nil {
+			return saved, err
+		}
 	}
 	detail := strings.Join(changes, ", ")
 	switch event {
@@ -259,6 +243,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, login, password stri
 	} else if err := CheckPassword(password); err != nil {
 		return "", 0, err
 	}
+	before := u
 	if u.PasswordHash, err = s.Hasher.Hash(password); err != nil {
 		return "", 0, err
 	}
@@ -270,8 +255,10 @@ func (s *Service) ResetPassword(ctx context.Context, token, login, password stri
 		return "", 0, fmt.Errorf("reset password: %w", err)
 	}
 	// Whoever knew the old password is shown the door.
-	if err := s.endSessionsOf(ctx, k, u.Login, ""); err != nil {
-		return "", 0, err
+	if end, m := SessionsToEnd(before, saved); end {
+		if err := s.endSessionsOf(ctx, k, u.Login, m); err != nil {
+			return "", 0, err
+		}
 	}
 	s.journal(ctx, k, JournalEntry{Event: EventPasswordReset, Actor: cur.User.Login, Subject: u.Login,
 		Detail: "Mot de passe réinitialisé ; les connexions ouvertes du compte sont fermées."})

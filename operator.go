@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -205,34 +206,25 @@ func (s *Service) AddUser(ctx context.Context, n NewUser) (User, error) {
 	u := User{Login: strings.TrimSpace(n.Login), DisplayName: strings.TrimSpace(n.DisplayName), Kind: kind,
 		Enabled: true, CreatedAt: now, UpdatedAt: now}
 	if n.AdminGroup != "" {
-		g, err := findProfile(profiles, n.AdminGroup, ModeAdmin)
+		g, err := FindProfile(profiles, n.AdminGroup, ModeAdmin)
 		if err != nil {
 			return User{}, err
-		}
-		if g.Group == GroupAdmin {
-			return User{}, &Error{Code: CodeProtected, Field: "adminGroup", Message: "Le groupe Administration est celui du superviseur : choisissez un autre groupe."}
 		}
 		u.AdminGroup = g.ID
 	}
-	switch {
-	case n.Profile != "" && kind == KindTeacher:
-		p, err := findProfile(profiles, n.Profile, ModeTeacher)
+	if n.Profile != "" {
+		m := kind.ProfileMode()
+		if m == "" {
+			return User{}, errNoProfileForKind
+		}
+		p, err := FindProfile(profiles, n.Profile, m)
 		if err != nil {
 			return User{}, err
 		}
 		u.Profile = p.ID
-	case n.Profile != "" && kind == KindStaff:
-		p, err := findProfile(profiles, n.Profile, ModeVieScolaire)
-		if err != nil {
-			return User{}, err
-		}
-		u.Profile = p.ID
-	case n.Profile != "":
-		return User{}, Invalid("profile", "Seuls les personnels et les professeurs ont un profil d'autorisation.")
-	default:
-		u.Profile = DefaultProfileFor(kind)
 	}
-	if err := u.Validate(); err != nil {
+	u = WithDefaultProfile(u)
+	if err := CheckUserEdit(nil, u, profiles); err != nil {
 		return User{}, err
 	}
 	if u.PasswordHash, err = s.Hasher.Hash(n.Password); err != nil {
@@ -256,26 +248,43 @@ func (s *Service) AddUser(ctx context.Context, n NewUser) (User, error) {
 	return u, nil
 }
 
-// findProfile finds a group or profile of mode m by name (case-insensitive)
-// or ID.
-func findProfile(ps []Profile, name string, m Mode) (Profile, error) {
+// FindProfile finds the group, profile or space named nameOrID (its ID, or
+// its name in any case) among ps, of one of modes (any when none). It
+// returns a not_found error listing the names to choose from, or an
+// invalid_value error when the name is ambiguous across modes.
+func FindProfile(ps []Profile, nameOrID string, modes ...Mode) (Profile, error) {
+	var in []Profile
 	for _, p := range ps {
-		if p.Mode == m && (strings.EqualFold(p.Name, strings.TrimSpace(name)) || p.ID == name) {
-			return p, nil
+		if len(modes) == 0 || slices.Contains(modes, p.Mode) {
+			in = append(in, p)
 		}
 	}
-	var names []string
-	for _, p := range ps {
-		if p.Mode == m {
-			names = append(names, p.Name)
+	if i := slices.IndexFunc(in, func(p Profile) bool { return p.ID == nameOrID }); i >= 0 {
+		return in[i], nil
+	}
+	var found, names []string
+	var hit Profile
+	for _, p := range in {
+		names = append(names, p.Name)
+		if strings.EqualFold(p.Name, strings.TrimSpace(nameOrID)) {
+			found, hit = append(found, p.ID+" ("+p.Kind()+")"), p
 		}
 	}
-	what := "Le profil d'autorisation"
-	if m == ModeAdmin {
-		what = "Le groupe d'utilisateurs"
+	switch len(found) {
+	case 1:
+		return hit, nil
+	case 0:
+		what := "Le groupe, profil ou espace"
+		switch {
+		case len(modes) == 1 && modes[0] == ModeAdmin:
+			what = "Le groupe d'utilisateurs"
+		case len(modes) == 1:
+			what = "Le profil d'autorisation"
+		}
+		return Profile{}, &Error{Code: CodeNotFound, Field: "profile",
+			Message: fmt.Sprintf("%s « %s » n'existe pas. Choix possibles : %s.", what, nameOrID, strings.Join(names, ", "))}
 	}
-	return Profile{}, &Error{Code: CodeNotFound, Field: "profile",
-		Message: fmt.Sprintf("%s « %s » n'existe pas. Choix possibles : %s.", what, name, strings.Join(names, ", "))}
+	return Profile{}, Invalid("profile", "« %s » désigne plusieurs éléments : %s. Donnez son identifiant.", nameOrID, strings.Join(found, ", "))
 }
 
 // CheckPassword applies the password policy: 8 to 1024 characters.

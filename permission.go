@@ -282,3 +282,12 @@ func Decide(p Principal, slug string) Decision {
 	}
 	return d
 }
+
+// CheckAction refuses slug when the catalogue has no such action, with an
+// unknown_action error about field.
+func CheckAction(field, slug string) error {
+	if _, ok := LookupAction(slug); !ok {
+		return &Error{Code: CodeUnknownAction, Field: field, Message: "L'action « " + slug + " » n'existe pas."}
+	}
+	return nil
+}

@@ -138,10 +138,10 @@ func (p Profile) Validate(minIdle time.Duration) error {
 	}
 	ceiling := Ceiling(p.Mode, p.access())
 	for _, g := range p.Grants {
-		a, ok := LookupAction(g)
-		if !ok {
-			return &Error{Code: CodeUnknownAction, Field: "grants", Message: "L'action « " + g + " » n'existe pas."}
+		if err := CheckAction("grants", g); err != nil {
+			return err
 		}
+		a, _ := LookupAction(g)
 		if !ceiling.Has(a) {
 			return Invalid("grants", "L'action « %s » n'est pas permise en %s : elle ne peut pas être accordée.", a.Label, p.Mode.Label())
 		}
@@ -175,7 +175,7 @@ type BaseContent struct {
 // at 30 minutes. spr is completed: staff, supervisor, enabled, member of
 // Administration, with the Personnels staff profile.
 func NewBaseContent(spr User, now time.Time) BaseContent {
-	ad := AutoDisconnect{Enabled: true, After: DefaultAutoDisconnect}
+	ad := DefaultIdle
 	mk := func(id, name string, m Mode, t GroupType) Profile {
 		a := Modify
 		if t == GroupConsult {
@@ -224,7 +224,8 @@ func DefaultProfileFor(k Kind) string {
 // IdleProfileFor returns the ID of the profile whose automatic
 // disconnection applies to user u in mode m: the admin group in admin mode,
 // the staff or teacher profile in those modes, the space's setting in a
-// space. It returns "" when the user has none (no idle limit then applies).
+// space. It returns "" when the user has none; DefaultIdle then applies,
+// as it does when the profile named cannot be found.
 func IdleProfileFor(u User, m Mode) string {
 	switch {
 	case m == ModeAdmin:

@@ -14,9 +14,21 @@ import (
 
 // RecoverOptions are the brief's two boxes, and whether to only preview.
 type RecoverOptions struct {
-	Add    bool // Ajouter les utilisateurs manquants
-	Update bool // Mettre à jour les utilisateurs existants
-	DryRun bool // show the plan without applying it
+	Add    bool `json:"add"`    // Ajouter des utilisateurs: the missing ones, and the groups and profiles they need
+	Update bool `json:"update"` // Mettre à jour des utilisateurs: the existing ones, and their groups' and profiles' rights
+	DryRun bool `json:"dryRun"` // show the plan without applying it
+}
+
+// ErrNoRecoverOption refuses a recovery with neither box ticked.
+var ErrNoRecoverOption = &Error{Code: CodeBadRequest, Field: "options",
+	Message: "Choisissez « Ajouter des utilisateurs » et/ou « Mettre à jour des utilisateurs »."}
+
+// Validate checks that at least one of the two boxes is ticked.
+func (o RecoverOptions) Validate() error {
+	if !o.Add && !o.Update {
+		return ErrNoRecoverOption
+	}
+	return nil
 }
 
 func (o RecoverOptions) code() string {
@@ -64,6 +76,10 @@ type ProfileChange struct {
 	Mode   Mode     `json:"mode"`
 	Action string   `json:"action"` // add, update, unchanged, protected, skipped, rejected
 	Fields []string `json:"fields,omitempty"`
+	// Code and Message say why a rejected one is (the edit rules' error),
+	// or what to do for a skipped one.
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // Rejection is an entry of the source that recovery leaves aside.
@@ -101,7 +117,10 @@ type recovery struct {
 
 	target  map[string]Profile // by profileKey, the base's
 	planned map[string]Profile // by profileKey, after the plan (IDs of profiles to add)
+	refused map[string]string  // by profileKey, why the plan rejects a group or profile
+	before  map[string]Profile // by ID, the profiles the writes change, as they were
 	writes  []ImportWrite      // profile writes
+	all     []Profile          // the planned groups and profiles, for the user edit rules
 
 	legacy  bool // the plan writes bcrypt hashes
 	report  RecoveryReport
@@ -215,9 +234,8 @@ func (s *Service) ApplyPlan(ctx context.Context, k BaseKey, id string, src Rentr
 
 // plan reads src and the base and decides everything, writing nothing.
 func (s *Service) plan(ctx context.Context, k BaseKey, src RentreeSource, opts RecoverOptions) (*recovery, error) {
-	if !opts.Add && !opts.Update {
-		return nil, &Error{Code: CodeBadRequest, Field: "options",
-			Message: "Choisissez « Ajouter les utilisateurs » et/ou « Mettre à jour les utilisateurs »."}
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	base, err := s.Store.GetBase(ctx, k)
 	if err != nil {
@@ -236,7 +254,7 @@ func (s *Service) plan(ctx context.Context, k BaseKey, src RentreeSource, opts R
 			" : on ne récupère dans la base " + string(k.Year) + " que les utilisateurs d'une année antérieure."}
 	}
 	r := &recovery{s: s, k: k, src: src, opts: opts, now: s.now(),
-		target: map[string]Profile{}, planned: map[string]Profile{}}
+		target: map[string]Profile{}, planned: map[string]Profile{}, refused: map[string]string{}, before: map[string]Profile{}}
 	r.report = RecoveryReport{DryRun: opts.DryRun, Source: h.Format, FromYear: h.Year,
 		Rejected: []Rejection{}, ToAdd: []string{}, ToUpdate: []UserChange{}, Profiles: []ProfileChange{}}
 	content, finger := sha256.New(), sha256.New()
@@ -261,6 +279,7 @@ func (s *Service) plan(ctx context.Context, k BaseKey, src RentreeSource, opts R
 			r.planned[k] = p
 		}
 	}
+	r.all = r.plannedProfiles()
 	err = src.Users(ctx, func(u RentreeUser) error {
 		u.Entry, u.Line = "", 0 // where it stands is not content
 		line, _ := json.Marshal(u)
@@ -294,6 +313,7 @@ func (s *Service) plan(ctx context.Context, k BaseKey, src RentreeSource, opts R
 type userDecision struct {
 	action string // add, update, unchanged, skipped, rejected
 	user   User   // the user to write (add, update)
+	before *User  // the user as it was (update)
 	fields []string
 	reject Rejection
 }
@@ -335,9 +355,13 @@ func recoveredID(m Mode, name string) string {
 	return "r-" + hex.EncodeToString(h[:6])
 }
 
-// planProfile decides what becomes of one group, profile or space setting.
+// planProfile decides what becomes of one group, profile or space setting,
+// through the edit rules (CheckProfileEdit): a change the ordinary edit
+// would refuse is rejected, with its code and reason. A missing one is
+// created only with Ajouter; Mettre à jour changes the grants and the
+// disconnection setting of an existing one, never the protected
+// properties of the built-ins.
 func (r *recovery) planProfile(sp Profile, lic License) {
-	_ = lic
 	name := sp.Name
 	if sp.Mode.IsSpace() {
 		name = ""
@@ -345,22 +369,27 @@ func (r *recovery) planProfile(sp Profile, lic License) {
 	key := profileKey(sp.Mode, name)
 	change := ProfileChange{Name: sp.Name, Mode: sp.Mode}
 	defer func() { r.report.Profiles = append(r.report.Profiles, change) }()
+	reject := func(err error) {
+		change.Action, change.Code, change.Message = "rejected", ErrorCode(err), ErrorMessage(err)
+		change.Fields = []string{change.Message}
+	}
 	cur, exists := r.target[key]
-	if sp.Mode == ModeAdmin && (sp.Group == GroupAdmin || (exists && cur.Group == GroupAdmin)) {
-		// The Administration group is the new base's own: never overwritten.
-		change.Action = RejectProtected
-		if admin, ok := r.findAdministration(); ok {
-			r.planned[key] = admin
-		}
-		return
+	if sp.Mode == ModeAdmin && sp.Group == GroupAdmin {
+		// The source's Administration group is the new base's own.
+		cur, exists = r.findAdministration()
+		key = profileKey(ModeAdmin, cur.Name)
 	}
 	if !exists {
-		// A missing group or profile is created whichever box is ticked:
-		// the boxes are about users, and their rights need it.
+		if !r.opts.Add {
+			change.Action = "skipped"
+			change.Message = "Cochez « Ajouter des utilisateurs » pour le créer."
+			return
+		}
 		p := sp
 		p.ID, p.UpdatedAt, p.Version = recoveredID(sp.Mode, sp.Name), r.now, 0
-		if err := p.Validate(0); err != nil {
-			change.Action, change.Fields = "rejected", []string{ErrorMessage(err)}
+		if err := CheckProfileEdit(nil, p, lic, r.s.MinIdleSetting()); err != nil {
+			reject(err)
+			r.refused[key] = change.Message // its members are refused with it
 			return
 		}
 		change.Action = "add"
@@ -369,30 +398,35 @@ func (r *recovery) planProfile(sp Profile, lic License) {
 		return
 	}
 	r.planned[key] = cur
-	fields := profileDiff(cur, sp)
+	next := cur
+	next.Grants, next.AutoDisconnect = sp.Grants, sp.AutoDisconnect
+	if cur.Mode == ModeAdmin {
+		next.Group = sp.Group
+	}
+	next = WithoutProtected(cur, next)
+	fields := profileDiff(cur, next)
 	switch {
+	case len(fields) == 0 && cur.ID == AdministrationID:
+		change.Action = RejectProtected // nothing of it may change but its disconnection setting
 	case len(fields) == 0:
 		change.Action = "unchanged"
 	case !r.opts.Update:
 		change.Action = "skipped"
 	default:
-		p := cur
-		p.Grants, p.AutoDisconnect, p.UpdatedAt = sp.Grants, sp.AutoDisconnect, r.now
-		if p.Mode == ModeAdmin {
-			p.Group = sp.Group
-		}
-		if err := p.Validate(0); err != nil {
-			change.Action, change.Fields = "rejected", []string{ErrorMessage(err)}
+		next.UpdatedAt = r.now
+		if err := CheckProfileEdit(&cur, next, lic, r.s.MinIdleSetting()); err != nil {
+			reject(err)
 			return
 		}
 		change.Action, change.Fields = "update", fields
-		r.writes = append(r.writes, ImportWrite{Profile: &p})
+		r.before[next.ID] = cur
+		r.writes = append(r.writes, ImportWrite{Profile: &next})
 	}
 }
 
 func (r *recovery) findAdministration() (Profile, bool) {
 	for _, p := range r.target {
-		if p.Mode == ModeAdmin && p.Group == GroupAdmin {
+		if p.ID == AdministrationID {
 			return p, true
 		}
 	}
@@ -419,8 +453,19 @@ func sortedCopy(s []string) []string {
 	return c
 }
 
+// plannedProfiles lists the groups and profiles the base has once the
+// plan's are written.
+func (r *recovery) plannedProfiles() []Profile {
+	ps := make([]Profile, 0, len(r.planned))
+	for _, p := range r.planned {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
 // planUser decides what becomes of one user of the source, given the
-// base's user with the same login (nil when none).
+// base's user with the same login (nil when none), through the edit rules
+// (CheckUserEdit): a change the ordinary edit would refuse is rejected.
 func (r *recovery) planUser(u RentreeUser, target *User) userDecision {
 	reject := func(code, msg string) userDecision {
 		return userDecision{action: "rejected", reject: Rejection{Entry: u.Entry, Line: u.Line, Login: u.Login, Code: code, Message: msg}}
@@ -431,31 +476,33 @@ func (r *recovery) planUser(u RentreeUser, target *User) userDecision {
 	if target != nil && target.Supervisor {
 		return reject(RejectProtected, "Cet identifiant est celui du superviseur (SPR) de la nouvelle base : il n'est jamais remplacé.")
 	}
+	if target == nil && !r.opts.Add {
+		return userDecision{action: "skipped"}
+	}
 	want := User{Login: u.Login, DisplayName: u.DisplayName, Kind: u.Kind, Enabled: u.Enabled, PasswordHash: u.PasswordHash}
-	if u.AdminGroup != "" {
-		g, ok := r.planned[profileKey(ModeAdmin, u.AdminGroup)]
+	for _, ref := range []struct {
+		name string
+		mode Mode
+		id   *string
+		what string
+	}{{u.AdminGroup, ModeAdmin, &want.AdminGroup, "Le groupe d'utilisateurs"}, {u.Profile, u.Kind.ProfileMode(), &want.Profile, "Le profil d'autorisation"}} {
+		if ref.name == "" {
+			continue
+		}
+		key := profileKey(ref.mode, ref.name)
+		if why, ok := r.refused[key]; ok {
+			return reject(RejectUnknownGroup, ref.what+" « "+ref.name+" » est refusé : "+why)
+		}
+		p, ok := r.planned[key]
 		if !ok {
-			return reject(RejectUnknownGroup, "Le groupe d'utilisateurs « "+u.AdminGroup+" » n'existe pas dans la nouvelle base (cochez « Ajouter » pour le créer).")
+			return reject(RejectUnknownGroup, ref.what+" « "+ref.name+" » n'existe pas dans la nouvelle base (cochez « Ajouter des utilisateurs » pour le créer).")
 		}
-		want.AdminGroup = g.ID
-	}
-	if u.Profile != "" {
-		m := ModeVieScolaire
-		if u.Kind == KindTeacher {
-			m = ModeTeacher
-		}
-		p, ok := r.planned[profileKey(m, u.Profile)]
-		if !ok {
-			return reject(RejectUnknownGroup, "Le profil d'autorisation « "+u.Profile+" » n'existe pas dans la nouvelle base (cochez « Ajouter » pour le créer).")
-		}
-		want.Profile = p.ID
-	}
-	if err := want.Validate(); err != nil {
-		return reject(RejectInvalid, ErrorMessage(err))
+		*ref.id = p.ID
 	}
 	if target == nil {
-		if !r.opts.Add {
-			return userDecision{action: "skipped"}
+		want = WithDefaultProfile(want)
+		if err := CheckUserEdit(nil, want, r.all); err != nil {
+			return reject(ruleCode(err), ErrorMessage(err))
 		}
 		want.CreatedAt, want.UpdatedAt = r.now, r.now
 		return userDecision{action: "add", user: want}
@@ -463,32 +510,53 @@ func (r *recovery) planUser(u RentreeUser, target *User) userDecision {
 	if target.Kind != want.Kind {
 		return reject(RejectKindMismatch, "Cet identifiant est un "+target.Kind.Label()+" dans la nouvelle base et un "+want.Kind.Label()+" dans le fichier : il n'est pas modifié.")
 	}
-	var fields []string
-	if target.DisplayName != want.DisplayName {
-		fields = append(fields, "displayName")
+	next := *target
+	next.DisplayName, next.Enabled, next.PasswordHash = want.DisplayName, want.Enabled, want.PasswordHash
+	next.AdminGroup, next.Profile = want.AdminGroup, want.Profile
+	if want.Profile == "" {
+		next.Profile = target.Profile // a profile is never dropped
 	}
-	if target.Enabled != want.Enabled {
-		fields = append(fields, "enabled")
-	}
-	if target.PasswordHash != want.PasswordHash {
-		fields = append(fields, "password")
-	}
-	if target.AdminGroup != want.AdminGroup {
-		fields = append(fields, "adminGroup")
-	}
-	if target.Profile != want.Profile {
-		fields = append(fields, "profile")
-	}
+	next = WithDefaultProfile(next)
+	fields := userDiff(*target, next)
 	switch {
 	case len(fields) == 0:
 		return userDecision{action: "unchanged"}
 	case !r.opts.Update:
 		return userDecision{action: "skipped"}
 	}
-	next := *target
-	next.DisplayName, next.Enabled, next.PasswordHash = want.DisplayName, want.Enabled, want.PasswordHash
-	next.AdminGroup, next.Profile, next.UpdatedAt = want.AdminGroup, want.Profile, r.now
-	return userDecision{action: "update", user: next, fields: fields}
+	if err := CheckUserEdit(target, next, r.all); err != nil {
+		return reject(ruleCode(err), ErrorMessage(err))
+	}
+	next.UpdatedAt = r.now
+	return userDecision{action: "update", user: next, fields: fields, before: target}
+}
+
+// ruleCode is the rejection code of an edit rule's refusal.
+func ruleCode(err error) string {
+	if c := ErrorCode(err); c == CodeProtected || c == CodeUnlicensed {
+		return c
+	}
+	return RejectInvalid
+}
+
+// userDiff names the fields recovery changes from cur to next.
+func userDiff(cur, next User) []string {
+	var fields []string
+	for _, f := range []struct {
+		name    string
+		changed bool
+	}{
+		{"displayName", cur.DisplayName != next.DisplayName},
+		{"enabled", cur.Enabled != next.Enabled},
+		{"password", cur.PasswordHash != next.PasswordHash},
+		{"adminGroup", cur.AdminGroup != next.AdminGroup},
+		{"profile", cur.Profile != next.Profile},
+	} {
+		if f.changed {
+			fields = append(fields, f.name)
+		}
+	}
+	return fields
 }
 
 // importBatch is how many users one step of an apply writes.
@@ -507,7 +575,8 @@ func (r *recovery) apply(ctx context.Context, job ImportJob) (RecoveryReport, er
 			return RecoveryReport{}, fmt.Errorf("recover: stored report: %w", err)
 		}
 	}
-	run := &recovery{s: r.s, k: r.k, src: r.src, opts: r.opts, now: r.now, planned: r.planned, report: rep}
+	run := &recovery{s: r.s, k: r.k, src: r.src, opts: r.opts, now: r.now, planned: r.planned, refused: r.refused,
+		before: r.before, all: r.all, report: rep}
 	if r.legacy {
 		// Before the first bcrypt hash lands, sign-in starts padding.
 		if err := r.s.Store.MarkLegacyHashes(ctx, r.k); err != nil {
@@ -581,6 +650,32 @@ func (r *recovery) apply(ctx context.Context, job ImportJob) (RecoveryReport, er
 	return rep, nil
 }
 
+// endSessions ends, once ws landed, the sessions that the same changes
+// made by hand would end (SessionsToEnd, EndsModification).
+func (r *recovery) endSessions(ctx context.Context, ws []ImportWrite, ds []userDecision) error {
+	for _, d := range ds {
+		if d.before == nil {
+			continue
+		}
+		if end, m := SessionsToEnd(*d.before, d.user); end {
+			if err := r.s.endSessionsOf(ctx, r.k, d.user.Login, m); err != nil {
+				return fmt.Errorf("recover: %w", err)
+			}
+		}
+	}
+	for _, w := range ws {
+		if w.Profile == nil {
+			continue
+		}
+		if before, ok := r.before[w.Profile.ID]; ok && EndsModification(before, *w.Profile) {
+			if err := r.s.endModificationOf(ctx, r.k, w.Profile.ID); err != nil {
+				return fmt.Errorf("recover: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
 // step writes ws (decided as ds) with the job at step, leaving aside the
 // writes whose condition failed (someone changed them meanwhile).
 func (r *recovery) step(ctx context.Context, job ImportJob, ws []ImportWrite, ds []userDecision, step int) (ImportJob, error) {
@@ -593,7 +688,7 @@ func (r *recovery) step(ctx context.Context, job ImportJob, ws []ImportWrite, ds
 		job.Report, _ = json.Marshal(r.report)
 		out, err := r.s.Store.WriteImport(ctx, r.k, ws, job)
 		if err == nil {
-			return out, nil
+			return out, r.endSessions(ctx, ws, ds)
 		}
 		r.report = before
 		var wc *WriteConflict
@@ -608,7 +703,7 @@ func (r *recovery) step(ctx context.Context, job ImportJob, ws []ImportWrite, ds
 				for _, d := range ds {
 					r.count(d)
 				}
-				return cur, nil
+				return cur, r.endSessions(ctx, ws, ds)
 			}
 			return ImportJob{}, &Error{Code: CodeConflict, Message: "Une autre récupération est en cours sur cette base ; attendez qu'elle finisse."}
 		}

@@ -173,22 +173,39 @@ func TestRecoverOptions(t *testing.T) {
 		ctx := context.Background()
 		svc := lastYear(t, st, 3)
 		k1, k2 := sesame.BaseKey{UAI: uai, Year: y1}, sesame.BaseKey{UAI: uai, Year: y2}
-		if _, err := svc.AddUser(ctx, sesame.NewUser{UAI: uai, Year: y2, Login: "CPE", Kind: "staff", DisplayName: "Ancien nom", Password: "autre-mot-de-passe"}); err != nil {
-			t.Fatal(err)
+		for _, u := range []sesame.NewUser{{Login: "CPE", Kind: "staff"}, {Login: "PROF000", Kind: "teacher"}} {
+			u.UAI, u.Year, u.DisplayName, u.Password = uai, y2, "Ancien nom", "autre-mot-de-passe"
+			if _, err := svc.AddUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
 		}
 		src, _ := svc.BaseSource(ctx, k1)
 		if _, err := svc.Recover(ctx, k2, src, "x", sesame.RecoverOptions{}); sesame.ErrorCode(err) != sesame.CodeBadRequest {
 			t.Fatalf("neither add nor update: %v", err)
 		}
-		// Update only: the existing user is updated (logins compare in any case), nobody is added.
+		// Update only: the existing user is updated (logins compare in any
+		// case), nobody is added, and no group or profile is created: the
+		// user whose profile is missing is rejected, saying to tick Ajouter.
 		up, err := svc.Recover(ctx, k2, src, "x", sesame.RecoverOptions{Update: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if up.Added != 0 || up.Updated != 1 || up.Skipped != 7 || len(up.ToUpdate) != 1 || !slices.Contains(up.ToUpdate[0].Fields, "password") {
+		if up.Added != 0 || up.Updated != 1 || up.Skipped != 6 || len(up.ToUpdate) != 1 || !slices.Contains(up.ToUpdate[0].Fields, "password") {
 			t.Fatalf("update only: %+v", up)
 		}
-		if err := signIn(t, svc, "", "cpe", pass, "vie-scolaire"); err != nil {
+		if len(up.Rejected) != 2 || up.Rejected[0].Login != "cpe" || up.Rejected[0].Code != sesame.RejectUnknownGroup ||
+			!strings.Contains(up.Rejected[0].Message, "Ajouter des utilisateurs") {
+			t.Fatalf("update only, rejected: %+v", up.Rejected)
+		}
+		for _, p := range up.Profiles {
+			if p.Name == "Secrétariat" && p.Action != "skipped" {
+				t.Fatalf("update only created a group: %+v", p)
+			}
+		}
+		if ps, err := st.ListProfiles(ctx, k2); err != nil || slices.ContainsFunc(ps, func(p sesame.Profile) bool { return p.Name == "Secrétariat" }) {
+			t.Fatalf("update only wrote a missing group (%v)", err)
+		}
+		if err := signIn(t, svc, "", "prof000", pass, "teacher"); err != nil {
 			t.Fatalf("updated password: %v", err)
 		}
 		// Add only: the missing are added, the existing left alone.
@@ -201,7 +218,7 @@ func TestRecoverOptions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if add.Added != 7 || add.Updated != 0 {
+		if add.Added != 6 || add.Updated != 0 {
 			t.Fatalf("add only: %+v", add)
 		}
 		if now, _ := st.GetUser(ctx, k2, "cpe"); now.DisplayName != "Changé cette année" {

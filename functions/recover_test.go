@@ -479,7 +479,7 @@ func TestS3ImportRefusals(t *testing.T) {
 			{"BadMetadata", importsDir + "options.zip", zip, map[string]string{"add": "oui"},
 				sesame.CodeInvalid, "", "x-amz-meta-add"},
 			{"NoOption", importsDir + "rien.zip", zip, map[string]string{"add": "false"},
-				sesame.CodeBadRequest, "", "Ajouter les utilisateurs"},
+				sesame.CodeBadRequest, "", "Ajouter des utilisateurs"},
 			{"NoSuchBase", "imports/" + uai + "/2030-2031/futur.zip", zip, nil,
 				sesame.CodeNotFound, "", "2030-2031"},
 		} {

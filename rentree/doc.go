@@ -45,7 +45,8 @@
 // type is admin (the Administration group), modif or consult. grants are
 // slugs of the permission catalogue (GET /api/v1/permissions), SPR-only
 // actions excluded; the list may be empty but not missing. seconds is
-// from 0 to 43200 (12 h). Names are 1 to 100 characters, unique per kind
+// within the domain's bounds (sesame.AutoDisconnect.Validate: 60 to 43200,
+// or 0 for a setting turned off). Names are 1 to 100 characters, unique per kind
 // without regard to case.
 //
 // profiles.jsonl, the teacher and staff profiles (profils d'autorisation):

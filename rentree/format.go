@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"reflect"
 	"strings"
@@ -59,9 +60,8 @@ const (
 
 // Bounds of values.
 const (
-	maxAutoDisconnectSecs = int64(sesame.MaxAutoDisconnect / time.Second) // 12 h
-	maxNameRunes          = 100                                           // groups and profiles
-	maxDisplayNameRunes   = 200                                           // users and the school
+	maxNameRunes        = 100 // groups and profiles
+	maxDisplayNameRunes = 200 // users and the school
 )
 
 // refuse builds the refusal of a file.
@@ -484,12 +484,19 @@ func checkName(entry string, line int, field, s string, optional bool) *sesame.I
 	return nil
 }
 
+// checkAuto reads a disconnection setting. Its bounds are the domain's
+// (sesame.AutoDisconnect.Validate), checked on any duration given, even
+// for a setting turned off, which keeps its duration for when it is
+// turned on again.
 func checkAuto(entry string, line int, a autoJSON) (sesame.AutoDisconnect, *sesame.ImportError) {
-	if a.Seconds < 0 || a.Seconds > maxAutoDisconnectSecs {
+	ad := sesame.AutoDisconnect{Enabled: a.Enabled, After: time.Duration(min(max(a.Seconds, -1), math.MaxInt64/int64(time.Second))) * time.Second}
+	check := ad
+	check.Enabled = ad.Enabled || a.Seconds != 0
+	if err := check.Validate(); err != nil {
 		return sesame.AutoDisconnect{}, refuse(reasonSchema, entry, line, "autoDisconnect.seconds",
-			"La durée de déconnexion automatique doit être comprise entre 0 et %d secondes (12 heures) ; elle vaut %d.", maxAutoDisconnectSecs, a.Seconds)
+			"%s Elle vaut %d secondes.", sesame.ErrorMessage(err), a.Seconds)
 	}
-	return sesame.AutoDisconnect{Enabled: a.Enabled, After: time.Duration(a.Seconds) * time.Second}, nil
+	return ad, nil
 }
 
 func checkGrants(entry string, line int, grants []string) *sesame.ImportError {

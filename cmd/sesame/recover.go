@@ -37,8 +37,9 @@ func cmdRecover(ctx context.Context, e env, args []string) error {
 	if (*file == "") == (*fromYear == "") {
 		return &usageError{"donnez soit --file (un fichier de rentrée), soit --from-year (la base d'une année précédente)."}
 	}
-	if !*add && !*update {
-		return &usageError{"choisissez --add (ajouter les utilisateurs) et/ou --update (mettre à jour les utilisateurs)."}
+	opts := sesame.RecoverOptions{Add: *add, Update: *update, DryRun: *dry}
+	if err := opts.Validate(); err != nil {
+		return &usageError{sesame.ErrorMessage(err) + " (--add, --update)"}
 	}
 	k, err := sesame.ParseBaseKey(*uai, *year)
 	if err != nil {
@@ -67,14 +68,14 @@ func cmdRecover(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		defer closeSrc()
-		return recoverFrom(ctx, e, svc, k, src, ref, *file, sesame.RecoverOptions{Add: *add, Update: *update, DryRun: *dry})
+		return recoverFrom(ctx, e, svc, k, src, ref, *file, opts)
 	}
 	src, closeSrc, err := httpapi.OpenSource(ctx, svc, nil, k, ref)
 	if err != nil {
 		return err
 	}
 	defer closeSrc()
-	return recoverFrom(ctx, e, svc, k, src, ref, "la base "+*fromYear, sesame.RecoverOptions{Add: *add, Update: *update, DryRun: *dry})
+	return recoverFrom(ctx, e, svc, k, src, ref, "la base "+*fromYear, opts)
 }
 
 // putFile stores the file at path as an upload named by its digest.

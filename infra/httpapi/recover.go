@@ -148,9 +148,8 @@ func (a *api) recoveries(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if !opts.Add && !opts.Update {
-		writeError(w, r, &sesame.Error{Code: sesame.CodeBadRequest, Field: "options",
-			Message: "Choisissez « Ajouter les utilisateurs » et/ou « Mettre à jour les utilisateurs »."})
+	if err := opts.Validate(); err != nil {
+		writeError(w, r, err)
 		return
 	}
 	if ref == "" { // the file itself, kept as an upload so that a dry run can be applied later
@@ -292,11 +291,11 @@ func (a *api) nextYear(w http.ResponseWriter, r *http.Request) {
 	if format == "zip" {
 		w.Header().Set("Content-Type", "application/zip")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.zip"`)
-		err = rentree.WriteZip(w, src, time.Now().UTC())
+		err = rentree.WriteZip(w, src, a.svc.Clock.Now().UTC())
 	} else {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.profils"`)
-		err = rentree.WriteProfils(w, src, time.Now().UTC())
+		err = rentree.WriteProfils(w, src, a.svc.Clock.Now().UTC())
 	}
 	if err != nil {
 		infoOf(r).err = err // the answer has begun: the download is cut short

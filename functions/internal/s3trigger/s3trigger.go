@@ -139,11 +139,7 @@ type Report struct {
 }
 
 // Options are the recovery options of a file, from its metadata.
-type Options struct {
-	Add    bool `json:"add"`
-	Update bool `json:"update"`
-	DryRun bool `json:"dryRun"`
-}
+type Options = sesame.RecoverOptions
 
 // Failure is why a file was refused, as the HTTP API's error body says
 // it: a stable code, the reason of an invalid_import, where, and a French
@@ -381,7 +377,7 @@ func (t *Trigger) recover(ctx context.Context, o object) (Report, error) {
 				" que les utilisateurs d'une année antérieure."}), nil
 	}
 	actor := sesame.WithActor(ctx, "dépôt s3://"+o.bucket+"/"+o.key)
-	rec, err := t.cfg.Service.Recover(actor, o.k, src, o.ref(), sesame.RecoverOptions{Add: opts.Add, Update: opts.Update, DryRun: opts.DryRun})
+	rec, err := t.cfg.Service.Recover(actor, o.k, src, o.ref(), opts)
 	if err != nil {
 		if fail, ok := refusal(err); ok {
 			return t.refused(o, &opts, fail), nil
@@ -508,9 +504,9 @@ func optionsOf(md map[string]string) (Options, *Failure) {
 				Message: "La métadonnée x-amz-meta-" + name + " vaut « " + v + " » : elle doit valoir true ou false."}
 		}
 	}
-	if !o.Add && !o.Update {
-		return o, &Failure{Code: sesame.CodeBadRequest, Field: "options",
-			Message: "x-amz-meta-add et x-amz-meta-update valent false : choisissez « Ajouter les utilisateurs » et/ou « Mettre à jour les utilisateurs »."}
+	if err := o.Validate(); err != nil {
+		return o, &Failure{Code: sesame.ErrorCode(err), Field: "options",
+			Message: "x-amz-meta-add et x-amz-meta-update valent false. " + sesame.ErrorMessage(err)}
 	}
 	return o, nil
 }
