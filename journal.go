@@ -120,6 +120,50 @@ type JournalEntry struct {
 	Address string
 	// ExpiresAt is when the entry may go (At + the retention).
 	ExpiresAt time.Time
+	// Count, in a summary entry (see Store.CountJournal), is how many
+	// occurrences it stands for; 0 in an entry of one event.
+	Count int
+}
+
+// Lengths of journal fields: whatever a stranger typed is journalled, but
+// never at any length.
+const (
+	MaxJournalName   = 64  // Actor, Subject, Address, Reason
+	MaxJournalDetail = 500 // Detail
+)
+
+// Clipped returns e with every field within its length limit.
+func (e JournalEntry) Clipped() JournalEntry {
+	e.Actor, e.Subject = clip(e.Actor, MaxJournalName), clip(e.Subject, MaxJournalName)
+	e.Address, e.Reason = clip(e.Address, MaxJournalName), clip(e.Reason, MaxJournalName)
+	e.Detail = clip(e.Detail, MaxJournalDetail)
+	return e
+}
+
+// RefusalSummary is the journal's summary entry of the sign-ins refused
+// before any password was found right (wrong credentials, throttled,
+// busy) in base k during the hour of at, for one reason: unauthenticated
+// requests add to a count instead of appending entries, so they cannot
+// grow the journal beyond one entry per hour and reason.
+func RefusalSummary(at time.Time, reason string, retention time.Duration) JournalEntry {
+	hour := at.UTC().Truncate(time.Hour)
+	return JournalEntry{ID: JournalID(hour) + "-refus-" + reason, At: hour, Event: EventLoginRefused, Reason: reason,
+		ExpiresAt: hour.Add(time.Hour).Add(retention), Count: 1}
+}
+
+// Summarised returns e with its Detail saying what a summary entry counts.
+func (e JournalEntry) Summarised() JournalEntry {
+	if e.Count == 0 {
+		return e
+	}
+	why := map[string]string{CodeInvalidCredentials: "identifiants incorrects", CodeTooManyAttempts: "trop de tentatives",
+		CodeBusy: "connexions trop nombreuses au même moment"}[e.Reason]
+	if why == "" {
+		why = e.Reason
+	}
+	from := e.At.In(UsageZone)
+	e.Detail = fmt.Sprintf("%d connexion(s) refusée(s) (%s) entre %d h et %d h.", e.Count, why, from.Hour(), from.Add(time.Hour).Hour())
+	return e
 }
 
 // JournalID returns the start of the ID of an entry written at t: IDs sort
@@ -350,7 +394,7 @@ func (s *Service) journal(ctx context.Context, k BaseKey, e JournalEntry) {
 	// the random part keeps IDs of several servers apart.
 	e.At, e.ID = now, fmt.Sprintf("%s-%08x-%s", JournalID(now), journalSeq.Add(1), hex.EncodeToString(b[:]))
 	e.ExpiresAt = now.Add(s.JournalRetention())
-	if err := s.Store.AppendJournal(ctx, k, e); err != nil {
+	if err := s.Store.AppendJournal(ctx, k, e.Clipped()); err != nil {
 		s.logger().Error("journal", "event", string(e.Event), "school", string(k.UAI), "error", err.Error())
 	}
 }
@@ -383,7 +427,11 @@ func (s *Service) Journal(ctx context.Context, token string, q JournalQuery) (Jo
 }
 
 // unexpired drops the entries past their retention, which the store may
-// still hold until it collects them.
+// still hold until it collects them, and words the summaries.
 func unexpired(es []JournalEntry, now time.Time) []JournalEntry {
-	return slices.DeleteFunc(es, func(e JournalEntry) bool { return !e.ExpiresAt.IsZero() && e.ExpiresAt.Before(now) })
+	es = slices.DeleteFunc(es, func(e JournalEntry) bool { return !e.ExpiresAt.IsZero() && e.ExpiresAt.Before(now) })
+	for i := range es {
+		es[i] = es[i].Summarised()
+	}
+	return es
 }

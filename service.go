@@ -54,8 +54,13 @@ type Service struct {
 	// journal entry that could not be written (discarded when nil).
 	Log *slog.Logger
 
+	// Hashing bounds concurrent password hashing (NewHashGate(0, 0) when
+	// nil: as many as there are CPUs, a queue of at most 2 s).
+	Hashing *HashGate
+
 	keyOnce   sync.Mutex
 	deviceKey []byte
+	gateOnce  sync.Once
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC() }
@@ -94,4 +99,14 @@ func (s *Service) MinIdleSetting() time.Duration {
 		return s.MinIdle
 	}
 	return MinAutoDisconnect
+}
+
+// hashing is the gate password hashing goes through.
+func (s *Service) hashing() *HashGate {
+	s.gateOnce.Do(func() {
+		if s.Hashing == nil {
+			s.Hashing = NewHashGate(0, 0)
+		}
+	})
+	return s.Hashing
 }

@@ -30,180 +30,268 @@ type LoginResult struct {
 	View   View
 }
 
-// Login signs a user in: throttling, password, who may enter which mode,
-// then a seat. It returns ErrInvalidCredentials (the same for an unknown
-// school, an unknown login and a wrong password, at the same cost), a
-// *ThrottledError, a mode_forbidden or account_disabled error, or a
-// *SeatsExhaustedError. A full pool is not a failed attempt.
+// Login signs a user in, in three steps: throttle, authenticate, admit.
+// It returns ErrInvalidCredentials (the same for an unknown school, an
+// unknown login and a wrong password, at the same cost), a
+// *ThrottledError, a *BusyError, a mode_forbidden or account_disabled
+// error, or a *SeatsExhaustedError. A full pool is not a failed attempt.
+// Nothing is written before the request is found well-formed, and a
+// request whose caller has gone writes nothing more.
 func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error) {
-	var t loginTrace
-	res, err := s.login(ctx, r, &t)
-	s.journalLogin(ctx, r, t, res, err)
+	a := &attempt{r: r}
+	res, err := s.login(ctx, a)
+	s.journalLogin(ctx, a, res, err)
 	return res, err
 }
 
-// loginTrace is what a sign-in found out, for the journal.
-type loginTrace struct {
-	uai  UAI
-	base *BaseKey
-	mode Mode
+// attempt is one sign-in as its steps find it out.
+type attempt struct {
+	r      LoginRequest
+	uai    UAI
+	mode   Mode
+	access Access
+	year   Year   // the base asked for; "" for the current one
+	login  string // the login key
+	now    time.Time
+
+	school *School // nil: unknown school
+	base   *Base   // nil: unknown base
+	user   *User   // nil: unknown login
+
+	device   string        // the nonce of a valid device cookie; "" for an unknown device
+	reserved []reservation // the account's counters, each with a slot taken
+	address  *reservation  // the address's counter (unknown devices), checked but not taken
+	rehash   bool          // the hash is to be replaced by a fresh one
 }
 
-// journalLogin writes a sign-in, or its refusal, to the journal of the
-// base it aimed at (when that base exists), and counts it in the seat
-// usage.
-func (s *Service) journalLogin(ctx context.Context, r LoginRequest, t loginTrace, res LoginResult, err error) {
-	if err == nil {
-		sess := res.View.Session
-		k := sess.Base()
-		if sess.Pool != "" {
-			s.noteAdmission(ctx, k, sess.Pool, sess.CreatedAt)
-		}
-		detail := "Connexion en " + sess.Mode.Label()
-		if sess.Access == Consult {
-			detail += " (consultation)"
-		}
-		s.journal(ctx, k, JournalEntry{Event: EventLogin, Actor: res.View.User.Login, Subject: res.View.User.Login,
-			Mode: sess.Mode, Pool: sess.Pool, Detail: detail + ".", Address: r.Address})
-		return
-	}
-	k := t.base
-	if k == nil && t.uai != "" {
-		// Refused before the base was looked up (throttling): the school's
-		// current base.
-		school, gerr := s.Store.GetSchool(ctx, t.uai)
-		if gerr != nil {
-			return
-		}
-		k = &BaseKey{t.uai, school.CurrentYear}
-	}
-	if k == nil {
-		return
-	}
-	e := JournalEntry{Event: EventLoginRefused, Subject: clip(strings.TrimSpace(r.Login), 64), Mode: t.mode,
-		Reason: ErrorCode(err), Detail: ErrorMessage(err), Address: r.Address}
-	var se *SeatsExhaustedError
-	if errors.As(err, &se) {
-		e.Pool = se.Pool
-		if nerr := s.Store.NoteUsage(ctx, *k, UsageNote{Day: Day(s.now()), Pool: se.Pool, Refused: 1}); nerr != nil {
-			s.logger().Error("usage", "school", string(k.UAI), "error", nerr.Error())
-		}
-	}
-	if e.Reason == CodeInternal {
-		return
-	}
-	s.journal(ctx, *k, e)
+// reservation is a throttling counter as read, and its budget.
+type reservation struct {
+	at     Attempts
+	budget Budget
 }
 
-func (s *Service) login(ctx context.Context, r LoginRequest, t *loginTrace) (LoginResult, error) {
-	now := s.now()
-	mode, err := ParseMode(r.Mode)
-	if err != nil {
+func (s *Service) login(ctx context.Context, a *attempt) (LoginResult, error) {
+	if err := a.parse(s.now()); err != nil {
 		return LoginResult{}, err
 	}
-	access, err := ParseAccess(r.Access)
-	if err != nil {
+	if err := s.find(ctx, a); err != nil {
 		return LoginResult{}, err
+	}
+	if err := s.throttle(ctx, a); err != nil {
+		return LoginResult{}, err
+	}
+	if err := s.authenticate(ctx, a); err != nil {
+		return LoginResult{}, err
+	}
+	return s.admit(ctx, a)
+}
+
+// MaxLoginLength bounds the login a sign-in may name.
+const MaxLoginLength = 200
+
+// parse validates the request before anything is read or written.
+func (a *attempt) parse(now time.Time) error {
+	r := a.r
+	var err error
+	if a.mode, err = ParseMode(r.Mode); err != nil {
+		return err
+	}
+	if a.access, err = ParseAccess(r.Access); err != nil {
+		return err
 	}
 	if r.Login == "" || r.Password == "" || r.School == "" {
-		return LoginResult{}, Invalid("login", "Indiquez le code établissement, l'identifiant et le mot de passe.")
+		return Invalid("login", "Indiquez le code établissement, l'identifiant et le mot de passe.")
 	}
 	if len(r.Password) > 1024 {
-		return LoginResult{}, Invalid("password", "Le mot de passe est trop long (1024 caractères au plus).")
+		return Invalid("password", "Le mot de passe est trop long (1024 caractères au plus).")
 	}
-	uai, err := ParseUAI(r.School)
-	if err != nil {
+	if len(r.Login) > MaxLoginLength {
+		return Invalid("login", "L'identifiant est trop long (%d caractères au plus).", MaxLoginLength)
+	}
+	if a.uai, err = ParseUAI(r.School); err != nil {
 		var e *Error
 		if errors.As(err, &e) {
 			e.Field = "school"
 		}
-		return LoginResult{}, err
+		return err
 	}
-	t.uai, t.mode = uai, mode
-	login := LoginKey(r.Login)
-	device, known := s.checkDevice(ctx, r.Device, uai, login)
-	keys := []throttleKey{{"addr:" + r.Address, Address}}
+	if r.Year != "" {
+		if a.year, err = ParseYear(r.Year); err != nil {
+			return Invalid("year", "L'année demandée n'est pas de la forme 2026-2027.")
+		}
+	}
+	a.login, a.now = LoginKey(r.Login), now
+	return nil
+}
+
+// find reads the school, the base and the account the attempt names;
+// those that do not exist stay nil.
+func (s *Service) find(ctx context.Context, a *attempt) error {
+	school, err := s.Store.GetSchool(ctx, a.uai)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	a.school = &school
+	if a.year == "" {
+		a.year = school.CurrentYear
+	}
+	k := BaseKey{a.uai, a.year}
+	base, err := s.Store.GetBase(ctx, k)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	a.base = &base
+	u, err := s.Store.GetUser(ctx, k, a.login)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	a.user = &u
+	return nil
+}
+
+// throttle reads the counters the attempt answers to (see the budgets in
+// throttle.go) and refuses it while one of them must wait. A known device
+// answers to its own counter only; an unknown one to the account's and the
+// address's.
+func (s *Service) throttle(ctx context.Context, a *attempt) error {
+	if a.school == nil {
+		return nil // nothing to protect; the attempt still costs a hashing
+	}
+	device, known := s.checkDevice(ctx, a.r.Device, a.uai, a.login)
+	keys := []throttleKey{{"acct:" + string(a.uai) + "/" + a.login, UnknownDevices}}
 	if known {
-		keys = append(keys, throttleKey{"dev:" + string(uai) + "/" + login + "/" + device, KnownDevice})
+		a.device = device
+		keys = []throttleKey{{"dev:" + string(a.uai) + "/" + a.login + "/" + device, KnownDevice}}
 	} else {
-		keys = append(keys, throttleKey{"acct:" + string(uai) + "/" + login, UnknownDevices})
+		keys = append(keys, throttleKey{AddressKey(a.uai, a.r.Address), Address})
 	}
 	var wait time.Duration
-	for _, k := range keys {
-		a, err := s.Store.GetAttempts(ctx, k.key)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return LoginResult{}, fmt.Errorf("login: %w", err)
+	for i, k := range keys {
+		at, err := s.Store.GetAttempts(ctx, k.key)
+		if errors.Is(err, ErrNotFound) {
+			at = Attempts{Key: k.key}
+		} else if err != nil {
+			return fmt.Errorf("login: %w", err)
 		}
-		wait = max(wait, k.budget.Wait(a, now))
+		wait = max(wait, k.budget.Wait(at, a.now))
+		if !known && i == 1 {
+			a.address = &reservation{at, k.budget}
+		} else {
+			a.reserved = append(a.reserved, reservation{at, k.budget})
+		}
 	}
 	if wait > 0 {
-		return LoginResult{}, &ThrottledError{RetryAfter: wait}
+		return &ThrottledError{RetryAfter: wait}
 	}
-	fail := func() (LoginResult, error) {
-		for _, k := range keys {
-			if err := s.recordFailure(ctx, k.key, k.budget, now); err != nil {
-				return LoginResult{}, fmt.Errorf("login: %w", err)
-			}
-		}
-		return LoginResult{}, ErrInvalidCredentials
-	}
+	return nil
+}
 
-	school, err := s.Store.GetSchool(ctx, uai)
-	if errors.Is(err, ErrNotFound) {
-		s.Hasher.Burn(r.Password, HashArgon2id)
-		return fail()
-	} else if err != nil {
-		return LoginResult{}, fmt.Errorf("login: %w", err)
-	}
-	year := school.CurrentYear
-	if r.Year != "" {
-		if year, err = ParseYear(r.Year); err != nil {
-			return LoginResult{}, err
+// authenticate verifies the password under the hashing gate, after
+// taking a slot of each of the account's counters by a conditional write,
+// so that parallel guesses never verify more than the budget. The work is
+// the same whether the school, the base or the login exist or not.
+func (s *Service) authenticate(ctx context.Context, a *attempt) error {
+	var ok bool
+	var err error
+	gateErr := s.hashing().Do(ctx, func() {
+		if err = s.reserve(ctx, a); err == nil {
+			ok = s.verify(a)
 		}
-	}
-	key := BaseKey{uai, year}
-	base, err := s.Store.GetBase(ctx, key)
-	if errors.Is(err, ErrNotFound) {
-		s.Hasher.Burn(r.Password, HashArgon2id)
-		return fail()
-	} else if err != nil {
-		return LoginResult{}, fmt.Errorf("login: %w", err)
-	}
-	t.base = &key
-	u, err := s.Store.GetUser(ctx, key, login)
-	if errors.Is(err, ErrNotFound) {
-		s.Hasher.Burn(r.Password, HashArgon2id)
-		if base.LegacyHashes {
-			s.Hasher.Burn(r.Password, HashBcrypt)
-		}
-		return fail()
-	} else if err != nil {
-		return LoginResult{}, fmt.Errorf("login: %w", err)
-	}
-	ok, rehash, err := s.Hasher.Verify(u.PasswordHash, r.Password)
-	if base.LegacyHashes {
-		// Pad to the work of both formats, whichever this hash is.
-		if f, _ := ParseHashFormat(u.PasswordHash); f == HashBcrypt {
-			s.Hasher.Burn(r.Password, HashArgon2id)
-		} else {
-			s.Hasher.Burn(r.Password, HashBcrypt)
-		}
-	}
-	if err != nil || !ok {
-		return fail()
+	})
+	switch {
+	case gateErr != nil:
+		return gateErr
+	case err != nil:
+		return err
+	case ctx.Err() != nil:
+		return ctx.Err() // the caller has gone: nothing more is written
+	case !ok:
+		s.countAddressFailure(ctx, a)
+		return ErrInvalidCredentials
 	}
 	// The password is right: the account's counters start again.
-	for _, k := range keys[1:] {
-		if err := s.Store.DeleteAttempts(ctx, k.key); err != nil {
-			return LoginResult{}, fmt.Errorf("login: %w", err)
+	for _, r := range a.reserved {
+		if err := s.Store.DeleteAttempts(ctx, r.at.Key); err != nil {
+			return fmt.Errorf("login: %w", err)
 		}
 	}
-	if year != school.CurrentYear && !u.Supervisor {
+	return nil
+}
+
+// reserve takes a slot of each of the account's counters: it counts the
+// attempt as a failure in advance, conditionally on the version read. A
+// lost race means another attempt took the slot: 429, never 5xx.
+func (s *Service) reserve(ctx context.Context, a *attempt) error {
+	for i, r := range a.reserved {
+		next, err := s.Store.PutAttempts(ctx, r.budget.Fail(r.at, a.now))
+		if errors.Is(err, ErrConflict) {
+			return &ThrottledError{RetryAfter: time.Second}
+		} else if err != nil {
+			return fmt.Errorf("login: %w", err)
+		}
+		a.reserved[i].at = next
+	}
+	return nil
+}
+
+// verify checks the password, padding the work to the slowest format the
+// base holds; an unknown school, base or login costs the same.
+func (s *Service) verify(a *attempt) bool {
+	if a.user == nil {
+		s.Hasher.Burn(a.r.Password, HashArgon2id)
+		if a.base != nil && a.base.LegacyHashes {
+			s.Hasher.Burn(a.r.Password, HashBcrypt)
+		}
+		return false
+	}
+	ok, rehash, err := s.Hasher.Verify(a.user.PasswordHash, a.r.Password)
+	if a.base.LegacyHashes {
+		// Pad to the work of both formats, whichever this hash is.
+		if f, _ := ParseHashFormat(a.user.PasswordHash); f == HashBcrypt {
+			s.Hasher.Burn(a.r.Password, HashArgon2id)
+		} else {
+			s.Hasher.Burn(a.r.Password, HashBcrypt)
+		}
+	}
+	a.rehash = rehash
+	return err == nil && ok
+}
+
+// countAddressFailure counts a failure of an unknown device against its
+// address. It only slows later attempts: contention drops it.
+func (s *Service) countAddressFailure(ctx context.Context, a *attempt) {
+	if a.address == nil {
+		return
+	}
+	at := a.address.at
+	for range 3 {
+		if _, err := s.Store.PutAttempts(ctx, a.address.budget.Fail(at, a.now)); !errors.Is(err, ErrConflict) {
+			return
+		}
+		var err error
+		if at, err = s.Store.GetAttempts(ctx, at.Key); err != nil {
+			return
+		}
+	}
+}
+
+// admit lets the authenticated user into the mode asked for and, in a
+// limited pool, a seat, opening the session.
+func (s *Service) admit(ctx context.Context, a *attempt) (LoginResult, error) {
+	u, base, school := *a.user, *a.base, *a.school
+	key := BaseKey{a.uai, a.year}
+	if a.year != school.CurrentYear && !u.Supervisor {
 		return LoginResult{}, &Error{Code: CodeModeForbidden, Field: "year",
 			Message: "Seul le superviseur (SPR) peut se connecter à une autre année que l'année en cours (" + string(school.CurrentYear) + ")."}
 	}
 	var group *Profile
-	if mode == ModeAdmin && u.AdminGroup != "" {
+	if a.mode == ModeAdmin && u.AdminGroup != "" {
 		g, err := s.Store.GetProfile(ctx, key, u.AdminGroup)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return LoginResult{}, fmt.Errorf("login: %w", err)
@@ -216,32 +304,16 @@ func (s *Service) login(ctx context.Context, r LoginRequest, t *loginTrace) (Log
 	if err != nil {
 		return LoginResult{}, err
 	}
-	var sess Session
-	for try := 0; ; try++ {
-		entry, err := Enter(u, group, mode, access, base.License)
-		if err != nil {
-			return LoginResult{}, err
-		}
-		sess = NewSession(TokenID(token), key, u, entry, s.Timing, now)
-		p := SeatPolicy{Limit: entry.Limit, Lease: s.Timing.Lease, LicenseVersion: base.Version}
-		_, err = s.Store.OpenSession(ctx, sess, p, now)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, ErrConflict) || try == 3 {
-			return LoginResult{}, fmt.Errorf("login: %w", err)
-		}
-		// The licence changed meanwhile: decide again under the new one.
-		if base, err = s.Store.GetBase(ctx, key); err != nil {
-			return LoginResult{}, fmt.Errorf("login: %w", err)
-		}
+	sess, base, err := s.open(ctx, key, u, group, a, base, token)
+	if err != nil {
+		return LoginResult{}, err
 	}
-	if rehash {
-		s.rehash(ctx, key, u, r.Password)
+	if a.rehash {
+		s.rehash(ctx, key, u, a.r.Password)
 	}
-	cookie := r.Device
-	if !known {
-		if cookie, err = s.newDevice(ctx, uai, login); err != nil {
+	cookie := a.r.Device
+	if a.device == "" {
+		if cookie, err = s.newDevice(ctx, a.uai, a.login); err != nil {
 			return LoginResult{}, err
 		}
 	}
@@ -250,6 +322,72 @@ func (s *Service) login(ctx context.Context, r LoginRequest, t *loginTrace) (Log
 		return LoginResult{}, err
 	}
 	return LoginResult{Token: token, Device: cookie, View: s.view(cur, school)}, nil
+}
+
+// open decides the entry and opens the session in one atomic write with
+// its seat; when the licence changed meanwhile, it decides again under the
+// new one. It returns the base as last read.
+func (s *Service) open(ctx context.Context, key BaseKey, u User, group *Profile, a *attempt, base Base, token string) (Session, Base, error) {
+	for try := 0; ; try++ {
+		entry, err := Enter(u, group, a.mode, a.access, base.License)
+		if err != nil {
+			return Session{}, base, err
+		}
+		sess := NewSession(TokenID(token), key, u, entry, s.Timing, a.now)
+		p := SeatPolicy{Limit: entry.Limit, Lease: s.Timing.Lease, LicenseVersion: base.Version}
+		_, err = s.Store.OpenSession(ctx, sess, p, a.now)
+		if err == nil {
+			return sess, base, nil
+		}
+		if !errors.Is(err, ErrConflict) || try == 3 {
+			return Session{}, base, fmt.Errorf("login: %w", err)
+		}
+		if base, err = s.Store.GetBase(ctx, key); err != nil {
+			return Session{}, base, fmt.Errorf("login: %w", err)
+		}
+	}
+}
+
+// journalLogin writes a sign-in, or its refusal, to the journal of the
+// base it aimed at (when that base exists), and counts it in the seat
+// usage. A refusal before any password was found right only adds to the
+// hour's summary (RefusalSummary): unauthenticated requests cannot grow
+// the journal. Malformed and canceled requests are not journalled.
+func (s *Service) journalLogin(ctx context.Context, a *attempt, res LoginResult, err error) {
+	if err == nil {
+		sess := res.View.Session
+		if sess.Pool != "" {
+			s.noteAdmission(ctx, sess.Base(), sess.Pool, sess.CreatedAt)
+		}
+		detail := "Connexion en " + sess.Mode.Label()
+		if sess.Access == Consult {
+			detail += " (consultation)"
+		}
+		s.journal(ctx, sess.Base(), JournalEntry{Event: EventLogin, Actor: res.View.User.Login, Subject: res.View.User.Login,
+			Mode: sess.Mode, Pool: sess.Pool, Detail: detail + ".", Address: a.r.Address})
+		return
+	}
+	if a.school == nil || a.base == nil {
+		return
+	}
+	k := BaseKey{a.uai, a.year}
+	switch code := ErrorCode(err); code {
+	case CodeInvalidCredentials, CodeTooManyAttempts, CodeBusy:
+		if cerr := s.Store.CountJournal(ctx, k, RefusalSummary(s.now(), code, s.JournalRetention())); cerr != nil {
+			s.logger().Error("journal", "event", string(EventLoginRefused), "school", string(k.UAI), "error", cerr.Error())
+		}
+	case CodeModeForbidden, CodeAccountDisabled, CodeSeatsExhausted:
+		e := JournalEntry{Event: EventLoginRefused, Subject: strings.TrimSpace(a.r.Login), Mode: a.mode,
+			Reason: code, Detail: ErrorMessage(err), Address: a.r.Address}
+		var se *SeatsExhaustedError
+		if errors.As(err, &se) {
+			e.Pool = se.Pool
+			if nerr := s.Store.NoteUsage(ctx, k, UsageNote{Day: Day(s.now()), Pool: se.Pool, Refused: 1}); nerr != nil {
+				s.logger().Error("usage", "school", string(k.UAI), "error", nerr.Error())
+			}
+		}
+		s.journal(ctx, k, e)
+	}
 }
 
 // rehash replaces a legacy hash after a successful sign-in; a failure only
@@ -267,20 +405,4 @@ func (s *Service) rehash(ctx context.Context, k BaseKey, u User, password string
 type throttleKey struct {
 	key    string
 	budget Budget
-}
-
-func (s *Service) recordFailure(ctx context.Context, key string, b Budget, now time.Time) error {
-	for range 5 {
-		a, err := s.Store.GetAttempts(ctx, key)
-		if errors.Is(err, ErrNotFound) {
-			a = Attempts{Key: key}
-		} else if err != nil {
-			return err
-		}
-		_, err = s.Store.PutAttempts(ctx, b.Fail(a, now))
-		if !errors.Is(err, ErrConflict) {
-			return err
-		}
-	}
-	return fmt.Errorf("record failure %s: too much contention", key)
 }

@@ -89,6 +89,11 @@ type Store interface {
 	// JournalEntry.Matches). Entries past their ExpiresAt may still show
 	// until Collect (or DynamoDB's TTL) removes them.
 	ListJournal(ctx context.Context, k BaseKey, q JournalQuery) (JournalPage, error)
+	// CountJournal counts one more occurrence in the summary entry e.ID of
+	// the base's journal, atomically: the first call stores e with Count
+	// 1, the next ones add 1 to its Count and change nothing else. Returns
+	// ErrNotFound if the base does not exist.
+	CountJournal(ctx context.Context, k BaseKey, e JournalEntry) error
 	// NoteUsage adds n to the seat usage of its day and pool, atomically:
 	// the peak becomes max(peak, n.Held) and n.Refused is added to the
 	// refusals.

@@ -31,18 +31,19 @@ type journalRec struct {
 	Detail    string    `json:"detail,omitempty"`
 	Address   string    `json:"address,omitempty"`
 	ExpiresAt time.Time `json:"expiresAt"`
+	Count     int       `json:"count,omitempty"`
 }
 
 func toJournalRec(e sesame.JournalEntry) journalRec {
 	return journalRec{ID: e.ID, At: e.At.UTC(), Event: string(e.Event), Actor: e.Actor, Subject: e.Subject,
 		Mode: string(e.Mode), Pool: string(e.Pool), Reason: e.Reason, Detail: e.Detail, Address: e.Address,
-		ExpiresAt: e.ExpiresAt.UTC()}
+		ExpiresAt: e.ExpiresAt.UTC(), Count: e.Count}
 }
 
 func (r journalRec) domain() sesame.JournalEntry {
 	return sesame.JournalEntry{ID: r.ID, At: r.At, Event: sesame.Event(r.Event), Actor: r.Actor, Subject: r.Subject,
 		Mode: sesame.Mode(r.Mode), Pool: sesame.Pool(r.Pool), Reason: r.Reason, Detail: r.Detail, Address: r.Address,
-		ExpiresAt: r.ExpiresAt}
+		ExpiresAt: r.ExpiresAt, Count: r.Count}
 }
 
 type usageRec struct {
@@ -102,6 +103,46 @@ func (s *Store) AppendJournal(ctx context.Context, k sesame.BaseKey, e sesame.Jo
 	})
 	if err != nil {
 		return fmt.Errorf("append journal %s in %s: %w", e.ID, k, err)
+	}
+	return nil
+}
+
+// CountJournal adds 1 to the count of summary entry e, creating it with
+// count 1, in one write transaction (batched with concurrent writers).
+func (s *Store) CountJournal(ctx context.Context, k sesame.BaseKey, e sesame.JournalEntry) error {
+	if e.ID == "" {
+		return fmt.Errorf("count journal in %s: %w", k, sesame.Invalid("id", "L'identifiant de l'entrée du journal est obligatoire."))
+	}
+	err := s.batch(ctx, func(tx *bbolt.Tx) error {
+		bb, err := needBase(tx, k)
+		if err != nil {
+			return err
+		}
+		journal, err := bb.CreateBucketIfNotExists(bucketJournal)
+		if err != nil {
+			return err
+		}
+		rec := toJournalRec(e)
+		rec.Count = 1
+		if raw := journal.Get([]byte(e.ID)); raw != nil {
+			rec = journalRec{}
+			if err := json.Unmarshal(raw, &rec); err != nil {
+				return err
+			}
+			rec.Count++
+		} else if ek := expiryKey(e); ek != nil {
+			expiry, err := bb.CreateBucketIfNotExists(bucketJournalExpiry)
+			if err != nil {
+				return err
+			}
+			if err := expiry.Put(ek, []byte(e.ID)); err != nil {
+				return err
+			}
+		}
+		return store(journal, []byte(e.ID), rec)
+	})
+	if err != nil {
+		return fmt.Errorf("count journal %s in %s: %w", e.ID, k, err)
 	}
 	return nil
 }

@@ -48,6 +48,7 @@ type journalRecord struct {
 	Address    string `dynamodbav:"address"`
 	ExpiresAt  string `dynamodbav:"expiresAt"`
 	TTL        int64  `dynamodbav:"ttl,omitempty"`
+	Count      int    `dynamodbav:"count,omitempty"` // summary entries (CountJournal)
 }
 
 func (s *Store) newJournalRecord(k sesame.BaseKey, e sesame.JournalEntry) journalRecord {
@@ -68,7 +69,7 @@ func (r journalRecord) domain() (sesame.JournalEntry, error) {
 	}
 	return sesame.JournalEntry{ID: r.ID, At: at, Event: sesame.Event(r.Event), Actor: r.Actor, Subject: r.Subject,
 		Mode: sesame.Mode(r.Mode), Pool: sesame.Pool(r.Pool), Reason: r.Reason, Detail: r.Detail, Address: r.Address,
-		ExpiresAt: expires}, nil
+		ExpiresAt: expires, Count: r.Count}, nil
 }
 
 // journalTTL is the ttl of entry e: its ExpiresAt, or none (0, omitted)
@@ -105,6 +106,40 @@ func (s *Store) AppendJournal(ctx context.Context, k sesame.BaseKey, e sesame.Jo
 	}
 	if err := s.createIn(ctx, k, s.newJournalRecord(k, e), journalName(e.ID)); err != nil {
 		return fmt.Errorf("append journal %s in %s: %w", e.ID, k, err)
+	}
+	return nil
+}
+
+// CountJournal adds 1 to the count of summary entry e: one UpdateItem that
+// sets e's attributes where the item is new (if_not_exists) and adds to
+// count, so concurrent counts never lose one.
+func (s *Store) CountJournal(ctx context.Context, k sesame.BaseKey, e sesame.JournalEntry) error {
+	fail := func(err error) error { return fmt.Errorf("count journal %s in %s: %w", e.ID, k, err) }
+	if e.ID == "" {
+		return fail(sesame.Invalid("id", "L'identifiant de l'entrée du journal est obligatoire."))
+	}
+	item, err := attributevalue.MarshalMap(s.newJournalRecord(k, e))
+	if err != nil {
+		return fail(err)
+	}
+	var up expression.UpdateBuilder
+	for name, v := range item {
+		switch name {
+		case attrPK, attrSK, "count":
+			continue
+		}
+		n := expression.Name(name)
+		up = up.Set(n, expression.IfNotExists(n, expression.Value(v)))
+	}
+	up = up.Add(expression.Name("count"), expression.Value(1))
+	ex, err := build(expression.NewBuilder().WithUpdate(up))
+	if err != nil {
+		return fail(err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(journalPK(k), e.ID),
+		UpdateExpression: ex.Update(), ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values()})
+	if err != nil {
+		return fail(err)
 	}
 	return nil
 }

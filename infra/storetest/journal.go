@@ -222,6 +222,38 @@ func testJournal(t *testing.T, open Opener) {
 			st.AppendJournal(ctx, sesame.BaseKey{UAI: NewUAI(), Year: year}, journalEntry(t0, sesame.EventLogin, "a", "a")), sesame.ErrNotFound)
 	})
 
+	t.Run("CountedSummary", func(t *testing.T) {
+		// A base of its own, so that the listing holds the summary alone.
+		kc := MustBase(t, st, NewUAI(), year, sesame.DefaultLicense)
+		e := sesame.RefusalSummary(t0.Add(90*time.Minute), sesame.CodeInvalidCredentials, sesame.DefaultJournalRetention)
+		must(t, "CountJournal", st.CountJournal(ctx, kc, e))
+		var wg sync.WaitGroup
+		for range 31 {
+			wg.Go(func() {
+				later := e
+				later.Detail, later.At = "autre", e.At.Add(time.Minute) // never overwrites the first
+				if err := st.CountJournal(ctx, kc, later); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		p, err := st.ListJournal(ctx, kc, sesame.JournalQuery{})
+		must(t, "ListJournal", err)
+		if len(p.Entries) != 1 {
+			t.Fatalf("%d entries after 32 counts of one summary", len(p.Entries))
+		}
+		got := p.Entries[0]
+		want := e
+		want.Count = 32
+		if !sameEntry(got, want) || got.Count != 32 {
+			t.Fatalf("summary %+v, want %+v with count 32", got, want)
+		}
+		if d := got.Summarised().Detail; !strings.HasPrefix(d, "32 connexion(s) refusée(s) (identifiants incorrects)") {
+			t.Fatalf("summary reads %q", d)
+		}
+	})
+
 	t.Run("Isolation", func(t *testing.T) {
 		other := MustBase(t, st, NewUAI(), year, sesame.DefaultLicense)
 		next := MustBaseIn(t, st, k.UAI, year.Next())

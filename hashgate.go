@@ -1,0 +1,91 @@
+package sesame
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Password hashing under load. A morning rush of sign-ins must not
+// collapse the server: every argon2id verification holds a CPU and its
+// memory (19 MiB) while it runs, so hashing runs at most Slots at once,
+// behind a queue no longer than what can be served within MaxWait. A
+// sign-in that would wait longer is told at once that the school's
+// connection is busy (BusyError, HTTP 503 with Retry-After): it holds no
+// memory and counts as nobody's failed attempt. A caller that goes away
+// while queued leaves the queue and hashes nothing.
+
+// DefaultHashWait is the longest a sign-in queues for hashing.
+const DefaultHashWait = 2 * time.Second
+
+// HashGate bounds concurrent password hashing. Its zero value is not
+// usable; NewHashGate makes one.
+type HashGate struct {
+	slots   chan struct{}
+	maxWait time.Duration
+
+	mu       sync.Mutex
+	inflight int           // callers queued or hashing
+	average  time.Duration // moving average of one hashing job
+}
+
+// NewHashGate returns a gate of slots concurrent jobs (the number of CPUs
+// when 0) that refuses callers who would wait more than maxWait
+// (DefaultHashWait when 0).
+func NewHashGate(slots int, maxWait time.Duration) *HashGate {
+	if slots <= 0 {
+		slots = runtime.NumCPU()
+	}
+	if maxWait <= 0 {
+		maxWait = DefaultHashWait
+	}
+	return &HashGate{slots: make(chan struct{}, slots), maxWait: maxWait, average: 30 * time.Millisecond}
+}
+
+// Do runs job when a slot is free. It returns a *BusyError at once when the
+// expected wait exceeds the gate's limit, and ctx's error when ctx ends
+// first; job has not run then.
+func (g *HashGate) Do(ctx context.Context, job func()) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	if len(g.slots) == cap(g.slots) {
+		// Everyone queued ahead, and this caller, wait for a slot each;
+		// the slots serve cap(g.slots) of them per average job.
+		wait := time.Duration(g.inflight+1) * g.average / time.Duration(cap(g.slots))
+		if wait > g.maxWait {
+			g.mu.Unlock()
+			return &BusyError{RetryAfter: max(time.Second, wait)}
+		}
+	}
+	g.inflight++
+	g.mu.Unlock()
+	select {
+	case g.slots <- struct{}{}:
+	case <-ctx.Done():
+		g.leave(0)
+		return ctx.Err()
+	}
+	defer func() { <-g.slots }()
+	if err := ctx.Err(); err != nil {
+		g.leave(0)
+		return err
+	}
+	start := time.Now()
+	job()
+	g.leave(time.Since(start))
+	return nil
+}
+
+// leave takes a caller off the gate, folding the duration of its job
+// (when it ran) into the average.
+func (g *HashGate) leave(took time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.inflight--
+	if took > 0 {
+		g.average += (took - g.average) / 8
+	}
+}
