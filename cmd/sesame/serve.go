@@ -102,11 +102,16 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	fmt.Fprintf(e.stdout, "Sésame écoute sur %s://%s/ (stockage %s)\n", scheme, ln.Addr(), *f.store)
-	fmt.Fprintf(e.stdout, "Adresses acceptées : %s (les autres noms d'hôte reçoivent 421 ; --public-url en ajoute).\n", join(origins, ", "))
+	fmt.Fprintf(e.stdout, "Adresses acceptées : %s (les autres noms d'hôte reçoivent 421 ; --public-url les choisit).\n", join(origins, ", "))
+	if len(public.v) == 0 {
+		if ip, port, ok := unspecified(ln.Addr()); ok {
+			fmt.Fprintf(e.stderr, "ATTENTION : Sésame écoute sur toutes les interfaces (%s) mais ne répond qu'aux noms localhost : donnez --public-url avec l'adresse que les postes utilisent (par exemple %s://192.168.1.10:%s).\n", ip, scheme, port)
+		}
+	}
 	if len(proxies.v) > 0 {
 		fmt.Fprintf(e.stdout, "Relais de confiance (X-Forwarded-For, -Host, -Proto) : %s\n", join(proxies.v, ", "))
 	}
+	fmt.Fprintf(e.stdout, "Sésame écoute sur %s://%s/ (stockage %s)\n", scheme, ln.Addr(), *f.store)
 	fmt.Fprintf(e.stdout, "Journal : chaque entrée est conservée %s, puis effacée.\n", days(retention.v))
 	if tlsConfig == nil {
 		host, _, _ := net.SplitHostPort(ln.Addr().String())
@@ -163,6 +168,16 @@ func (l *listFlag[T]) Set(s string) error {
 	}
 	l.v = append(l.v, v)
 	return nil
+}
+
+// unspecified says whether addr is a wildcard address (0.0.0.0, ::), and
+// gives its IP and port.
+func unspecified(addr net.Addr) (ip, port string, ok bool) {
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil || !ap.Addr().IsUnspecified() {
+		return "", "", false
+	}
+	return ap.Addr().String(), strconv.Itoa(int(ap.Port())), true
 }
 
 // join writes vs with sep between them.

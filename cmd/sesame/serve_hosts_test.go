@@ -82,6 +82,24 @@ func TestServePublicURL(t *testing.T) {
 	}
 }
 
+// On every interface without --public-url, serve says that only the
+// localhost names are answered.
+func TestServeWildcardHint(t *testing.T) {
+	s := serve(t, "--store", tempStore(t), "--addr", "0.0.0.0:0")
+	// (0.0.0.0 listens on :: too, and says so.)
+	want := "ATTENTION : Sésame écoute sur toutes les interfaces ("
+	if !strings.Contains(s.stderr.String(), want) || !strings.Contains(s.stderr.String(), ") mais ne répond qu'aux noms localhost : donnez --public-url") {
+		t.Errorf("stderr lacks %q:\n%s", want, s.stderr)
+	}
+	if strings.Contains(s.stdout.String(), "http://0.0.0.0") {
+		t.Errorf("the wildcard address is listed as a host:\n%s", s.stdout)
+	}
+	s2 := serve(t, "--store", tempStore(t), "--addr", "0.0.0.0:0", "--public-url", "http://192.0.2.10:8080")
+	if strings.Contains(s2.stderr.String(), "toutes les interfaces") {
+		t.Errorf("hint despite --public-url:\n%s", s2.stderr)
+	}
+}
+
 func TestServeHostFlagsRefused(t *testing.T) {
 	store := tempStore(t)
 	sesameCmd(t, "", "serve", "--store", store, "--public-url", "ftp://sesame.example").
