@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -270,7 +271,7 @@ func (a *api) wrap(route string, h http.HandlerFunc) http.Handler {
 var accepted = map[string]bool{"application/json": true, "application/zip": true, "application/octet-stream": true}
 
 func (a *api) guard(r *http.Request) error {
-	if a.cfg.OriginSecret != "" && r.Header.Get("X-Origin-Secret") != a.cfg.OriginSecret {
+	if a.cfg.OriginSecret != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Origin-Secret")), []byte(a.cfg.OriginSecret)) != 1 {
 		return &apiError{status: http.StatusForbidden, code: codeDirect, message: "Accès direct refusé : passez par l'adresse du site."}
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {

@@ -29,6 +29,8 @@ type site struct {
 	srv  *httptest.Server
 	port string
 	log  *syncLog
+	// always are headers every request carries (the origin secret).
+	always map[string]string
 }
 
 // syncLog collects the server's log lines, written by its goroutines.
@@ -91,6 +93,9 @@ func (s *site) send(method, path, host string, hdr map[string]string, body any) 
 	req.Host = host
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range s.always {
+		req.Header.Set(k, v)
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
@@ -316,6 +321,39 @@ func TestHTTPSPublicURL(t *testing.T) {
 	}
 	if res, _ := s.signIn("127.0.0.1:"+s.port, "https://sesame.example", nil); res.StatusCode != http.StatusMisdirectedRequest {
 		t.Errorf("the listen address answered though only the public URL was given: %d", res.StatusCode)
+	}
+}
+
+// TestBehindCloudFront: in the cloud, the origin secret vouches for
+// CloudFront's X-Forwarded-Host and CloudFront-Viewer-Address, and
+// cookies are always Secure.
+func TestBehindCloudFront(t *testing.T) {
+	const secret = "0123456789abcdef0123456789abcdef"
+	s := newSite(t, func(string) httpapi.Config {
+		return httpapi.Config{OriginSecret: secret, AddressHeader: "CloudFront-Viewer-Address", Secure: true}
+	})
+	const site = "d111111abcdef8.cloudfront.net"
+	viewer := map[string]string{"X-Forwarded-Host": site, "CloudFront-Viewer-Address": "[2001:db8::7]:51234"}
+	if res, raw := s.signIn("api.example", "https://"+site, viewer); res.StatusCode != http.StatusForbidden || !strings.Contains(raw, "direct_access") {
+		t.Fatalf("without the origin secret: %d %s", res.StatusCode, raw)
+	}
+	s.always = map[string]string{"X-Origin-Secret": secret[:31] + "0"}
+	if res, raw := s.signIn("api.example", "https://"+site, viewer); res.StatusCode != http.StatusForbidden || !strings.Contains(raw, "direct_access") {
+		t.Fatalf("with a wrong origin secret: %d %s", res.StatusCode, raw)
+	}
+	s.always = map[string]string{"X-Origin-Secret": secret}
+	res, raw := s.signIn("api.example", "https://"+site, viewer)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("through CloudFront: %d %s", res.StatusCode, raw)
+	}
+	if c := res.Cookies()[0]; !c.Secure {
+		t.Errorf("cookie in the cloud: %+v", c)
+	}
+	if res, raw := s.signIn("api.example", "https://evil.example", viewer); res.StatusCode != http.StatusForbidden || !strings.Contains(raw, "cross_site") {
+		t.Errorf("another site's page through CloudFront: %d %s", res.StatusCode, raw)
+	}
+	if got := s.addresses(); len(got) != 1 || got[0] != "2001:db8::7" {
+		t.Fatalf("addresses %v, want the viewer's", got)
 	}
 }
 
