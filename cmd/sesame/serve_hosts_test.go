@@ -103,7 +103,7 @@ func TestServeWildcardHint(t *testing.T) {
 func TestServeHostFlagsRefused(t *testing.T) {
 	store := tempStore(t)
 	sesameCmd(t, "", "serve", "--store", store, "--public-url", "ftp://sesame.example").
-		refused(t, exitUsage, "valeur incorrecte pour --public-url : L'adresse publique « ftp://sesame.example » est incorrecte : elle commence par http:// ou https://.")
+		refused(t, exitUsage, "valeur incorrecte pour --public-url : L'adresse publique « ftp://sesame.example » est incorrecte : elle doit commencer par http:// ou https://.")
 	sesameCmd(t, "", "serve", "--store", store, "--public-url", "https://sesame.example/app").
 		refused(t, exitUsage, "sans chemin")
 	sesameCmd(t, "", "serve", "--store", store, "--trusted-proxy", "10.0.0.0/33").

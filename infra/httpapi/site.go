@@ -71,7 +71,7 @@ func ParseOrigin(s string) (Origin, error) {
 		return bad("écrivez par exemple https://sesame.mon-college.fr ou http://127.0.0.1:8080.")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return bad("elle commence par http:// ou https://.")
+		return bad("elle doit commencer par http:// ou https://.")
 	}
 	if u.Hostname() == "" || u.User != nil || u.Opaque != "" {
 		return bad("il y manque le nom d'hôte (par exemple https://sesame.mon-college.fr).")
