@@ -169,7 +169,8 @@ func TestTemplateFunctions(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(root, "functions", functionDir(id), "main.go")); err != nil {
 				t.Errorf("no functions/%s/main.go for %s: %v", functionDir(id), id, err)
 			}
-			for _, k := range []string{"Runtime", "Architectures", "Handler", "Role", "ReservedConcurrentExecutions"} {
+			// ReservedConcurrentExecutions: TestTemplateLoginConcurrency.
+			for _, k := range []string{"Runtime", "Architectures", "Handler", "Role"} {
 				if v := get(r, "Properties", k); v != nil {
 					t.Errorf("%s = %v: leave it to Globals (or unset)", k, v)
 				}

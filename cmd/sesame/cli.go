@@ -38,6 +38,7 @@ const usage = `Sésame — qui peut entrer dans la base, dans quel mode, et pour
 
 Commandes :
   sesame serve [--addr 127.0.0.1:8080] [--demo] [--tls-cert F --tls-key F] [--journal-retention JOURS]
+               [--public-url URL]… [--trusted-proxy CIDR]…
   sesame school create --uai U --name N --year Y [--admin-seats N] [--teacher-seats N|unlimited] [--consultation] [--spr-password-stdin]
   sesame school use --uai U --year Y
   sesame license set --uai U --year Y [--admin-seats N] [--teacher-seats N|unlimited] [--consultation=true|false]
@@ -58,6 +59,8 @@ Commandes :
 
 Toutes les commandes acceptent --store URL : bolt:CHEMIN (par défaut bolt:./data/sesame.db) ou dynamodb:TABLE [--create-table].
 Les commandes d'administration agissent avec les droits du superviseur (SPR) ; le journal les attribue à « sesame (ligne de commande) ».
+serve ne répond qu'aux adresses --public-url (par défaut son adresse d'écoute et localhost) : tout autre nom d'hôte reçoit 421.
+Il ne croit X-Forwarded-For, -Host et -Proto que d'un relais --trusted-proxy (bloc CIDR ou adresse).
 Le journal garde chaque entrée SESAME_JOURNAL_RETENTION_DAYS jours (183 par défaut, de 1 à 1098) ; serve --journal-retention l'emporte.
 Codes de sortie : 0 réussi, 1 refusé ou échoué, 2 commande mal formée.
 `

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +29,12 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	lease := f.Duration("lease", sesame.DefaultTiming.Lease, "durée d'une place sans signal")
 	retention := &retentionFlag{v: sesame.DefaultJournalRetention}
 	f.Var(retention, "journal-retention", "durée de conservation du journal, en jours")
+	var public listFlag[httpapi.Origin]
+	public.parse = httpapi.ParseOrigin
+	f.Var(&public, "public-url", "adresse publique du site (répétable)")
+	var proxies listFlag[netip.Prefix]
+	proxies.parse = httpapi.ParseProxy
+	f.Var(&proxies, "trusted-proxy", "bloc CIDR d'un relais de confiance (répétable)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -77,17 +85,31 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("écoute sur %s impossible : %w", *addr, err)
 	}
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	}
+	origins := public.v
+	if len(origins) == 0 {
+		origins = httpapi.LocalOrigins(scheme, ln.Addr().String())
+	}
 	srv := &http.Server{
-		Handler:           app.Handler(svc, httpapi.Config{Logger: logger, Secure: tlsConfig != nil, Uploads: up}),
+		Handler: app.Handler(svc, httpapi.Config{Logger: logger, Secure: tlsConfig != nil, Uploads: up,
+			PublicOrigins: origins, TrustedProxies: proxies.v}),
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	scheme := "http"
-	if tlsConfig != nil {
-		scheme = "https"
+	fmt.Fprintf(e.stdout, "Adresses acceptées : %s (les autres noms d'hôte reçoivent 421 ; --public-url les choisit).\n", join(origins, ", "))
+	if len(public.v) == 0 {
+		if ip, port, ok := unspecified(ln.Addr()); ok {
+			fmt.Fprintf(e.stderr, "ATTENTION : Sésame écoute sur toutes les interfaces (%s) mais ne répond qu'aux noms localhost : donnez --public-url avec l'adresse que les postes utilisent (par exemple %s://192.168.1.10:%s).\n", ip, scheme, port)
+		}
+	}
+	if len(proxies.v) > 0 {
+		fmt.Fprintf(e.stdout, "Relais de confiance (X-Forwarded-For, -Host, -Proto) : %s\n", join(proxies.v, ", "))
 	}
 	fmt.Fprintf(e.stdout, "Sésame écoute sur %s://%s/ (stockage %s)\n", scheme, ln.Addr(), *f.store)
 	fmt.Fprintf(e.stdout, "Journal : chaque entrée est conservée %s, puis effacée.\n", days(retention.v))
@@ -124,6 +146,47 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// listFlag is a repeatable flag whose values parse reads.
+type listFlag[T fmt.Stringer] struct {
+	v     []T
+	parse func(string) (T, error)
+}
+
+func (l *listFlag[T]) String() string {
+	if l == nil {
+		return ""
+	}
+	return join(l.v, " ")
+}
+
+func (l *listFlag[T]) Set(s string) error {
+	v, err := l.parse(s)
+	if err != nil {
+		return err
+	}
+	l.v = append(l.v, v)
+	return nil
+}
+
+// unspecified says whether addr is a wildcard address (0.0.0.0, ::), and
+// gives its IP and port.
+func unspecified(addr net.Addr) (ip, port string, ok bool) {
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil || !ap.Addr().IsUnspecified() {
+		return "", "", false
+	}
+	return ap.Addr().String(), strconv.Itoa(int(ap.Port())), true
+}
+
+// join writes vs with sep between them.
+func join[T fmt.Stringer](vs []T, sep string) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = v.String()
+	}
+	return strings.Join(parts, sep)
 }
 
 // retentionFlag is the journal's retention, given in days.

@@ -113,12 +113,14 @@ func NewService(st sesame.Backend, t sesame.Timing) *sesame.Service {
 }
 
 // Handler serves the API under /api/v1/ and the pages everywhere else.
+// With cfg.PublicOrigins, it first refuses any other host with 421
+// (httpapi.CheckHost).
 func Handler(svc *sesame.Service, cfg httpapi.Config) http.Handler {
 	cfg.Service = svc
 	mux := http.NewServeMux()
 	mux.Handle(httpapi.Prefix+"/", httpapi.New(cfg))
 	mux.Handle("/", web.Handler())
-	return mux
+	return httpapi.CheckHost(cfg, mux)
 }
 
 // NewServiceFor is NewService with the journal retention and the logger

@@ -3,15 +3,15 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
-	"net/url"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -36,8 +36,18 @@ type Config struct {
 	// CloudFront adds it, so calls that bypass CloudFront are refused.
 	OriginSecret string
 	// Secure forces Secure cookies (always so in the cloud). Otherwise
-	// they are Secure when the request came over HTTPS.
+	// they are Secure when the request came over HTTPS (see site.go).
 	Secure bool
+	// PublicOrigins, when set, are the site's own origins (the single
+	// server's --public-url): CheckHost refuses any other host, and a
+	// non-GET request must come from one of them. Empty: the request's
+	// own host is the site's (in the cloud, the X-Forwarded-Host that
+	// CloudFront sets).
+	PublicOrigins []Origin
+	// TrustedProxies are the peers whose X-Forwarded-Host,
+	// X-Forwarded-Proto and X-Forwarded-For are believed (the single
+	// server's --trusted-proxy).
+	TrustedProxies []netip.Prefix
 	// Uploads keeps rentrée files sent for recovery (nil: the upload and
 	// recovery-from-file routes answer 501 not_configured).
 	Uploads sesame.Uploads
@@ -99,9 +109,10 @@ var Routes = []Route{
 }
 
 type api struct {
-	cfg Config
-	svc *sesame.Service
-	log *slog.Logger
+	cfg  Config
+	svc  *sesame.Service
+	log  *slog.Logger
+	site site
 }
 
 // New returns the API as one http.Handler serving Prefix.
@@ -109,7 +120,7 @@ func New(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	a := &api{cfg: cfg, svc: cfg.Service, log: cfg.Logger}
+	a := &api{cfg: cfg, svc: cfg.Service, log: cfg.Logger, site: newSite(cfg)}
 	handlers := map[string]http.HandlerFunc{
 		"POST /login":                  a.login,
 		"GET /session":                 a.session,
@@ -260,13 +271,13 @@ func (a *api) wrap(route string, h http.HandlerFunc) http.Handler {
 var accepted = map[string]bool{"application/json": true, "application/zip": true, "application/octet-stream": true}
 
 func (a *api) guard(r *http.Request) error {
-	if a.cfg.OriginSecret != "" && r.Header.Get("X-Origin-Secret") != a.cfg.OriginSecret {
+	if a.cfg.OriginSecret != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Origin-Secret")), []byte(a.cfg.OriginSecret)) != 1 {
 		return &apiError{status: http.StatusForbidden, code: codeDirect, message: "Accès direct refusé : passez par l'adresse du site."}
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return nil
 	}
-	if !sameOrigin(r) {
+	if !a.site.ownOrigin(r) {
 		return &apiError{status: http.StatusForbidden, code: codeCrossSite, message: "Requête refusée : elle ne vient pas du site Sésame lui-même."}
 	}
 	ct := r.Header.Get("Content-Type")
@@ -279,46 +290,6 @@ func (a *api) guard(r *http.Request) error {
 			message: "Type de contenu refusé : envoyez application/json, application/zip ou application/octet-stream."}
 	}
 	return nil
-}
-
-// sameOrigin accepts a request whose Origin is the site itself, or, with no
-// Origin, whose Sec-Fetch-Site says same-origin.
-func sameOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	host := r.Header.Get("X-Forwarded-Host")
-	if host == "" {
-		host = r.Host
-	}
-	return strings.EqualFold(u.Host, host)
-}
-
-func (a *api) secure(r *http.Request) bool {
-	return a.cfg.Secure || r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
-}
-
-// address is the client's address, for throttling.
-func (a *api) address(r *http.Request) string {
-	if a.cfg.AddressHeader != "" {
-		if v := r.Header.Get(a.cfg.AddressHeader); v != "" {
-			// CloudFront-Viewer-Address is "ip:port", IPv6 included.
-			if i := strings.LastIndex(v, ":"); i > 0 {
-				return strings.Trim(v[:i], "[]")
-			}
-			return v
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func token(r *http.Request) string {

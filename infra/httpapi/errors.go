@@ -25,6 +25,7 @@ const (
 	codeCrossSite   = "cross_site"
 	codeMediaType   = "unsupported_media_type"
 	codeDirect      = "direct_access"
+	codeMisdirected = "misdirected_request"
 	codeNotFound    = "not_found"
 	codeMethod      = "method_not_allowed"
 	codeBadRequest  = sesame.CodeBadRequest
