@@ -104,7 +104,9 @@ func TestJournalAndUsage(t *testing.T) {
 				t.Errorf("the journal lacks the %s: %+v", what, all)
 			}
 		}
-		if has(all, func(e entry) bool { return strings.Contains(e.subject, "xxxx") || e.subject == injection || e.subject == "@inconnu" }) {
+		if has(all, func(e entry) bool {
+			return strings.Contains(e.subject, "xxxx") || e.subject == injection || e.subject == "@inconnu"
+		}) {
 			t.Error("an unauthenticated refusal wrote an entry of its own")
 		}
 		// Newest first, paged without loss.
