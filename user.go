@@ -1,6 +1,7 @@
 package sesame
 
 import (
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -152,6 +153,49 @@ func (u User) Validate() error {
 		if _, err := ParseHashFormat(u.PasswordHash); err != nil {
 			return err
 		}
+		if err := CheckHashCost(u.PasswordHash); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// The costliest password hashes a base accepts: what the product itself
+// produces (argon2id, 19 MiB, t=2, p=1; bcrypt 10 in the files of other
+// software), with a little headroom. A heavier hash would let one ordinary
+// sign-in pin a CPU or run a function out of memory.
+const (
+	MaxBcryptCost     = 12
+	MaxArgon2MemoryKi = 64 * 1024 // KiB
+	MaxArgon2Time     = 4
+	MaxArgon2Threads  = 4
+)
+
+// CheckHashCost refuses a well-formed hash whose cost exceeds the caps
+// above: the account must then be given a new password.
+func CheckHashCost(h string) error {
+	tooCostly := func(what string) error {
+		return Invalid("passwordHash", "Le mot de passe de ce compte est haché avec un coût trop élevé (%s) : le compte est refusé et devra recevoir un nouveau mot de passe.", what)
+	}
+	f, err := ParseHashFormat(h)
+	if err != nil {
+		return err
+	}
+	if f == HashBcrypt {
+		if cost := int(h[4]-'0')*10 + int(h[5]-'0'); cost > MaxBcryptCost {
+			return tooCostly(fmt.Sprintf("bcrypt de coût %d, au plus %d", cost, MaxBcryptCost))
+		}
+		return nil
+	}
+	var m, t, p int
+	if parts := strings.Split(h, "$"); len(parts) != 6 {
+		return Invalid("passwordHash", "Ce hachage argon2id est mal formé.")
+	} else if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return Invalid("passwordHash", "Ce hachage argon2id est mal formé.")
+	}
+	if m > MaxArgon2MemoryKi || t > MaxArgon2Time || p > MaxArgon2Threads {
+		return tooCostly(fmt.Sprintf("argon2id m=%d KiB, t=%d, p=%d ; au plus %d KiB, t=%d, p=%d",
+			m, t, p, MaxArgon2MemoryKi, MaxArgon2Time, MaxArgon2Threads))
 	}
 	return nil
 }
