@@ -99,7 +99,7 @@ func recoverY1(t *testing.T, svc *sesame.Service, opts sesame.RecoverOptions) se
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := svc.Recover(ctx, sesame.BaseKey{UAI: uai, Year: y2}, src, "year:"+y1, opts)
+	rep, err := svc.Recover(ctx, sesame.BaseKey{UAI: uai, Year: y2}, src, sesame.FromYear(y1), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestRecoveryEndsSessionsAsEditsDo(t *testing.T) {
 		ctx := context.Background()
 		k2 := sesame.BaseKey{UAI: uai, Year: y2}
 		svc := lastYear(t, st, 1)
-		if _, err := svc.Recover(ctx, k2, mustSource(t, svc), "year:"+y1, sesame.RecoverOptions{Add: true}); err != nil {
+		if _, err := svc.Recover(ctx, k2, mustSource(t, svc), sesame.FromYear(y1), sesame.RecoverOptions{Add: true}); err != nil {
 			t.Fatal(err)
 		}
 		if err := svc.UseYear(ctx, uai, y2); err != nil {

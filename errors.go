@@ -36,6 +36,7 @@ const (
 	CodeInvalidImport      = "invalid_import"   // a rentrée file refused whole; its Reason says why
 	CodeExportTooLarge     = "export_too_large" // an export over MaxJournalExport entries
 	CodeCanceled           = "canceled"         // the caller went away before the answer
+	CodeNotConfigured      = "not_configured"   // a feature this server was not set up for
 	CodeInternal           = "internal"
 )
 

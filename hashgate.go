@@ -43,49 +43,70 @@ func NewHashGate(slots int, maxWait time.Duration) *HashGate {
 	return &HashGate{slots: make(chan struct{}, slots), maxWait: maxWait, average: 30 * time.Millisecond}
 }
 
-// Do runs job when a slot is free. It returns a *BusyError at once when the
-// expected wait exceeds the gate's limit, and ctx's error when ctx ends
-// first; job has not run then.
-func (g *HashGate) Do(ctx context.Context, job func()) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+// Enter takes a place in the gate, or returns a *BusyError at once when
+// the expected wait exceeds the gate's limit. The caller must Leave it.
+func (g *HashGate) Enter() (*Ticket, error) {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	if len(g.slots) == cap(g.slots) {
-		// Everyone queued ahead, and this caller, wait for a slot each;
-		// the slots serve cap(g.slots) of them per average job.
+		// Everyone in the gate, and this caller, hash once each; the
+		// slots serve cap(g.slots) of them per average job.
 		wait := time.Duration(g.inflight+1) * g.average / time.Duration(cap(g.slots))
 		if wait > g.maxWait {
-			g.mu.Unlock()
-			return &BusyError{RetryAfter: max(time.Second, wait)}
+			return nil, &BusyError{RetryAfter: max(time.Second, wait)}
 		}
 	}
 	g.inflight++
-	g.mu.Unlock()
+	return &Ticket{g: g}, nil
+}
+
+// Ticket is a place in a HashGate.
+type Ticket struct {
+	g    *HashGate
+	done bool
+}
+
+// Run runs job when a slot is free, or returns ctx's error when ctx ends
+// first (job has not run then).
+func (t *Ticket) Run(ctx context.Context, job func()) error {
+	g := t.g
 	select {
 	case g.slots <- struct{}{}:
 	case <-ctx.Done():
-		g.leave(0)
 		return ctx.Err()
 	}
 	defer func() { <-g.slots }()
 	if err := ctx.Err(); err != nil {
-		g.leave(0)
 		return err
 	}
 	start := time.Now()
 	job()
-	g.leave(time.Since(start))
+	g.mu.Lock()
+	g.average += (time.Since(start) - g.average) / 8
+	g.mu.Unlock()
 	return nil
 }
 
-// leave takes a caller off the gate, folding the duration of its job
-// (when it ran) into the average.
-func (g *HashGate) leave(took time.Duration) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.inflight--
-	if took > 0 {
-		g.average += (took - g.average) / 8
+// Leave gives the place back; calling it again does nothing.
+func (t *Ticket) Leave() {
+	if t == nil || t.done {
+		return
 	}
+	t.done = true
+	t.g.mu.Lock()
+	t.g.inflight--
+	t.g.mu.Unlock()
+}
+
+// Do enters the gate and runs job (see Enter and Run).
+func (g *HashGate) Do(ctx context.Context, job func()) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t, err := g.Enter()
+	if err != nil {
+		return err
+	}
+	defer t.Leave()
+	return t.Run(ctx, job)
 }

@@ -133,11 +133,10 @@ func profileKey(m Mode, name string) string {
 }
 
 // Recover runs "Récupérer les utilisateurs" from src into base k.
-// sourceRef says where src can be found again to apply a dry run later
-// ("upload:ID", "year:2025-2026"…). The run is idempotent: the same content
+// ref says where src can be found again to apply a dry run later. The run is idempotent: the same content
 // with the same options, once applied, changes nothing again (the first
 // report comes back, with AlreadyApplied).
-func (s *Service) Recover(ctx context.Context, k BaseKey, src RentreeSource, sourceRef string, opts RecoverOptions) (RecoveryReport, error) {
+func (s *Service) Recover(ctx context.Context, k BaseKey, src RentreeSource, ref SourceRef, opts RecoverOptions) (RecoveryReport, error) {
 	r, err := s.plan(ctx, k, src, opts)
 	if err != nil {
 		return RecoveryReport{}, err
@@ -159,7 +158,7 @@ func (s *Service) Recover(ctx context.Context, k BaseKey, src RentreeSource, sou
 		return done, nil
 	}
 	if opts.DryRun {
-		state, _ := json.Marshal(planState{Fingerprint: hex.EncodeToString(r.finger), Options: opts, SourceRef: sourceRef})
+		state, _ := json.Marshal(planState{Fingerprint: hex.EncodeToString(r.finger), Options: opts, SourceRef: ref.String()})
 		report, _ := json.Marshal(r.report)
 		job.State, job.Plan, job.Report, job.UpdatedAt = ImportPlanned, state, report, r.now
 		if job.Version == 0 {
@@ -177,21 +176,22 @@ func (s *Service) Recover(ctx context.Context, k BaseKey, src RentreeSource, sou
 
 // PlannedSource returns where the dry run id found its source, so that the
 // caller can open it again for ApplyPlan.
-func (s *Service) PlannedSource(ctx context.Context, k BaseKey, id string) (string, RecoverOptions, error) {
+func (s *Service) PlannedSource(ctx context.Context, k BaseKey, id string) (SourceRef, RecoverOptions, error) {
 	job, err := s.Store.GetImport(ctx, k, id)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return "", RecoverOptions{}, NotFound("L'aperçu « " + id + " »")
+			return SourceRef{}, RecoverOptions{}, NotFound("L'aperçu « " + id + " »")
 		}
-		return "", RecoverOptions{}, fmt.Errorf("planned source: %w", err)
+		return SourceRef{}, RecoverOptions{}, fmt.Errorf("planned source: %w", err)
 	}
 	var st planState
 	if len(job.Plan) > 0 {
 		if err := json.Unmarshal(job.Plan, &st); err != nil {
-			return "", RecoverOptions{}, fmt.Errorf("planned source: %w", err)
+			return SourceRef{}, RecoverOptions{}, fmt.Errorf("planned source: %w", err)
 		}
 	}
-	return st.SourceRef, st.Options, nil
+	ref, err := ParseSourceRef(st.SourceRef)
+	return ref, st.Options, err
 }
 
 // ApplyPlan applies the dry run id, reading src again: exactly that plan,

@@ -140,7 +140,7 @@ func benchRecover(b *testing.B, st sesame.Backend, n int) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				rep, err := svc.Recover(ctx, k, src, "bench", sesame.RecoverOptions{Add: true, Update: true})
+				rep, err := svc.Recover(ctx, k, src, sesame.FromUpload("bench"), sesame.RecoverOptions{Add: true, Update: true})
 				if err != nil || rep.Added != n {
 					b.Fatalf("recover: added %d, %v", rep.Added, err)
 				}

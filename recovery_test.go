@@ -93,7 +93,7 @@ func TestRecoverFromLastYearsBase(t *testing.T) {
 		}
 
 		// A dry run changes nothing and says what would happen.
-		dry, err := svc.Recover(ctx, k2, src, "year:"+y1, sesame.RecoverOptions{Add: true, Update: true, DryRun: true})
+		dry, err := svc.Recover(ctx, k2, src, sesame.FromYear(y1), sesame.RecoverOptions{Add: true, Update: true, DryRun: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +104,7 @@ func TestRecoverFromLastYearsBase(t *testing.T) {
 			t.Fatalf("a dry run wrote a user: %v", err)
 		}
 		ref, opts, err := svc.PlannedSource(ctx, k2, dry.ID)
-		if err != nil || ref != "year:"+y1 || !opts.Add || !opts.Update {
+		if err != nil || ref != sesame.FromYear(y1) || !opts.Add || !opts.Update {
 			t.Fatalf("PlannedSource = %q %+v %v", ref, opts, err)
 		}
 
@@ -155,7 +155,7 @@ func TestRecoverFromLastYearsBase(t *testing.T) {
 		if _, err := st.UpdateUser(ctx, k2, u); err != nil {
 			t.Fatal(err)
 		}
-		again, err := svc.Recover(ctx, k2, src, "year:"+y1, sesame.RecoverOptions{Add: true, Update: true})
+		again, err := svc.Recover(ctx, k2, src, sesame.FromYear(y1), sesame.RecoverOptions{Add: true, Update: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,13 +180,13 @@ func TestRecoverOptions(t *testing.T) {
 			}
 		}
 		src, _ := svc.BaseSource(ctx, k1)
-		if _, err := svc.Recover(ctx, k2, src, "x", sesame.RecoverOptions{}); sesame.ErrorCode(err) != sesame.CodeBadRequest {
+		if _, err := svc.Recover(ctx, k2, src, sesame.FromUpload("x"), sesame.RecoverOptions{}); sesame.ErrorCode(err) != sesame.CodeBadRequest {
 			t.Fatalf("neither add nor update: %v", err)
 		}
 		// Update only: the existing user is updated (logins compare in any
 		// case), nobody is added, and no group or profile is created: the
 		// user whose profile is missing is rejected, saying to tick Ajouter.
-		up, err := svc.Recover(ctx, k2, src, "x", sesame.RecoverOptions{Update: true})
+		up, err := svc.Recover(ctx, k2, src, sesame.FromUpload("x"), sesame.RecoverOptions{Update: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +214,7 @@ func TestRecoverOptions(t *testing.T) {
 		if _, err := st.UpdateUser(ctx, k2, cpe); err != nil {
 			t.Fatal(err)
 		}
-		add, err := svc.Recover(ctx, k2, src, "x", sesame.RecoverOptions{Add: true})
+		add, err := svc.Recover(ctx, k2, src, sesame.FromUpload("x"), sesame.RecoverOptions{Add: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,18 +234,18 @@ func TestRecoverRefusals(t *testing.T) {
 		k1, k2 := sesame.BaseKey{UAI: uai, Year: y1}, sesame.BaseKey{UAI: uai, Year: y2}
 		src, _ := svc.BaseSource(ctx, k1)
 		// Into the same year, or into an earlier one: refused.
-		if _, err := svc.Recover(ctx, k1, src, "x", sesame.RecoverOptions{Add: true}); !errors.Is(err, sesame.ErrInvalidImport) {
+		if _, err := svc.Recover(ctx, k1, src, sesame.FromUpload("x"), sesame.RecoverOptions{Add: true}); !errors.Is(err, sesame.ErrInvalidImport) {
 			t.Fatalf("same year: %v", err)
 		}
 		// Another school's base: refused.
 		if _, err := svc.CreateSchool(ctx, sesame.NewSchool{UAI: "0931234B", Name: "Autre", Year: y2, SPRPassword: "xxxxxxxxxx"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.Recover(ctx, sesame.BaseKey{UAI: "0931234B", Year: y2}, src, "x", sesame.RecoverOptions{Add: true}); !errors.Is(err, sesame.ErrInvalidImport) {
+		if _, err := svc.Recover(ctx, sesame.BaseKey{UAI: "0931234B", Year: y2}, src, sesame.FromUpload("x"), sesame.RecoverOptions{Add: true}); !errors.Is(err, sesame.ErrInvalidImport) {
 			t.Fatalf("another school: %v", err)
 		}
 		// A dry run gone stale: the base changed before the apply.
-		dry, err := svc.Recover(ctx, k2, src, "x", sesame.RecoverOptions{Add: true, DryRun: true})
+		dry, err := svc.Recover(ctx, k2, src, sesame.FromUpload("x"), sesame.RecoverOptions{Add: true, DryRun: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,14 +287,14 @@ func TestRecoverResumesWhereItStopped(t *testing.T) {
 		src, _ := svc.BaseSource(ctx, k1)
 		fs := &failingStore{Backend: st, failFrom: 3} // profiles, one batch of users, then it stops
 		broken := &sesame.Service{Store: fs, Hasher: svc.Hasher, Clock: svc.Clock, Timing: svc.Timing}
-		if _, err := broken.Recover(ctx, k2, src, "x", sesame.RecoverOptions{Add: true}); err == nil {
+		if _, err := broken.Recover(ctx, k2, src, sesame.FromUpload("x"), sesame.RecoverOptions{Add: true}); err == nil {
 			t.Fatal("the broken run succeeded")
 		}
 		page, _ := st.ListUsers(ctx, k2, sesame.UserQuery{Limit: 1000})
 		if n := len(page.Users); n <= 1 || n >= 166 {
 			t.Fatalf("after the stop, %d users: want a part of them", n)
 		}
-		report, err := svc.Recover(ctx, k2, src, "x", sesame.RecoverOptions{Add: true})
+		report, err := svc.Recover(ctx, k2, src, sesame.FromUpload("x"), sesame.RecoverOptions{Add: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -345,7 +345,7 @@ func TestImportedBcryptHashes(t *testing.T) {
 			t.Fatalf("unknown login before import: %v", counter.work)
 		}
 		src, _ := svc.BaseSource(ctx, k1)
-		if _, err := svc.Recover(ctx, k2, src, "x", sesame.RecoverOptions{Add: true}); err != nil {
+		if _, err := svc.Recover(ctx, k2, src, sesame.FromUpload("x"), sesame.RecoverOptions{Add: true}); err != nil {
 			t.Fatal(err)
 		}
 		if b, _ := st.GetBase(ctx, k2); !b.LegacyHashes {

@@ -197,18 +197,22 @@ func (s *Service) throttle(ctx context.Context, a *attempt) error {
 // so that parallel guesses never verify more than the budget. The work is
 // the same whether the school, the base or the login exist or not.
 func (s *Service) authenticate(ctx context.Context, a *attempt) error {
-	var ok bool
-	var err error
-	gateErr := s.hashing().Do(ctx, func() {
-		if err = s.reserve(ctx, a); err == nil {
-			ok = s.verify(a)
-		}
-	})
-	switch {
-	case gateErr != nil:
-		return gateErr
-	case err != nil:
+	if err := ctx.Err(); err != nil {
 		return err
+	}
+	ticket, err := s.hashing().Enter()
+	if err != nil {
+		return err // busy: nothing is counted against anyone
+	}
+	defer ticket.Leave()
+	if err := s.reserve(ctx, a); err != nil {
+		return err
+	}
+	var ok bool
+	if err := ticket.Run(ctx, func() { ok = s.verify(a) }); err != nil {
+		return err
+	}
+	switch {
 	case ctx.Err() != nil:
 		return ctx.Err() // the caller has gone: nothing more is written
 	case !ok:

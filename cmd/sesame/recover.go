@@ -13,7 +13,7 @@ import (
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/app"
-	"github.com/sesame-ecole/sesame/infra/httpapi"
+	"github.com/sesame-ecole/sesame/infra/sources"
 	"github.com/sesame-ecole/sesame/rentree"
 )
 
@@ -50,7 +50,6 @@ func cmdRecover(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer done()
-	ref := "year:" + *fromYear
 	if *file != "" {
 		// The file is kept as an upload of the base, so that a dry run made
 		// here can be applied later from the web pages.
@@ -62,15 +61,20 @@ func cmdRecover(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return err
 		}
-		ref = "upload:" + id
-		src, closeSrc, err := httpapi.OpenSource(ctx, svc, up, k, ref)
+		ref := sesame.FromUpload(id)
+		src, closeSrc, err := sources.Open(ctx, svc, up, k, ref)
 		if err != nil {
 			return err
 		}
 		defer closeSrc()
 		return recoverFrom(ctx, e, svc, k, src, ref, *file, opts)
 	}
-	src, closeSrc, err := httpapi.OpenSource(ctx, svc, nil, k, ref)
+	y, err := sesame.ParseYear(*fromYear)
+	if err != nil {
+		return err
+	}
+	ref := sesame.FromYear(y)
+	src, closeSrc, err := sources.Open(ctx, svc, nil, k, ref)
 	if err != nil {
 		return err
 	}
@@ -100,7 +104,7 @@ func putFile(ctx context.Context, up sesame.Uploads, k sesame.BaseKey, path stri
 	return id, nil
 }
 
-func recoverFrom(ctx context.Context, e env, svc *sesame.Service, k sesame.BaseKey, src sesame.RentreeSource, ref, label string, opts sesame.RecoverOptions) error {
+func recoverFrom(ctx context.Context, e env, svc *sesame.Service, k sesame.BaseKey, src sesame.RentreeSource, ref sesame.SourceRef, label string, opts sesame.RecoverOptions) error {
 	rep, err := svc.Recover(ctx, k, src, ref, opts)
 	if err != nil {
 		return err

@@ -75,43 +75,35 @@ func usageKey(day string, pool sesame.Pool) []byte { return []byte(day + "#" + s
 
 // AppendJournal adds e to the base's journal.
 func (s *Store) AppendJournal(ctx context.Context, k sesame.BaseKey, e sesame.JournalEntry) error {
-	if e.ID == "" {
-		return fmt.Errorf("append journal in %s: %w", k, sesame.Invalid("id", "L'identifiant de l'entrée du journal est obligatoire."))
-	}
-	err := s.batch(ctx, func(tx *bbolt.Tx) error {
-		bb, err := needBase(tx, k)
-		if err != nil {
-			return err
+	return s.writeJournal(ctx, "append", k, e, func(raw []byte) (journalRec, error) {
+		if raw != nil {
+			return journalRec{}, sesame.Exists(journalWhat(e.ID))
 		}
-		journal, err := bb.CreateBucketIfNotExists(bucketJournal)
-		if err != nil {
-			return err
-		}
-		if journal.Get([]byte(e.ID)) != nil {
-			return sesame.Exists(journalWhat(e.ID))
-		}
-		if ek := expiryKey(e); ek != nil {
-			expiry, err := bb.CreateBucketIfNotExists(bucketJournalExpiry)
-			if err != nil {
-				return err
-			}
-			if err := expiry.Put(ek, []byte(e.ID)); err != nil {
-				return err
-			}
-		}
-		return store(journal, []byte(e.ID), toJournalRec(e))
+		return toJournalRec(e), nil
 	})
-	if err != nil {
-		return fmt.Errorf("append journal %s in %s: %w", e.ID, k, err)
-	}
-	return nil
 }
 
 // CountJournal adds 1 to the count of summary entry e, creating it with
 // count 1, in one write transaction (batched with concurrent writers).
 func (s *Store) CountJournal(ctx context.Context, k sesame.BaseKey, e sesame.JournalEntry) error {
+	return s.writeJournal(ctx, "count", k, e, func(raw []byte) (journalRec, error) {
+		if raw == nil {
+			rec := toJournalRec(e)
+			rec.Count = 1
+			return rec, nil
+		}
+		var rec journalRec
+		err := json.Unmarshal(raw, &rec)
+		rec.Count++
+		return rec, err
+	})
+}
+
+// writeJournal writes entry e.ID of base k's journal as next makes it from
+// the stored one (nil when none), indexing a new entry by its expiry.
+func (s *Store) writeJournal(ctx context.Context, op string, k sesame.BaseKey, e sesame.JournalEntry, next func(raw []byte) (journalRec, error)) error {
 	if e.ID == "" {
-		return fmt.Errorf("count journal in %s: %w", k, sesame.Invalid("id", "L'identifiant de l'entrée du journal est obligatoire."))
+		return fmt.Errorf("%s journal in %s: %w", op, k, sesame.Invalid("id", "L'identifiant de l'entrée du journal est obligatoire."))
 	}
 	err := s.batch(ctx, func(tx *bbolt.Tx) error {
 		bb, err := needBase(tx, k)
@@ -122,15 +114,12 @@ func (s *Store) CountJournal(ctx context.Context, k sesame.BaseKey, e sesame.Jou
 		if err != nil {
 			return err
 		}
-		rec := toJournalRec(e)
-		rec.Count = 1
-		if raw := journal.Get([]byte(e.ID)); raw != nil {
-			rec = journalRec{}
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				return err
-			}
-			rec.Count++
-		} else if ek := expiryKey(e); ek != nil {
+		raw := journal.Get([]byte(e.ID))
+		rec, err := next(raw)
+		if err != nil {
+			return err
+		}
+		if ek := expiryKey(e); raw == nil && ek != nil {
 			expiry, err := bb.CreateBucketIfNotExists(bucketJournalExpiry)
 			if err != nil {
 				return err
@@ -142,7 +131,7 @@ func (s *Store) CountJournal(ctx context.Context, k sesame.BaseKey, e sesame.Jou
 		return store(journal, []byte(e.ID), rec)
 	})
 	if err != nil {
-		return fmt.Errorf("count journal %s in %s: %w", e.ID, k, err)
+		return fmt.Errorf("%s journal %s in %s: %w", op, e.ID, k, err)
 	}
 	return nil
 }

@@ -58,6 +58,7 @@ var statusOf = map[string]int{
 	sesame.CodeInvalidImport:      http.StatusUnprocessableEntity,
 	sesame.CodeExportTooLarge:     http.StatusRequestEntityTooLarge,
 	sesame.CodeCanceled:           statusClientClosed,
+	sesame.CodeNotConfigured:      http.StatusNotImplemented,
 	sesame.CodeInternal:           http.StatusInternalServerError,
 }
 

@@ -16,8 +16,8 @@ import (
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/bolt"
-	"github.com/sesame-ecole/sesame/infra/httpapi"
 	"github.com/sesame-ecole/sesame/infra/s3uploads"
+	"github.com/sesame-ecole/sesame/infra/sources"
 	"github.com/sesame-ecole/sesame/infra/uploads"
 	"github.com/sesame-ecole/sesame/rentree"
 )
@@ -55,7 +55,7 @@ func TestOpenSourceFromTheImportBucket(t *testing.T) {
 	}
 	up := s3uploads.New(client, "imports", 1<<20)
 	next := sesame.BaseKey{UAI: "0751234A", Year: "2027-2028"}
-	got, done, err := httpapi.OpenSource(ctx, w.svc, up, next, "s3:imports/"+key+"@")
+	got, done, err := sources.Open(ctx, w.svc, up, next, mustRef(t, "s3:imports/"+key+"@"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,11 +65,20 @@ func TestOpenSourceFromTheImportBucket(t *testing.T) {
 	}
 	// Another base's prefix, or a store that cannot read the bucket: not found.
 	other := sesame.BaseKey{UAI: "0931234B", Year: "2027-2028"}
-	if _, _, err := httpapi.OpenSource(ctx, w.svc, up, other, "s3:imports/"+key+"@"); !errors.Is(err, sesame.ErrNotFound) {
+	if _, _, err := sources.Open(ctx, w.svc, up, other, mustRef(t, "s3:imports/"+key+"@")); !errors.Is(err, sesame.ErrNotFound) {
 		t.Fatalf("another school's object: %v", err)
 	}
 	dir, _ := uploads.NewDir(t.TempDir(), 1<<20)
-	if _, _, err := httpapi.OpenSource(ctx, w.svc, dir, next, "s3:imports/"+key+"@"); !errors.Is(err, sesame.ErrNotFound) {
+	if _, _, err := sources.Open(ctx, w.svc, dir, next, mustRef(t, "s3:imports/"+key+"@")); !errors.Is(err, sesame.ErrNotFound) {
 		t.Fatalf("the single server and an s3 reference: %v", err)
 	}
+}
+
+func mustRef(t *testing.T, s string) sesame.SourceRef {
+	t.Helper()
+	ref, err := sesame.ParseSourceRef(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
 }

@@ -8,10 +8,10 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sesame-ecole/sesame"
+	"github.com/sesame-ecole/sesame/infra/sources"
 	"github.com/sesame-ecole/sesame/rentree"
 )
 
@@ -127,7 +127,7 @@ func (a *api) recoveries(w http.ResponseWriter, r *http.Request) {
 	k := cur.Session.Base()
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var b recoverBody
-	ref := ""
+	var ref sesame.SourceRef
 	if mt == "application/json" {
 		if err := decode(r, &b); err != nil {
 			writeError(w, r, err)
@@ -135,9 +135,14 @@ func (a *api) recoveries(w http.ResponseWriter, r *http.Request) {
 		}
 		switch {
 		case b.Upload != "" && b.FromYear == "":
-			ref = "upload:" + b.Upload
+			ref = sesame.FromUpload(b.Upload)
 		case b.FromYear != "" && b.Upload == "":
-			ref = "year:" + b.FromYear
+			y, err := sesame.ParseYear(b.FromYear)
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			ref = sesame.FromYear(y)
 		default:
 			writeError(w, r, badRequest("Donnez soit « upload » (un fichier déposé), soit « fromYear » (la base d'une année précédente)."))
 			return
@@ -152,7 +157,7 @@ func (a *api) recoveries(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if ref == "" { // the file itself, kept as an upload so that a dry run can be applied later
+	if ref.Kind == "" { // the file itself, kept as an upload so that a dry run can be applied later
 		if err := a.needUploads(); err != nil {
 			writeError(w, r, err)
 			return
@@ -163,7 +168,7 @@ func (a *api) recoveries(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, tooLarge(err))
 			return
 		}
-		ref = "upload:" + id
+		ref = sesame.FromUpload(id)
 	}
 	src, done, err := a.openSource(r.Context(), k, ref)
 	if err != nil {
@@ -207,62 +212,9 @@ func (a *api) applyRecovery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rep)
 }
 
-// openSource opens what a recovery reads: "upload:ID" (a file) or
-// "year:Y" (that year's base of the same school).
-func (a *api) openSource(ctx context.Context, k sesame.BaseKey, ref string) (sesame.RentreeSource, func(), error) {
-	return OpenSource(ctx, a.svc, a.cfg.Uploads, k, ref)
-}
-
-// OpenSource opens a recovery's source from its reference: "upload:ID"
-// (an uploaded rentrée file of base k) or "year:Y" (the base of year Y of
-// the same school). The command line and the S3 trigger use it too.
-func OpenSource(ctx context.Context, svc *sesame.Service, up sesame.Uploads, k sesame.BaseKey, ref string) (sesame.RentreeSource, func(), error) {
-	kind, arg, _ := strings.Cut(ref, ":")
-	switch kind {
-	case "year":
-		y, err := sesame.ParseYear(arg)
-		if err != nil {
-			return nil, nil, err
-		}
-		src, err := svc.BaseSource(ctx, sesame.BaseKey{UAI: k.UAI, Year: y})
-		return src, func() {}, err
-	case "upload":
-		if up == nil {
-			return nil, nil, &apiError{status: http.StatusNotImplemented, code: "not_configured", message: "Le dépôt de fichiers n'est pas configuré sur ce serveur."}
-		}
-		return readFile(up.Open(ctx, k, arg))
-	case "s3":
-		// An object dropped in the import bucket by IT staff: its dry run
-		// is applied from the same object version, of this base only.
-		bucketKey, version, _ := strings.Cut(arg, "@")
-		_, key, _ := strings.Cut(bucketKey, "/")
-		opener, ok := up.(interface {
-			OpenKey(ctx context.Context, key, version string) (sesame.Upload, error)
-		})
-		if !ok || !strings.HasPrefix(key, "imports/"+string(k.UAI)+"/"+string(k.Year)+"/") {
-			return nil, nil, NotFoundSource(ref)
-		}
-		return readFile(opener.OpenKey(ctx, key, version))
-	}
-	return nil, nil, badRequest("Source de récupération inconnue : « " + ref + " ».")
-}
-
-// readFile reads an opened rentrée file; the returned func closes it.
-func readFile(f sesame.Upload, err error) (sesame.RentreeSource, func(), error) {
-	if err != nil {
-		return nil, nil, err
-	}
-	src, err := rentree.Open(f, f.Size(), sesame.DefaultRentreeLimits)
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return src, func() { f.Close() }, nil
-}
-
-// NotFoundSource says that a recovery's source cannot be found from here.
-func NotFoundSource(ref string) error {
-	return sesame.NotFound("Le fichier de cette récupération (" + ref + ")")
+// openSource opens what a recovery reads (see infra/sources).
+func (a *api) openSource(ctx context.Context, k sesame.BaseKey, ref sesame.SourceRef) (sesame.RentreeSource, func(), error) {
+	return sources.Open(ctx, a.svc, a.cfg.Uploads, k, ref)
 }
 
 // nextYear answers GET /next-year?format=zip|profils: the rentrée file of

@@ -38,7 +38,7 @@ func server(t *testing.T, seats, users int, idle time.Duration) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	svc := &sesame.Service{Store: st, Hasher: fastHash, Clock: sesame.SystemClock{}, Timing: sesame.DefaultTiming}
+	svc := &sesame.Service{Store: st, Hasher: fastHash, Clock: sesame.SystemClock{}, Timing: sesame.DefaultTiming, Hashing: sesame.NewHashGate(0, time.Minute)}
 	if _, err := svc.CreateSchool(ctx, sesame.NewSchool{UAI: uai, Name: "Collège de charge", Year: year,
 		AdminSeats: sesame.Limit(seats), SPRPassword: pw}); err != nil {
 		t.Fatal(err)

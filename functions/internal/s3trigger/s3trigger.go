@@ -180,7 +180,7 @@ type object struct {
 	label                      string // id, tidied for an object key
 }
 
-func (o object) ref() string { return "s3:" + o.bucket + "/" + o.key + "@" + o.id }
+func (o object) ref() sesame.SourceRef { return sesame.FromObject(o.bucket, o.key, o.id) }
 
 // markerID is the import job that records that this object version was
 // taken in.
@@ -320,7 +320,7 @@ func (t *Trigger) claim(ctx context.Context, o object) (sesame.ImportJob, bool, 
 			return sesame.ImportJob{}, false, fmt.Errorf("import marker: %w", err)
 		}
 		now := t.now()
-		job = sesame.ImportJob{ID: id, Source: o.ref(), State: sesame.ImportApplying, CreatedAt: now, UpdatedAt: now}
+		job = sesame.ImportJob{ID: id, Source: o.ref().String(), State: sesame.ImportApplying, CreatedAt: now, UpdatedAt: now}
 		err = st.CreateImport(ctx, o.k, job)
 		if err != nil && !errors.Is(err, sesame.ErrExists) {
 			return sesame.ImportJob{}, false, fmt.Errorf("import marker: %w", err)
