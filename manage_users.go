@@ -147,49 +147,15 @@ func (s *Service) UpdateUser(ctx context.Context, token, login string, e UserEdi
 		return User{}, Conflict("L'utilisateur « " + u.Login + " »")
 	}
 	before := u
-	var changes []string
 	var profiles []Profile
 	if (e.AdminGroup != nil && *e.AdminGroup != "" && *e.AdminGroup != u.AdminGroup) || (e.Profile != nil && *e.Profile != u.Profile) {
 		if profiles, err = s.Store.ListProfiles(ctx, k); err != nil {
 			return User{}, fmt.Errorf("update user: %w", err)
 		}
 	}
-	if e.DisplayName != nil && strings.TrimSpace(*e.DisplayName) != u.DisplayName {
-		u.DisplayName = strings.TrimSpace(*e.DisplayName)
-		changes = append(changes, "nom « "+u.DisplayName+" »")
-	}
-	if e.AdminGroup != nil && *e.AdminGroup != u.AdminGroup {
-		u.AdminGroup = ""
-		if *e.AdminGroup != "" {
-			g, err := FindProfile(profiles, *e.AdminGroup, ModeAdmin)
-			if err != nil {
-				return User{}, err
-			}
-			u.AdminGroup = g.ID
-			changes = append(changes, "groupe « "+g.Name+" »")
-		} else {
-			changes = append(changes, "retiré des utilisateurs administratifs")
-		}
-	}
-	if e.Profile != nil && *e.Profile != u.Profile {
-		m := u.Kind.ProfileMode()
-		if m == "" {
-			return User{}, errNoProfileForKind
-		}
-		p, err := FindProfile(profiles, *e.Profile, m)
-		if err != nil {
-			return User{}, err
-		}
-		u.Profile = p.ID
-		changes = append(changes, "profil « "+p.Name+" »")
-	}
-	event := EventUserUpdated
-	if e.Enabled != nil && *e.Enabled != u.Enabled {
-		u.Enabled = *e.Enabled
-		event = EventUserEnabled
-		if !u.Enabled {
-			event = EventUserDisabled
-		}
+	u, changes, err := editUser(u, e, profiles)
+	if err != nil {
+		return User{}, err
 	}
 	if u == before {
 		return u, nil
@@ -209,15 +175,57 @@ func (s *Service) UpdateUser(ctx context.Context, token, login string, e UserEdi
 			return saved, err
 		}
 	}
-	detail := strings.Join(changes, ", ")
-	switch event {
-	case EventUserDisabled:
+	event, detail := EventUserUpdated, strings.Join(changes, ", ")
+	switch {
+	case !saved.Enabled && before.Enabled:
+		event = EventUserDisabled
 		detail = strings.TrimPrefix(strings.Join(append([]string{"compte désactivé ; ses connexions sont fermées"}, changes...), ", "), ", ")
-	case EventUserEnabled:
+	case saved.Enabled && !before.Enabled:
+		event = EventUserEnabled
 		detail = strings.Join(append([]string{"compte réactivé"}, changes...), ", ")
 	}
 	s.journal(ctx, k, JournalEntry{Event: event, Actor: cur.User.Login, Subject: saved.Login, Detail: upperFirst(detail) + "."})
 	return saved, nil
+}
+
+// editUser applies e to u, the groups and profiles it names found among
+// profiles, and returns the result with the changes in French (an
+// activation change is said by the caller).
+func editUser(u User, e UserEdit, profiles []Profile) (User, []string, error) {
+	var changes []string
+	if e.DisplayName != nil && strings.TrimSpace(*e.DisplayName) != u.DisplayName {
+		u.DisplayName = strings.TrimSpace(*e.DisplayName)
+		changes = append(changes, "nom « "+u.DisplayName+" »")
+	}
+	if e.AdminGroup != nil && *e.AdminGroup != u.AdminGroup {
+		u.AdminGroup = ""
+		if *e.AdminGroup != "" {
+			g, err := FindProfile(profiles, *e.AdminGroup, ModeAdmin)
+			if err != nil {
+				return u, nil, err
+			}
+			u.AdminGroup = g.ID
+			changes = append(changes, "groupe « "+g.Name+" »")
+		} else {
+			changes = append(changes, "retiré des utilisateurs administratifs")
+		}
+	}
+	if e.Profile != nil && *e.Profile != u.Profile {
+		m := u.Kind.ProfileMode()
+		if m == "" {
+			return u, nil, errNoProfileForKind
+		}
+		p, err := FindProfile(profiles, *e.Profile, m)
+		if err != nil {
+			return u, nil, err
+		}
+		u.Profile = p.ID
+		changes = append(changes, "profil « "+p.Name+" »")
+	}
+	if e.Enabled != nil {
+		u.Enabled = *e.Enabled
+	}
+	return u, changes, nil
 }
 
 // ResetPassword sets a new password on an account of the caller's base

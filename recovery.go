@@ -577,18 +577,9 @@ func (r *recovery) apply(ctx context.Context, job ImportJob) (RecoveryReport, er
 	}
 	run := &recovery{s: r.s, k: r.k, src: r.src, opts: r.opts, now: r.now, planned: r.planned, refused: r.refused,
 		before: r.before, all: r.all, report: rep}
-	if r.legacy {
-		// Before the first bcrypt hash lands, sign-in starts padding.
-		if err := r.s.Store.MarkLegacyHashes(ctx, r.k); err != nil {
-			return RecoveryReport{}, fmt.Errorf("recover: %w", err)
-		}
-	}
-	if job.State != ImportApplying {
-		job.State, job.Step, job.UpdatedAt = ImportApplying, 0, r.now
-		var err error
-		if job, err = run.step(ctx, job, r.writes, nil, 0); err != nil {
-			return RecoveryReport{}, err
-		}
+	job, err := r.begin(ctx, run, job)
+	if err != nil {
+		return RecoveryReport{}, err
 	}
 	skip := job.Step
 	var (
@@ -596,7 +587,7 @@ func (r *recovery) apply(ctx context.Context, job ImportJob) (RecoveryReport, er
 		ds   []userDecision
 		seen int
 	)
-	err := r.src.Users(ctx, func(u RentreeUser) error {
+	err = r.src.Users(ctx, func(u RentreeUser) error {
 		seen++
 		if seen <= skip {
 			return nil // applied by an earlier run
@@ -648,6 +639,22 @@ func (r *recovery) apply(ctx context.Context, job ImportJob) (RecoveryReport, er
 		Detail: fmt.Sprintf("Récupération depuis %s : %d ajouté(s), %d mis à jour, %d inchangé(s), %d rejeté(s).",
 			rep.Source, rep.Added, rep.Updated, rep.Unchanged, len(rep.Rejected))})
 	return rep, nil
+}
+
+// begin starts applying the plan, unless an earlier run did: it marks the
+// base as holding bcrypt hashes before the first lands (sign-in then
+// pads), and writes the groups and profiles as the first step.
+func (r *recovery) begin(ctx context.Context, run *recovery, job ImportJob) (ImportJob, error) {
+	if r.legacy {
+		if err := r.s.Store.MarkLegacyHashes(ctx, r.k); err != nil {
+			return job, fmt.Errorf("recover: %w", err)
+		}
+	}
+	if job.State == ImportApplying {
+		return job, nil
+	}
+	job.State, job.Step, job.UpdatedAt = ImportApplying, 0, r.now
+	return run.step(ctx, job, r.writes, nil, 0)
 }
 
 // endSessions ends, once ws landed, the sessions that the same changes

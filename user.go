@@ -143,7 +143,7 @@ func (u User) Validate() error {
 	if u.AdminGroup != "" && u.Kind != KindStaff {
 		return Invalid("adminGroup", "Seuls les personnels peuvent appartenir à un groupe d'utilisateurs administratifs.")
 	}
-	if u.Profile != "" && u.Kind != KindStaff && u.Kind != KindTeacher {
+	if u.Profile != "" && u.Kind.ProfileMode() == "" {
 		return Invalid("profile", "Seuls les personnels et les professeurs ont un profil d'autorisation.")
 	}
 	if u.Supervisor && (u.Kind != KindStaff || u.AdminGroup != AdministrationID) {

@@ -587,7 +587,7 @@ func checkUser(entry string, line int, u *userJSON, profils bool) (sesame.Rentre
 	if err != nil {
 		return sesame.RentreeUser{}, refuse(reasonSchema, entry, line, "kind", "Le type d'utilisateur « %s » n'existe pas : staff, teacher, parent, student, mentor ou inspector.", printable(u.Kind, 40))
 	}
-	if profils && k != sesame.KindStaff && k != sesame.KindTeacher {
+	if profils && k.ProfileMode() == "" {
 		return sesame.RentreeUser{}, refuse(reasonSchema, entry, line, "kind", "Un fichier .profils ne contient que des personnels (staff) et des professeurs (teacher), pas de %s.", k.Label())
 	}
 	if msg := checkText(u.DisplayName, maxDisplayNameRunes); msg != "" {

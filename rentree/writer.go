@@ -141,7 +141,7 @@ func WriteProfils(w io.Writer, src sesame.RentreeSource, now time.Time) error {
 	}
 	line := 1 + len(groups) + len(profiles)
 	err = src.Users(context.Background(), func(u sesame.RentreeUser) error {
-		if u.Kind != sesame.KindStaff && u.Kind != sesame.KindTeacher {
+		if u.Kind.ProfileMode() == "" {
 			return nil
 		}
 		line++
