@@ -42,3 +42,7 @@ func TestSeatRacesUnderFaults(t *testing.T) {
 		t.Fatal("no call failed: the faults did not reach the seat calls")
 	}
 }
+
+func TestClockSkew(t *testing.T) {
+	storetest.RunClockSkew(t, openTemp(t, bolt.WithNoSync()))
+}

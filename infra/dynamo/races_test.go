@@ -77,3 +77,8 @@ func TestSeatRacesUnderFaults(t *testing.T) {
 		t.Fatalf("only %d ambiguous writes injected", rep.Ambiguous)
 	}
 }
+
+func TestClockSkew(t *testing.T) {
+	st, _, _ := open(t)
+	storetest.RunClockSkew(t, st)
+}
