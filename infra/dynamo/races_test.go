@@ -55,7 +55,7 @@ func TestSeatRacesUnderFaults(t *testing.T) {
 	stopChaos := proxy.Chaos(faults.DefaultChaos, seed)
 	t.Cleanup(stopChaos)
 	cfg := storetest.DefaultRaces
-	cfg.Seed, cfg.Ops = seed, 60
+	cfg.Seed, cfg.Ops = seed, 70
 	rep := storetest.RunSeatRaces(t, storetest.FaultyStore{Store: faulty, Clean: clean,
 		Quiet: func(off bool) {
 			if off {
@@ -71,10 +71,10 @@ func TestSeatRacesUnderFaults(t *testing.T) {
 			return c.Ambiguous() + lost, fmt.Sprintf("client: %d landed and %d refused writes lost their reply, %d conflicts, %d throttles; wire: %d of %d writes lost their reply; proxy toxics %v",
 				c.LostLanded, c.LostRefused, c.Conflicts, c.Throttles, lost, sent, proxy.Switched())
 		}}, cfg)
-	// The target of a run is 1,000; below a tenth of it the faults did not
-	// reach the races.
-	if rep.Ambiguous < 100 {
-		t.Fatalf("only %d ambiguous writes injected", rep.Ambiguous)
+	// The target of a run: at least 1,000 ambiguous writes (about 1,500
+	// are drawn at these rates), every one resolved.
+	if rep.Ambiguous < 1000 {
+		t.Fatalf("only %d ambiguous writes injected, want at least 1,000", rep.Ambiguous)
 	}
 }
 

@@ -132,6 +132,13 @@ func (s *Store) getSessionRecord(ctx context.Context, id string) (sesame.Session
 	return x, r, err == nil, err
 }
 
+// endedBy reports whether session id was ended by the call whose token
+// is by.
+func (s *Store) endedBy(ctx context.Context, id, by string) bool {
+	_, r, ok, err := s.getSessionRecord(ctx, id)
+	return err == nil && ok && r.EndedBy == by
+}
+
 // createdBy reports whether session id exists and was created by the call
 // whose token is by: that call's write landed, its answer lost.
 func (s *Store) createdBy(ctx context.Context, id, by string) bool {
@@ -506,7 +513,11 @@ var (
 
 // RenewSeat extends the lease of open session id. See doc.go.
 func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+	token := s.randomToken() // of the end as seat_lost, if it comes to that
 	fail := func(err error) (sesame.Lease, error) {
+		if errors.Is(err, sesame.ErrSessionEnded) && s.endedBy(ctx, id, token) {
+			err = seatLostError() // this call ended it, and lost the answer on the way
+		}
 		return sesame.Lease{}, fmt.Errorf("renew seat %.8s: %w", id, err)
 	}
 	x, ok, err := s.getSession(ctx, id)
@@ -556,7 +567,7 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 			case err == nil:
 				return lease, nil
 			case errors.Is(err, sesame.ErrSeatsExhausted):
-				lost := s.loseSeat(ctx, x, nil, now)
+				lost := s.loseSeat(ctx, x, nil, now, token)
 				if errors.Is(lost, errAgain) {
 					continue
 				}
@@ -571,7 +582,7 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 		case h.Session != id:
 			// Another session's: the seat is lost, unless this session
 			// already ended (moved to a newer session, among others).
-			return fail(s.loseSeat(ctx, x, nil, now))
+			return fail(s.loseSeat(ctx, x, nil, now, token))
 		case h.ExpiresAt >= nanos(now):
 			continue // it changed between the update and now
 		}
@@ -581,7 +592,7 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 		case err == nil:
 			return lease, nil
 		case errors.Is(err, sesame.ErrSeatsExhausted):
-			lost := s.loseSeat(ctx, x, h, now)
+			lost := s.loseSeat(ctx, x, h, now, token)
 			if errors.Is(lost, errAgain) {
 				continue
 			}
@@ -745,13 +756,13 @@ func (s *Store) retake(ctx context.Context, l sesame.Lease, p sesame.SeatPolicy,
 	return err
 }
 
-// loseSeat ends open session x with ReasonSeatLost and, when h is its
-// lapsed HOLDER, deletes it and lowers the count in the same transaction.
+// loseSeat ends open session x with ReasonSeatLost, by the RenewSeat call
+// whose token is token, and, when h is its lapsed HOLDER, deletes it and
+// lowers the count in the same transaction.
 // It returns the ErrSeatLost error; ErrSessionEnded when the session had
 // already ended; errAgain when the HOLDER changed meanwhile.
-func (s *Store) loseSeat(ctx context.Context, x sesame.Session, h *holderRecord, now time.Time) error {
+func (s *Store) loseSeat(ctx context.Context, x sesame.Session, h *holderRecord, now time.Time, token string) error {
 	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
-	token := s.randomToken()
 	end, err := s.endSession(x.ID, sesame.ReasonSeatLost, now, token, false)
 	if err != nil {
 		return err
