@@ -9,11 +9,15 @@ import (
 	"github.com/sesame-ecole/sesame/infra/storetest"
 )
 
+// boltOps is the number of calls of each racer: bbolt is fast enough for
+// five times DynamoDB Local's.
+const boltOps = 200
+
 // TestSeatRaces checks the seat races for linearizability, without faults.
 func TestSeatRaces(t *testing.T) {
 	st := openTemp(t, bolt.WithNoSync())
 	cfg := storetest.DefaultRaces
-	cfg.Seed = faults.Seed(t)
+	cfg.Seed, cfg.Ops = faults.Seed(t), boltOps
 	storetest.RunSeatRaces(t, storetest.FaultyStore{Store: st}, cfg)
 }
 
@@ -25,7 +29,7 @@ func TestSeatRacesUnderFaults(t *testing.T) {
 	tx := faults.NewTxErrors(0.05, 0.10, seed)
 	st := openTemp(t, bolt.WithNoSync(), bolt.WithTxHook(tx.Hook))
 	cfg := storetest.DefaultRaces
-	cfg.Seed = seed
+	cfg.Seed, cfg.Ops = seed, boltOps
 	rep := storetest.RunSeatRaces(t, storetest.FaultyStore{Store: st, Clean: st.Unhooked(), CleanFailures: true,
 		Quiet: func(off bool) {
 			if off {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,6 +80,36 @@ func TestRacesCatchAnOverAdmittingPool(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A store that reports a clean failure for a write that landed is caught:
+// the model holds a failed call as one that changed nothing.
+func TestRacesCatchAFailureThatLanded(t *testing.T) {
+	f := newFakePool(0)
+	cfg := DefaultRaces
+	cfg.Bases, cfg.Seed = 3, 11
+	r := newRace(t, FaultyStore{Store: &landedButFailed{fakePool: f}, Clean: f, CleanFailures: true}, cfg)
+	r.run()
+	ok, path := linearizable(t, r.history(), r.initial)
+	if ok {
+		t.Fatal("the checker accepted sign-ins reported failed although they took a seat")
+	}
+	t.Cleanup(func() { os.Remove(path) })
+}
+
+// landedButFailed answers every fifth sign-in that took a seat with an
+// error.
+type landedButFailed struct {
+	*fakePool
+	n atomic.Int64
+}
+
+func (l *landedButFailed) OpenSession(ctx context.Context, s sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+	lease, err := l.fakePool.OpenSession(ctx, s, p, now)
+	if err == nil && l.n.Add(1)%5 == 0 {
+		return sesame.Lease{}, errors.New("disk error after the commit")
+	}
+	return lease, err
 }
 
 // fakePool is an in-memory store of bases and seats, exact when slack is
