@@ -227,7 +227,7 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 	if err != nil {
 		return sesame.Lease{}, err
 	}
-	unsure := 0                  // tries whose outcome was unknown
+	unsure := s.streak()         // tries in a row whose outcome was unknown
 	missing := map[string]bool{} // old sessions found gone
 	for attempt := 0; attempt < s.attempts; attempt++ {
 		if attempt > 0 {
@@ -311,6 +311,7 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 		if err == nil {
 			return lease, nil
 		}
+		retry := unsure.again(ctx, err)
 		codes, isCancel := cancelled(err, len(t.items))
 		switch {
 		case isCancel && failed(codes, t.sessionI):
@@ -331,10 +332,7 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 				return sesame.Lease{}, err
 			}
 			continue
-		case contended(err, codes):
-			continue
-		case ambiguous(ctx, err) && unsure < s.ambiguous:
-			unsure++
+		case contended(err, codes), retry:
 			continue
 		}
 		return sesame.Lease{}, err
@@ -536,7 +534,7 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
 	login := sesame.LoginKey(x.Login)
 	lease := sesame.Lease{SeatKey: seat, Login: login, Session: id, AcquiredAt: now, ExpiresAt: now.Add(p.Lease)}
-	unsure := 0
+	unsure := s.streak()
 	for attempt := 0; attempt < s.attempts; attempt++ {
 		if attempt > 0 {
 			if err := s.pause(ctx, attempt); err != nil {
@@ -548,12 +546,12 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 		if err == nil {
 			return l, nil
 		}
+		retry := unsure.again(ctx, err)
 		if errors.Is(err, errContended) {
 			continue
 		}
 		if !errors.Is(err, errAgain) {
-			if ambiguous(ctx, err) && unsure < s.ambiguous {
-				unsure++
+			if retry {
 				continue
 			}
 			return fail(err)
@@ -563,6 +561,7 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 			// The HOLDER was reclaimed after a lapse: the session comes
 			// back as a newcomer if the pool admits it.
 			err := s.readmit(ctx, x, lease, p, now)
+			retry := unsure.again(ctx, err)
 			switch {
 			case err == nil:
 				return lease, nil
@@ -574,8 +573,7 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 				return fail(lost)
 			case errors.Is(err, errAgain), errors.Is(err, errContended):
 				continue
-			case ambiguous(ctx, err) && unsure < s.ambiguous:
-				unsure++
+			case retry:
 				continue
 			}
 			return fail(err)
@@ -588,6 +586,7 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 		}
 		// Ours but lapsed: take it again if the pool admits it.
 		err = s.retake(ctx, lease, p, now)
+		retry = unsure.again(ctx, err)
 		switch {
 		case err == nil:
 			return lease, nil
@@ -599,8 +598,7 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 			return fail(lost)
 		case errors.Is(err, errAgain):
 			continue
-		case ambiguous(ctx, err) && unsure < s.ambiguous:
-			unsure++
+		case retry:
 			continue
 		}
 		return fail(err)
@@ -832,7 +830,7 @@ func (s *Store) EndSession(ctx context.Context, id string, r sesame.EndReason, n
 	fail := func(err error) (sesame.Session, error) {
 		return sesame.Session{}, fmt.Errorf("end session %.8s: %w", id, err)
 	}
-	unsure := 0
+	unsure := s.streak()
 	token := s.randomToken()
 	for attempt := 0; attempt < s.attempts; attempt++ {
 		if attempt > 0 {
@@ -881,13 +879,13 @@ func (s *Store) EndSession(ctx context.Context, id string, r sesame.EndReason, n
 			x.EndReason, x.EndedAt = r, now
 			return x, nil
 		}
+		retry := unsure.again(ctx, err)
 		codes, isCancel := cancelled(err, len(items))
 		_, single := conditionFailed(err)
 		switch {
 		case single || isCancel || contended(err, codes):
 			continue // the session or its HOLDER changed: read again
-		case ambiguous(ctx, err) && unsure < s.ambiguous:
-			unsure++
+		case retry:
 			continue
 		}
 		return fail(err)

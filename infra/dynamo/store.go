@@ -41,7 +41,7 @@ type Store struct {
 	table string
 
 	attempts     int           // bound of the seat loops
-	ambiguous    int           // of which retries after an unknown outcome
+	ambiguous    int           // bound of the unknown outcomes in a row of one call
 	backoffBase  time.Duration // first pause after a lost race
 	backoffMax   time.Duration
 	sessionKeep  time.Duration // ttl: an ended session is collected this long after its end
@@ -416,6 +416,29 @@ func ambiguous(ctx context.Context, err error) bool {
 	if errors.As(err, &ae) {
 		return ae.ErrorFault() == smithy.FaultServer
 	}
+	return true
+}
+
+// streak counts the writes in a row of one call whose outcome was unknown.
+type streak struct{ n, max int }
+
+// streak starts a count bounded by the store's ambiguous tries.
+func (s *Store) streak() *streak { return &streak{max: s.ambiguous} }
+
+// again notes the outcome err of a write and reports whether the call may
+// try again after it: a decided answer (success or refusal) starts the
+// count anew; an unknown outcome adds one, up to the bound. A call that
+// loses many races has many unknown outcomes in all, but only a network
+// that stays broken gives many in a row.
+func (k *streak) again(ctx context.Context, err error) bool {
+	if !ambiguous(ctx, err) {
+		k.n = 0
+		return false
+	}
+	if k.n >= k.max {
+		return false
+	}
+	k.n++
 	return true
 }
 
