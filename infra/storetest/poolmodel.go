@@ -12,8 +12,9 @@ import (
 // The sequential model of one limited pool of one base, which the recorded
 // histories of the seat races are checked against. Each operation is
 // decided at its own now, as the stores decide it; lapsed holders of other
-// users may be cleared by any admission or renewal (a store may clear them
-// to make room), which the model allows as a choice.
+// users may have been cleared before any admission or renewal (a store may
+// clear them to make room, inside any call), which the model allows as a
+// choice: those lapsed at the call's horizon (see poolInput.Horizon).
 
 // Kinds of operations.
 const (
@@ -49,6 +50,12 @@ type poolInput struct {
 	Expires int64 // now + lease
 	Limit   int   // read by the caller with Version (opLimit: the new limit; -1 unlimited)
 	Version int64 // opLimit: the version the store answered
+	// Horizon is the latest now of the calls begun before this one
+	// answered. A store may clear lapsed holders inside any call, before
+	// that call's own answer (a sign-in that then answers license_changed
+	// has made room all the same), so a holder lapsed at the horizon may
+	// be gone when this call takes effect, even if it is live at Now.
+	Horizon int64
 }
 
 type holder struct {
@@ -179,7 +186,7 @@ func step(s poolState, in poolInput, out string) []poolState {
 		return stepEnd(s, in, out)
 	}
 	var next []poolState
-	for _, c := range s.cleared(in.Login, in.Now) {
+	for _, c := range s.cleared(in.Login, max(in.Now, in.Horizon)) {
 		if in.Kind == opAcquire {
 			next = append(next, stepAcquire(c, in, out)...)
 		} else {

@@ -142,6 +142,7 @@ type race struct {
 	bases []*raceBase
 
 	initial    map[int]poolState
+	horizon    atomic.Int64 // the latest now of the calls begun so far
 	mu         sync.Mutex
 	ops        []porcupine.Operation
 	violations []string
@@ -180,6 +181,7 @@ func (r *race) violate(format string, args ...any) {
 // record adds one call to the history; unknown answers are completed at
 // the end of the history.
 func (r *race) record(b *raceBase, client int, in poolInput, call time.Time, out string) {
+	in.Horizon = r.horizon.Load()
 	ret := time.Since(r.start).Nanoseconds()
 	switch {
 	case out == ansUnknown && r.st.CleanFailures:
@@ -317,7 +319,7 @@ func (r *race) acquire(b *raceBase, c int, login string, cur *raceSession, sleep
 		return nil
 	}
 	num := int(b.nextSession.Add(1))
-	now := time.Now().UTC()
+	now := r.begin()
 	s := newSession(b.key, login, b.pool, now)
 	in := poolInput{Kind: opAcquire, Login: c, Session: num, Now: now.UnixNano(), Expires: now.Add(lease).UnixNano(),
 		Limit: int(p.Limit), Version: p.LicenseVersion}
@@ -358,7 +360,7 @@ func (r *race) acquire(b *raceBase, c int, login string, cur *raceSession, sleep
 // forget ends a session whose state is unknown, without faults, so that
 // the rest of the history is decided.
 func (r *race) forget(b *raceBase, c int, login string, s *raceSession) {
-	now := time.Now().UTC()
+	now := r.begin()
 	in := poolInput{Kind: opEnd, Login: c, Session: s.num, Now: now.UnixNano()}
 	_, err := r.st.Clean.EndSession(context.Background(), s.id, sesame.ReasonLoggedOut, now)
 	out := classify(err, ansOK)
@@ -386,7 +388,7 @@ func (r *race) renew(b *raceBase, c int, login string, s raceSession) bool {
 	if !ok {
 		return false
 	}
-	now := time.Now().UTC()
+	now := r.begin()
 	in := poolInput{Kind: opRenew, Login: c, Session: s.num, Now: now.UnixNano(), Expires: now.Add(lease).UnixNano(),
 		Limit: int(p.Limit), Version: p.LicenseVersion}
 	_, err := r.st.Store.RenewSeat(context.Background(), s.id, p, now)
@@ -416,7 +418,7 @@ func (r *race) release(b *raceBase, c int, login string, s raceSession) {
 	b.mu.Lock()
 	delete(b.open, s.num)
 	b.mu.Unlock()
-	now := time.Now().UTC()
+	now := r.begin()
 	in := poolInput{Kind: opEnd, Login: c, Session: s.num, Now: now.UnixNano()}
 	_, err := r.st.Store.EndSession(context.Background(), s.id, sesame.ReasonLoggedOut, now)
 	out := classify(err, ansOK)
@@ -449,7 +451,7 @@ func (r *race) admin(ctx context.Context, b *raceBase, rng *rand.Rand) {
 		lic := sesame.DefaultLicense
 		lic.AdminSeats = sesame.Limit(limit)
 		b.mu.Lock() // the sampler sees the old bound or the new, never between
-		now := time.Now().UTC()
+		now := r.begin()
 		base, err := r.st.Clean.SetLicense(context.Background(), b.key, lic, now)
 		if err != nil {
 			b.mu.Unlock()
@@ -479,7 +481,7 @@ func (r *race) disconnect(b *raceBase, rng *rand.Rand) {
 	b.victims[s.num] = true
 	b.mu.Unlock()
 	login := r.loginOf(b, s)
-	now := time.Now().UTC()
+	now := r.begin()
 	in := poolInput{Kind: opEnd, Login: login, Session: s.num, Now: now.UnixNano()}
 	_, err := r.st.Store.EndSession(context.Background(), s.id, sesame.ReasonDisconnected, now)
 	out := classify(err, ansOK)
@@ -621,4 +623,17 @@ func (r *race) report() RaceReport {
 		rep.Detail = "no faults"
 	}
 	return rep
+}
+
+// begin reads the now of a call about to start, and moves the horizon to
+// it.
+func (r *race) begin() time.Time {
+	now := time.Now().UTC()
+	n := now.UnixNano()
+	for {
+		h := r.horizon.Load()
+		if n <= h || r.horizon.CompareAndSwap(h, n) {
+			return now
+		}
+	}
 }
