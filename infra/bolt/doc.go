@@ -20,7 +20,11 @@
 // decides with sesame.Admission: it is exact, with no retry. A refusal
 // (sesame.Exhausted) writes nothing. When a result must be committed and
 // still reported as an error (RenewSeat ending a session with seat_lost),
-// the transaction commits and the error is returned after it.
+// the transaction commits and the error is returned after it. A failed
+// transaction leaves nothing, so no bolt write is ambiguous: the fault
+// races (storetest.RunSeatRaces) fail transactions before they begin and
+// at their commit (WithTxHook) and check that each failure changed
+// nothing.
 //
 // # Layout
 //
@@ -54,8 +58,15 @@
 // A base bucket counts as a base only when it holds its meta key. Bases of
 // a school are listed by seeking "UAI/" in bases; years ("2026-2027") sort
 // as text in time order. A lease is live while now ≤ ExpiresAt; lapsed
-// leases stay in the file until the seat is taken again, renewed or
-// released, and never count. The open-session index is updated in the
+// leases never count, and an admission (a newcomer's sign-in, a lapsed
+// lease taken again) deletes the other users' leases that have lapsed at
+// its now. Each call's now is read before it waits for the write lock, so
+// a heartbeat can commit after an admission with a later now; had the
+// lapsed lease it renews stayed, it would come back live beside the
+// newcomer that took its place, one above the limit. Cleared, it comes
+// back only as a newcomer, admitted if the pool has room (the same rule as
+// infra/dynamo's reclaim; storetest.RunClockSkew checks it). The
+// open-session index is updated in the
 // transaction that opens or ends a session, so ListSessions reads only the
 // base's open sessions.
 //

@@ -112,6 +112,42 @@ func poolLeases(pb *bbolt.Bucket, login string, limit sesame.Limit) ([]sesame.Le
 	return ls, err
 }
 
+// admitAgain gives lease l back to its session when the pool admits it at
+// now (checking the licence's version, and clearing the lapsed leases of
+// others), and reports whether it did.
+func admitAgain(bb, pb *bbolt.Bucket, l sesame.Lease, p sesame.SeatPolicy, now time.Time) (bool, error) {
+	leases, err := poolLeases(pb, l.Login, p.Limit)
+	if err != nil {
+		return false, err
+	}
+	if _, admit := sesame.Admission(leases, l.Login, p.Limit, now); !admit {
+		return false, nil
+	}
+	if err := checkLicense(bb, p); err != nil {
+		return false, err
+	}
+	if err := reclaim(pb, leases, l.Login, now); err != nil {
+		return false, err
+	}
+	return true, putLease(bb, l)
+}
+
+// reclaim deletes, from pool bucket pb, the leases of users other than
+// login that have lapsed at now: an admission that counted them as free
+// clears them, so that a heartbeat whose now was read earlier (a slow
+// request) cannot bring one back and put the pool above its limit. Their
+// sessions learn it at their next heartbeat, as newcomers.
+func reclaim(pb *bbolt.Bucket, leases []sesame.Lease, login string, now time.Time) error {
+	for _, l := range leases {
+		if l.Login != login && !l.Live(now) && pb != nil {
+			if err := pb.Delete([]byte(l.Login)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // OpenSession stores session sess and gives it its seat, in one
 // transaction. The admission is decided by sesame.Admission over the
 // pool's leases read inside that transaction.
@@ -137,6 +173,9 @@ func (s *Store) OpenSession(ctx context.Context, sess sesame.Session, p sesame.S
 			}
 			if own == nil {
 				if err := checkLicense(bb, p); err != nil {
+					return err
+				}
+				if err := reclaim(poolBucket(bb, sess.Pool), leases, login, now); err != nil {
 					return err
 				}
 			}
@@ -246,28 +285,26 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 		if err != nil {
 			return err
 		}
-		if has && cur.Session == id {
-			if cur.Live(now) {
-				cur.ExpiresAt = now.Add(p.Lease).UTC()
-				lease = cur
-				return putLease(bb, cur)
-			}
-			// Lapsed but still ours: a newcomer again, counted against
-			// the other live holders.
-			leases, err := poolLeases(pb, login, p.Limit)
-			if err != nil {
+		if has && cur.Session == id && cur.Live(now) {
+			cur.ExpiresAt = now.Add(p.Lease).UTC()
+			lease = cur
+			return putLease(bb, cur)
+		}
+		if !has || cur.Session == id {
+			// Lapsed but still ours, or cleared after its lapse to make
+			// room: a newcomer again, counted against the other live
+			// holders.
+			l := sesame.Lease{SeatKey: sesame.SeatKey{UAI: sess.UAI, Year: sess.Year, Pool: sess.Pool},
+				Login: login, Session: id, AcquiredAt: now.UTC(), ExpiresAt: now.Add(p.Lease).UTC()}
+			admitted, err := admitAgain(bb, pb, l, p, now)
+			if admitted || err != nil {
+				lease = l
 				return err
 			}
-			if _, admit := sesame.Admission(leases, login, p.Limit, now); admit {
-				if err := checkLicense(bb, p); err != nil {
+			if has {
+				if err := pb.Delete([]byte(login)); err != nil {
 					return err
 				}
-				cur.AcquiredAt, cur.ExpiresAt = now.UTC(), now.Add(p.Lease).UTC()
-				lease = cur
-				return putLease(bb, cur)
-			}
-			if err := pb.Delete([]byte(login)); err != nil {
-				return err
 			}
 		}
 		// The seat is gone (taken by a newer session of the user, or

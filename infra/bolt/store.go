@@ -51,7 +51,8 @@ var ErrLocked = bolterrors.ErrTimeout
 // use; bbolt serialises write transactions, so every decision taken inside
 // one (seat admission above all) is exact.
 type Store struct {
-	db *bbolt.DB
+	db     *bbolt.DB
+	txHook func(write, commit bool) error
 }
 
 var _ sesame.Store = (*Store)(nil)
@@ -63,6 +64,7 @@ type options struct {
 	timeout time.Duration
 	noSync  bool
 	mode    os.FileMode
+	txHook  func(write, commit bool) error
 }
 
 // WithTimeout sets how long Open waits for another process to release the
@@ -75,6 +77,16 @@ func WithNoSync() Option { return func(o *options) { o.noSync = true } }
 
 // WithFileMode sets the permissions of a new file (0600 otherwise).
 func WithFileMode(m os.FileMode) Option { return func(o *options) { o.mode = m } }
+
+// WithTxHook calls hook at the boundary of every transaction: before it
+// begins (commit false), and for a write just before its commit (commit
+// true). An error from the first means nothing is done; from the second,
+// the transaction's writes are rolled back. Either is returned as the
+// transaction's error. It is how tests inject faults at the transaction
+// boundary (see infra/faults); see also Unhooked.
+func WithTxHook(hook func(write, commit bool) error) Option {
+	return func(o *options) { o.txHook = hook }
+}
 
 // Open opens (or creates) the bbolt file at path, creating its parent
 // directories, and prepares the top-level buckets. When another process
@@ -118,7 +130,33 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("bolt: prepare %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, txHook: o.txHook}, nil
+}
+
+// Unhooked returns a Store on the same open file without the hook of
+// WithTxHook: tests read and check through it what the hooked one wrote.
+// Closing either closes the file.
+func (s *Store) Unhooked() *Store { return &Store{db: s.db} }
+
+// hook runs the transaction hook, if any.
+func (s *Store) hook(write, commit bool) error {
+	if s.txHook == nil {
+		return nil
+	}
+	return s.txHook(write, commit)
+}
+
+// hooked wraps a write transaction's fn with the hook at its commit.
+func (s *Store) hooked(fn func(*bbolt.Tx) error) func(*bbolt.Tx) error {
+	if s.txHook == nil {
+		return fn
+	}
+	return func(tx *bbolt.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return s.hook(true, true)
+	}
 }
 
 // Close closes the file.
@@ -132,7 +170,10 @@ func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(fn)
+	if err := s.hook(true, false); err != nil {
+		return err
+	}
+	return s.db.Update(s.hooked(fn))
 }
 
 // batch runs fn in a write transaction that bbolt may share with other
@@ -144,12 +185,18 @@ func (s *Store) batch(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Batch(fn)
+	if err := s.hook(true, false); err != nil {
+		return err
+	}
+	return s.db.Batch(s.hooked(fn))
 }
 
 // view runs fn in a read transaction, after checking ctx.
 func (s *Store) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.hook(false, false); err != nil {
 		return err
 	}
 	return s.db.View(fn)

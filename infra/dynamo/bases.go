@@ -254,7 +254,11 @@ func (s *Store) queryAll(ctx context.Context, pk, prefix string, fn func(map[str
 	in := &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: e.KeyCondition(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), ConsistentRead: aws.Bool(true)}
 	for {
-		out, err := s.db.Query(ctx, in)
+		var out *dynamodb.QueryOutput
+		err := s.read(ctx, func() (err error) {
+			out, err = s.db.Query(ctx, in)
+			return err
+		})
 		if err != nil {
 			return err
 		}

@@ -108,12 +108,46 @@
 //
 // # Ambiguous writes
 //
-// Every TransactWriteItems carries a fresh ClientRequestToken, so the SDK's
-// own retries of a request whose answer was lost are idempotent. When a
-// write still ends with an unknown outcome (a broken connection, a server
-// error), the store tries again from a fresh read and recognises its own
-// landed write: a HOLDER that already names the new session, a session
-// already ended with this reason at this time. All conditions are on state,
-// never on counts of attempts, so a repeated write cannot take a second seat
-// or free one twice.
+// A write whose answer is lost (a broken connection, a reply cut short, a
+// server error) may or may not have landed. Two layers meet it, and the
+// store must recognise its own landed write through both:
+//
+//   - The SDK sends the same request again, invisibly. Every
+//     TransactWriteItems carries a ClientRequestToken, so a transaction
+//     sent again after it landed succeeds without applying twice. A single
+//     UpdateItem or PutItem has no token: sent again after it landed, it
+//     fails its own condition, and the store sees a ConditionalCheckFailed
+//     for a write that is in fact its own.
+//   - The store tries again itself after an error that leaves the outcome
+//     unknown, up to 10 times in a row, from a fresh read.
+//
+// So every call that creates or ends a session writes a token of its own,
+// drawn once per call: createdBy on the session it creates, endedBy on the
+// session it ends (a move keeps the first end's). When a condition fails,
+// the store reads the session and recognises its own write by that token,
+// whichever layer tried again: an OpenSession answers the lease it got, an
+// EndSession the session it ended, a RenewSeat that ended its session
+// ErrSeatLost. A second call with the same arguments has another token, so
+// it still gets ErrExists or ErrSessionEnded, as the contract says. The
+// writes that need no token are those whose condition holds again after
+// they landed: extending a live lease (holdsLive(id, now) still holds),
+// taking a lapsed one again (the next try finds it live and extends it),
+// and the count's repair and the reclaim (their conditions fail after they
+// landed, and the caller looks again). All conditions are on state, never
+// on counts of attempts, so a write sent twice never takes a second seat
+// nor frees one twice: a HOLDER's Put is conditional on its absence and
+// changes n in the same transaction, its Delete on naming the session.
+//
+// A refusal is not ambiguous: throttling (which the SDK's retries did not
+// absorb) and transaction conflicts are tried again after a jittered pause,
+// and reads are tried again after a broken connection or a cut reply, which
+// the SDK does not always retry. The domain's answers are never taken for
+// an unknown outcome. Where two conditions fail at once the answer is the
+// one that a sequential store would give: a session that ended answers
+// ErrSessionEnded rather than ErrLicenseChanged.
+//
+// The races of infra/storetest (RunSeatRaces) run this through a proxy that
+// cuts replies and resets connections, and a client that drops the answers
+// of landed writes and answers conflicts and throttling; they check the
+// invariants and the linearizability of the history.
 package dynamo

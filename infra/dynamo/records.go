@@ -250,14 +250,20 @@ type sessionRecord struct {
 	LastSeen     string `dynamodbav:"lastSeen"`
 	EndedAt      string `dynamodbav:"endedAt,omitempty"`
 	EndReason    string `dynamodbav:"endReason,omitempty"`
-	GSI1PK       string `dynamodbav:"GSI1PK,omitempty"`
-	GSI1SK       string `dynamodbav:"GSI1SK,omitempty"`
-	TTL          int64  `dynamodbav:"ttl"`
+	// CreatedBy and EndedBy are the tokens of the calls that created and
+	// ended the session: how a call that tries again after a lost answer
+	// (its own, or one the SDK sent again) recognises its own write.
+	CreatedBy string `dynamodbav:"createdBy,omitempty"`
+	EndedBy   string `dynamodbav:"endedBy,omitempty"`
+	GSI1PK    string `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK    string `dynamodbav:"GSI1SK,omitempty"`
+	TTL       int64  `dynamodbav:"ttl"`
 }
 
-// newSessionRecord returns the item of the open session x.
-func (s *Store) newSessionRecord(x sesame.Session) sessionRecord {
-	return sessionRecord{PK: sessionPK(x.ID), SK: skSession, ID: x.ID, UAI: string(x.UAI), Year: string(x.Year),
+// newSessionRecord returns the item of the open session x, created by
+// the call whose token is by.
+func (s *Store) newSessionRecord(x sesame.Session, by string) sessionRecord {
+	return sessionRecord{CreatedBy: by, PK: sessionPK(x.ID), SK: skSession, ID: x.ID, UAI: string(x.UAI), Year: string(x.Year),
 		Login: x.Login, DisplayName: x.DisplayName, Kind: string(x.Kind), Supervisor: x.Supervisor,
 		Mode: string(x.Mode), Access: string(x.Access), Pool: string(x.Pool),
 		CreatedAt: fmtTime(x.CreatedAt), ExpiresAt: fmtTime(x.ExpiresAt),

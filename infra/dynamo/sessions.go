@@ -53,6 +53,7 @@ var (
 	nV          = expression.Name("v")
 	nEndReason  = expression.Name("endReason")
 	nEndedAt    = expression.Name("endedAt")
+	nEndedBy    = expression.Name("endedBy")
 )
 
 // holdsLive is the condition that HOLDER names session id and is live at now.
@@ -72,18 +73,20 @@ func (s *Store) countBy(k sesame.SeatKey, d int, cond *expression.ConditionBuild
 			Add(nV, expression.Value(1)), cond)
 }
 
-// endSession is the update that ends session id with reason r at now.
-// With keep, a reason and time already there are kept (and the session
-// need not be open); otherwise the session must be open.
-func (s *Store) endSession(id string, r sesame.EndReason, now time.Time, keep bool) (*types.Update, error) {
+// endSession is the update that ends session id with reason r at now, by
+// the call whose token is by. With keep, a reason and time already there
+// are kept (and the session need not be open); otherwise the session must
+// be open.
+func (s *Store) endSession(id string, r sesame.EndReason, now time.Time, by string, keep bool) (*types.Update, error) {
 	reason, at := expression.OperandBuilder(expression.Value(string(r))), expression.OperandBuilder(expression.Value(fmtTime(now)))
+	who := expression.OperandBuilder(expression.Value(by))
 	cond := itemExists()
 	if keep {
-		reason, at = expression.IfNotExists(nEndReason, reason), expression.IfNotExists(nEndedAt, at)
+		reason, at, who = expression.IfNotExists(nEndReason, reason), expression.IfNotExists(nEndedAt, at), expression.IfNotExists(nEndedBy, who)
 	} else {
 		cond = cond.And(expression.AttributeNotExists(nEndReason))
 	}
-	u := expression.Set(nEndReason, reason).Set(nEndedAt, at).
+	u := expression.Set(nEndReason, reason).Set(nEndedAt, at).Set(nEndedBy, who).
 		Set(nTTL, expression.Value(s.ttlAt(now, s.sessionKeep))).
 		Remove(expression.Name(attrGSI1PK)).Remove(expression.Name(attrGSI1SK))
 	return s.update(sessionKey(id), u, &cond)
@@ -114,20 +117,33 @@ func (s *Store) setHolder(l sesame.Lease, c expression.ConditionBuilder) (*types
 
 // getSession reads a session with a consistent read.
 func (s *Store) getSession(ctx context.Context, id string) (sesame.Session, bool, error) {
+	x, _, ok, err := s.getSessionRecord(ctx, id)
+	return x, ok, err
+}
+
+// getSessionRecord reads a session and its item with a consistent read.
+func (s *Store) getSessionRecord(ctx context.Context, id string) (sesame.Session, sessionRecord, bool, error) {
 	var r sessionRecord
 	ok, err := s.get(ctx, sessionKey(id), &r)
 	if err != nil || !ok {
-		return sesame.Session{}, ok, err
+		return sesame.Session{}, r, ok, err
 	}
 	x, err := r.domain()
-	return x, err == nil, err
+	return x, r, err == nil, err
 }
 
-// sameSession reports whether stored is the session x that this call
-// writes (to recognise our own write whose answer was lost).
-func sameSession(stored, x sesame.Session) bool {
-	return stored.ID == x.ID && stored.UAI == x.UAI && stored.Year == x.Year && stored.Login == x.Login &&
-		stored.Pool == x.Pool && stored.CreatedAt.Equal(x.CreatedAt) && stored.ExpiresAt.Equal(x.ExpiresAt)
+// endedBy reports whether session id was ended by the call whose token
+// is by.
+func (s *Store) endedBy(ctx context.Context, id, by string) bool {
+	_, r, ok, err := s.getSessionRecord(ctx, id)
+	return err == nil && ok && r.EndedBy == by
+}
+
+// createdBy reports whether session id exists and was created by the call
+// whose token is by: that call's write landed, its answer lost.
+func (s *Store) createdBy(ctx context.Context, id, by string) bool {
+	_, r, ok, err := s.getSessionRecord(ctx, id)
+	return err == nil && ok && r.CreatedBy == by
 }
 
 // OpenSession stores session x and, when x.Pool is set, gives it the seat
@@ -161,7 +177,8 @@ func (s *Store) OpenSession(ctx context.Context, x sesame.Session, p sesame.Seat
 
 // openSessionOnly stores a session that takes no seat.
 func (s *Store) openSessionOnly(ctx context.Context, x sesame.Session) error {
-	put, err := s.putNew(s.newSessionRecord(x))
+	token := s.randomToken()
+	put, err := s.putNew(s.newSessionRecord(x, token))
 	if err != nil {
 		return err
 	}
@@ -173,10 +190,8 @@ func (s *Store) openSessionOnly(ctx context.Context, x sesame.Session) error {
 			return nil
 		}
 		if _, ok := conditionFailed(err); ok {
-			if unsure > 0 { // our first try may have landed
-				if got, ok, err := s.getSession(ctx, x.ID); err == nil && ok && sameSession(got, x) {
-					return nil
-				}
+			if s.createdBy(ctx, x.ID, token) { // an earlier try landed (ours, or the SDK's)
+				return nil
 			}
 			return sesame.Exists(sessionName(x.ID))
 		}
@@ -207,11 +222,12 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
 	login := sesame.LoginKey(x.Login)
 	lease := sesame.Lease{SeatKey: seat, Login: login, Session: x.ID, AcquiredAt: now, ExpiresAt: now.Add(p.Lease)}
-	sessionPut, err := s.putNew(s.newSessionRecord(x))
+	token := s.randomToken()
+	sessionPut, err := s.putNew(s.newSessionRecord(x, token))
 	if err != nil {
 		return sesame.Lease{}, err
 	}
-	unsure := 0                  // tries whose outcome was unknown
+	unsure := s.streak()         // tries in a row whose outcome was unknown
 	missing := map[string]bool{} // old sessions found gone
 	for attempt := 0; attempt < s.attempts; attempt++ {
 		if attempt > 0 {
@@ -227,10 +243,8 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 		if found && h.Session == x.ID {
 			// Our own earlier try landed and its answer was lost, or the
 			// caller reuses a session ID.
-			if unsure > 0 {
-				if got, ok, err := s.getSession(ctx, x.ID); err == nil && ok && sameSession(got, x) {
-					return h.domain(), nil
-				}
+			if s.createdBy(ctx, x.ID, token) {
+				return h.domain(), nil
 			}
 			return sesame.Lease{}, sesame.Exists(sessionName(x.ID))
 		}
@@ -285,7 +299,7 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 			}
 		}
 		if found && !missing[h.Session] {
-			upd, err := s.endSession(h.Session, sesame.ReasonReplaced, now, true)
+			upd, err := s.endSession(h.Session, sesame.ReasonReplaced, now, token, true)
 			if err != nil {
 				return sesame.Lease{}, err
 			}
@@ -297,13 +311,12 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 		if err == nil {
 			return lease, nil
 		}
+		retry := unsure.again(ctx, err)
 		codes, isCancel := cancelled(err, len(t.items))
 		switch {
 		case isCancel && failed(codes, t.sessionI):
-			if unsure > 0 {
-				if got, ok, err := s.getSession(ctx, x.ID); err == nil && ok && sameSession(got, x) {
-					return lease, nil // ours landed; the seat has moved on since
-				}
+			if s.createdBy(ctx, x.ID, token) {
+				return lease, nil // ours landed; the seat has moved on since
 			}
 			return sesame.Lease{}, sesame.Exists(sessionName(x.ID))
 		case isCancel && failed(codes, t.license):
@@ -319,10 +332,7 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 				return sesame.Lease{}, err
 			}
 			continue
-		case contended(err, codes):
-			continue
-		case ambiguous(ctx, err) && unsure < s.ambiguous:
-			unsure++
+		case contended(err, codes), retry:
 			continue
 		}
 		return sesame.Lease{}, err
@@ -501,7 +511,11 @@ var (
 
 // RenewSeat extends the lease of open session id. See doc.go.
 func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+	token := s.randomToken() // of the end as seat_lost, if it comes to that
 	fail := func(err error) (sesame.Lease, error) {
+		if errors.Is(err, sesame.ErrSessionEnded) && s.endedBy(ctx, id, token) {
+			err = seatLostError() // this call ended it, and lost the answer on the way
+		}
 		return sesame.Lease{}, fmt.Errorf("renew seat %.8s: %w", id, err)
 	}
 	x, ok, err := s.getSession(ctx, id)
@@ -520,7 +534,7 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
 	login := sesame.LoginKey(x.Login)
 	lease := sesame.Lease{SeatKey: seat, Login: login, Session: id, AcquiredAt: now, ExpiresAt: now.Add(p.Lease)}
-	unsure := 0
+	unsure := s.streak()
 	for attempt := 0; attempt < s.attempts; attempt++ {
 		if attempt > 0 {
 			if err := s.pause(ctx, attempt); err != nil {
@@ -532,12 +546,12 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 		if err == nil {
 			return l, nil
 		}
+		retry := unsure.again(ctx, err)
 		if errors.Is(err, errContended) {
 			continue
 		}
 		if !errors.Is(err, errAgain) {
-			if ambiguous(ctx, err) && unsure < s.ambiguous {
-				unsure++
+			if retry {
 				continue
 			}
 			return fail(err)
@@ -547,44 +561,44 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 			// The HOLDER was reclaimed after a lapse: the session comes
 			// back as a newcomer if the pool admits it.
 			err := s.readmit(ctx, x, lease, p, now)
+			retry := unsure.again(ctx, err)
 			switch {
 			case err == nil:
 				return lease, nil
 			case errors.Is(err, sesame.ErrSeatsExhausted):
-				lost := s.loseSeat(ctx, x, nil, now)
+				lost := s.loseSeat(ctx, x, nil, now, token)
 				if errors.Is(lost, errAgain) {
 					continue
 				}
 				return fail(lost)
 			case errors.Is(err, errAgain), errors.Is(err, errContended):
 				continue
-			case ambiguous(ctx, err) && unsure < s.ambiguous:
-				unsure++
+			case retry:
 				continue
 			}
 			return fail(err)
 		case h.Session != id:
 			// Another session's: the seat is lost, unless this session
 			// already ended (moved to a newer session, among others).
-			return fail(s.loseSeat(ctx, x, nil, now))
+			return fail(s.loseSeat(ctx, x, nil, now, token))
 		case h.ExpiresAt >= nanos(now):
 			continue // it changed between the update and now
 		}
 		// Ours but lapsed: take it again if the pool admits it.
 		err = s.retake(ctx, lease, p, now)
+		retry = unsure.again(ctx, err)
 		switch {
 		case err == nil:
 			return lease, nil
 		case errors.Is(err, sesame.ErrSeatsExhausted):
-			lost := s.loseSeat(ctx, x, h, now)
+			lost := s.loseSeat(ctx, x, h, now, token)
 			if errors.Is(lost, errAgain) {
 				continue
 			}
 			return fail(lost)
 		case errors.Is(err, errAgain):
 			continue
-		case ambiguous(ctx, err) && unsure < s.ambiguous:
-			unsure++
+		case retry:
 			continue
 		}
 		return fail(err)
@@ -669,9 +683,7 @@ func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, p
 	switch {
 	case err == nil:
 		return nil
-	case ok && failed(codes, license):
-		return sesame.ErrLicenseChanged
-	case ok && failed(codes, 2):
+	case ok && failed(codes, 2): // ended: nothing to take again, whatever the licence
 		y, found, gerr := s.getSession(ctx, x.ID)
 		if gerr != nil {
 			return gerr
@@ -680,6 +692,8 @@ func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, p
 			return sesame.NotFound(sessionName(x.ID))
 		}
 		return endedError(y)
+	case ok && failed(codes, license):
+		return sesame.ErrLicenseChanged
 	case ok && failed(codes, 0):
 		return errAgain
 	case ok && failed(codes, 1):
@@ -725,10 +739,10 @@ func (s *Store) retake(ctx context.Context, l sesame.Lease, p sesame.SeatPolicy,
 	switch {
 	case err == nil:
 		return nil
+	case ok && failed(codes, 0): // the HOLDER changed (the session may have ended): look again
+		return errAgain
 	case ok && failed(codes, license):
 		return sesame.ErrLicenseChanged
-	case ok && failed(codes, 0):
-		return errAgain
 	case ok && failed(codes, count):
 		if err := s.makeRoom(ctx, l.SeatKey, l.Login, limit, now); err != nil {
 			return err
@@ -740,13 +754,14 @@ func (s *Store) retake(ctx context.Context, l sesame.Lease, p sesame.SeatPolicy,
 	return err
 }
 
-// loseSeat ends open session x with ReasonSeatLost and, when h is its
-// lapsed HOLDER, deletes it and lowers the count in the same transaction.
+// loseSeat ends open session x with ReasonSeatLost, by the RenewSeat call
+// whose token is token, and, when h is its lapsed HOLDER, deletes it and
+// lowers the count in the same transaction.
 // It returns the ErrSeatLost error; ErrSessionEnded when the session had
 // already ended; errAgain when the HOLDER changed meanwhile.
-func (s *Store) loseSeat(ctx context.Context, x sesame.Session, h *holderRecord, now time.Time) error {
+func (s *Store) loseSeat(ctx context.Context, x sesame.Session, h *holderRecord, now time.Time, token string) error {
 	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
-	end, err := s.endSession(x.ID, sesame.ReasonSeatLost, now, false)
+	end, err := s.endSession(x.ID, sesame.ReasonSeatLost, now, token, false)
 	if err != nil {
 		return err
 	}
@@ -772,7 +787,7 @@ func (s *Store) loseSeat(ctx context.Context, x sesame.Session, h *holderRecord,
 		switch {
 		case single || (ok && failed(codes, 0)):
 			// The session is no longer open: say how it ended.
-			y, found, err := s.getSession(ctx, x.ID)
+			y, rec, found, err := s.getSessionRecord(ctx, x.ID)
 			switch {
 			case err != nil:
 				return err
@@ -780,8 +795,8 @@ func (s *Store) loseSeat(ctx context.Context, x sesame.Session, h *holderRecord,
 				return sesame.NotFound(sessionName(x.ID))
 			case y.Open():
 				return errAgain
-			case unsure > 0 && y.EndReason == sesame.ReasonSeatLost && y.EndedAt.Equal(now):
-				return seatLostError() // our own try landed
+			case rec.EndedBy == token:
+				return seatLostError() // an earlier try landed (ours, or the SDK's)
 			}
 			return endedError(y)
 		case ok && failed(codes, 1), contended(err, codes):
@@ -815,25 +830,26 @@ func (s *Store) EndSession(ctx context.Context, id string, r sesame.EndReason, n
 	fail := func(err error) (sesame.Session, error) {
 		return sesame.Session{}, fmt.Errorf("end session %.8s: %w", id, err)
 	}
-	unsure := 0
+	unsure := s.streak()
+	token := s.randomToken()
 	for attempt := 0; attempt < s.attempts; attempt++ {
 		if attempt > 0 {
 			if err := s.pause(ctx, attempt); err != nil {
 				return fail(err)
 			}
 		}
-		x, ok, err := s.getSession(ctx, id)
+		x, rec, ok, err := s.getSessionRecord(ctx, id)
 		switch {
 		case err != nil:
 			return fail(err)
 		case !ok:
 			return fail(sesame.NotFound(sessionName(id)))
-		case !x.Open() && unsure > 0 && x.EndReason == r && x.EndedAt.Equal(now):
-			return x, nil // our own try landed
+		case !x.Open() && rec.EndedBy == token:
+			return x, nil // an earlier try landed (ours, or the SDK's)
 		case !x.Open():
 			return x, fmt.Errorf("end session %.8s: %w", id, endedError(x))
 		}
-		end, err := s.endSession(id, r, now, false)
+		end, err := s.endSession(id, r, now, token, false)
 		if err != nil {
 			return fail(err)
 		}
@@ -863,13 +879,13 @@ func (s *Store) EndSession(ctx context.Context, id string, r sesame.EndReason, n
 			x.EndReason, x.EndedAt = r, now
 			return x, nil
 		}
+		retry := unsure.again(ctx, err)
 		codes, isCancel := cancelled(err, len(items))
 		_, single := conditionFailed(err)
 		switch {
 		case single || isCancel || contended(err, codes):
 			continue // the session or its HOLDER changed: read again
-		case ambiguous(ctx, err) && unsure < s.ambiguous:
-			unsure++
+		case retry:
 			continue
 		}
 		return fail(err)
@@ -892,7 +908,11 @@ func (s *Store) ListSessions(ctx context.Context, k sesame.BaseKey) ([]sesame.Se
 		ProjectionExpression: aws.String(attrPK + "," + attrSK)}
 	var ids []string
 	for {
-		out, err := s.db.Query(ctx, in)
+		var out *dynamodb.QueryOutput
+		err := s.read(ctx, func() (err error) {
+			out, err = s.db.Query(ctx, in)
+			return err
+		})
 		if err != nil {
 			return fail(err)
 		}
@@ -944,7 +964,11 @@ func (s *Store) batchGet(ctx context.Context, pks []string) (map[string]sessionR
 					return nil, err
 				}
 			}
-			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			var out *dynamodb.BatchGetItemOutput
+			err := s.read(ctx, func() (err error) {
+				out, err = s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+				return err
+			})
 			if err != nil {
 				return nil, err
 			}

@@ -41,7 +41,7 @@ type Store struct {
 	table string
 
 	attempts     int           // bound of the seat loops
-	ambiguous    int           // of which retries after an unknown outcome
+	ambiguous    int           // bound of the unknown outcomes in a row of one call
 	backoffBase  time.Duration // first pause after a lost race
 	backoffMax   time.Duration
 	sessionKeep  time.Duration // ttl: an ended session is collected this long after its end
@@ -119,7 +119,7 @@ func New(client API, table string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{
 		db: client, table: table,
-		attempts: 100, ambiguous: 3,
+		attempts: 100, ambiguous: 10,
 		backoffBase: 2 * time.Millisecond, backoffMax: 100 * time.Millisecond,
 		sessionKeep: 30 * 24 * time.Hour, holderKeep: 24 * time.Hour,
 		randomToken:  newToken,
@@ -207,7 +207,11 @@ func condOnly(c expression.ConditionBuilder) (expression.Expression, error) {
 // get reads one item with a strongly consistent read into out, and
 // reports whether it exists.
 func (s *Store) get(ctx context.Context, k map[string]types.AttributeValue, out any) (bool, error) {
-	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: k, ConsistentRead: aws.Bool(true)})
+	var res *dynamodb.GetItemOutput
+	err := s.read(ctx, func() (err error) {
+		res, err = s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: k, ConsistentRead: aws.Bool(true)})
+		return err
+	})
 	if err != nil {
 		return false, err
 	}
@@ -218,6 +222,23 @@ func (s *Store) get(ctx context.Context, k map[string]types.AttributeValue, out 
 		return false, fmt.Errorf("dynamo: decoding item: %w", err)
 	}
 	return true, nil
+}
+
+// read runs a read, and runs it again after a pause while it fails for a
+// reason that a new try may not meet (a broken connection or a reply cut
+// short, which the SDK does not always try again; throttling), up to the
+// bound of ambiguous tries: a read changes nothing, so trying it again is
+// always safe.
+func (s *Store) read(ctx context.Context, fn func() error) error {
+	for try := 0; ; try++ {
+		err := fn()
+		if err == nil || try >= s.ambiguous || !(ambiguous(ctx, err) || throttled(err)) {
+			return err
+		}
+		if err := s.pause(ctx, try+1); err != nil {
+			return err
+		}
+	}
 }
 
 // putNew writes item on condition that no item has its key.
@@ -345,12 +366,13 @@ func conditionFailed(err error) (map[string]types.AttributeValue, bool) {
 }
 
 // contended reports whether err is a lost race that is worth trying again
-// at once: a transaction conflict, or a transaction cancelled for a
-// conflict or a throttled item.
+// after a pause: a transaction conflict, throttling (which the SDK's own
+// retries did not absorb), or a transaction cancelled for a conflict or a
+// throttled item. Nothing of such a write landed.
 func contended(err error, codes []string) bool {
 	var tc *types.TransactionConflictException
 	var tip *types.TransactionInProgressException
-	if errors.As(err, &tc) || errors.As(err, &tip) {
+	if errors.As(err, &tc) || errors.As(err, &tip) || throttled(err) {
 		return true
 	}
 	for _, c := range codes {
@@ -360,6 +382,15 @@ func contended(err error, codes []string) bool {
 		}
 	}
 	return false
+}
+
+// throttled reports whether err is DynamoDB refusing a request for its
+// rate: nothing was done, and the request may be sent again after a pause.
+func throttled(err error) bool {
+	var pte *types.ProvisionedThroughputExceededException
+	var rle *types.RequestLimitExceeded
+	var te *types.ThrottlingException
+	return errors.As(err, &pte) || errors.As(err, &rle) || errors.As(err, &te)
 }
 
 // ambiguous reports whether err leaves the outcome of a write unknown: it
@@ -375,10 +406,39 @@ func ambiguous(ctx context.Context, err error) bool {
 	if _, ok := conditionFailed(err); ok {
 		return false
 	}
+	// The domain's answers and this package's own signals are decided.
+	var de *sesame.Error
+	var se *sesame.SeatsExhaustedError
+	if errors.As(err, &de) || errors.As(err, &se) || errors.Is(err, errAgain) || errors.Is(err, errContended) || errors.Is(err, errGaveUp) {
+		return false
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		return ae.ErrorFault() == smithy.FaultServer
 	}
+	return true
+}
+
+// streak counts the writes in a row of one call whose outcome was unknown.
+type streak struct{ n, max int }
+
+// streak starts a count bounded by the store's ambiguous tries.
+func (s *Store) streak() *streak { return &streak{max: s.ambiguous} }
+
+// again notes the outcome err of a write and reports whether the call may
+// try again after it: a decided answer (success or refusal) starts the
+// count anew; an unknown outcome adds one, up to the bound. A call that
+// loses many races has many unknown outcomes in all, but only a network
+// that stays broken gives many in a row.
+func (k *streak) again(ctx context.Context, err error) bool {
+	if !ambiguous(ctx, err) {
+		k.n = 0
+		return false
+	}
+	if k.n >= k.max {
+		return false
+	}
+	k.n++
 	return true
 }
 

@@ -14,4 +14,14 @@
 // time, and isolation between schools and years. Bench measures seat
 // acquisition and release under contention, BenchListUsers the listing and
 // searching of 10,000 users.
+//
+// RunSeatRaces races sign-ins, heartbeats, lapsed-lease takeovers, logouts,
+// forced disconnections and licence changes through a store that may
+// suffer faults (see infra/faults), checks the seat invariants while they
+// run and after, and checks the recorded history for linearizability with
+// porcupine against a sequential model of a pool (poolmodel.go); a failing
+// history is written under .cache/porcupine/. RunClockSkew checks that a
+// heartbeat read before a later admission cannot bring a lapsed lease back.
+//
+//	storetest.RunSeatRaces(t, storetest.FaultyStore{Store: faulty, Clean: direct}, storetest.DefaultRaces)
 package storetest
