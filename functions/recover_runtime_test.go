@@ -3,7 +3,6 @@ package functions_test
 import (
 	"encoding/json"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -14,7 +13,7 @@ import (
 	"github.com/sesame-ecole/sesame/functions/internal/s3trigger"
 	"github.com/sesame-ecole/sesame/infra/dynamo"
 	"github.com/sesame-ecole/sesame/infra/dynamolocal"
-	"github.com/sesame-ecole/sesame/infra/testenv"
+	"github.com/sesame-ecole/sesame/infra/lambdarie"
 )
 
 // TestRecoverBinary builds functions/recover as it is deployed and runs it
@@ -25,9 +24,6 @@ import (
 func TestRecoverBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the recover function; skipped with -short")
-	}
-	if _, err := exec.LookPath("go"); err != nil {
-		testenv.Require(t, "go", err)
 	}
 	client, table := dynamolocal.NewTable(t)
 	st, err := dynamo.New(client, table)
@@ -43,9 +39,9 @@ func TestRecoverBinary(t *testing.T) {
 
 	// An address, not a name: the SDK addresses the bucket in the path, as
 	// gofakes3 expects.
-	f := startFunction(t, "recover", "RecoverFunction", table,
-		"AWS_ENDPOINT_URL_S3="+s3URL, fn.EnvImportBucket+"="+testBucket)
-	invoke, stdout, stderr, stop := f.invoke, &f.stdout, &f.stderr, f.stop
+	f := startFunction(t, "RecoverFunction", table, lambdarie.Values{Vars: map[string]string{fn.EnvImportBucket: testBucket}},
+		"AWS_ENDPOINT_URL_S3="+s3URL)
+	invoke := f.invoke
 	outcome := func(what string, body []byte) s3trigger.Outcome {
 		t.Helper()
 		var res s3trigger.Result
@@ -57,7 +53,7 @@ func TestRecoverBinary(t *testing.T) {
 
 	o := outcome("s3-put.json", invoke("s3-put.json", s3Event(t, "s3-put", key, version, etag)))
 	if o.Status != s3trigger.Applied {
-		t.Fatalf("s3-put.json: %+v\nstdout: %s", o, stdout.String())
+		t.Fatalf("s3-put.json: %+v\nlogs: %s", o, f.in.Logs())
 	}
 	// Written by the SDK as configured from the environment (default
 	// checksums): the report reads back whole.
@@ -86,9 +82,8 @@ func TestRecoverBinary(t *testing.T) {
 			t.Errorf("%s.json: %d %s, want %d %s", tc.name, res.StatusCode, res.Body, tc.status, tc.code)
 		}
 	}
-	stop()
-	logs := stdout.String()
+	logs := f.logs()
 	if !strings.Contains(logs, `"function":"recover"`) || !strings.Contains(logs, `"message":"object taken in"`) {
-		t.Fatalf("the function's JSON log:\n%s\nstderr: %s", logs, stderr.String())
+		t.Fatalf("the function's JSON log:\n%s", logs)
 	}
 }
