@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/sesame-ecole/sesame/infra/localtool"
 	"github.com/sesame-ecole/sesame/infra/tabledef"
 )
 
@@ -28,15 +29,15 @@ func Environment(template []byte, logicalID string, v Values) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	fnRes, ok := dig(tpl, "Resources", logicalID).(map[string]any)
+	fnRes, ok := localtool.Dig(tpl, "Resources", logicalID).(map[string]any)
 	if !ok || fnRes["Type"] != "AWS::Serverless::Function" {
 		return nil, fmt.Errorf("lambdarie: template.yaml has no function %s", logicalID)
 	}
 	vars := map[string]any{}
-	if g, ok := dig(tpl, "Globals", "Function", "Environment", "Variables").(map[string]any); ok {
+	if g, ok := localtool.Dig(tpl, "Globals", "Function", "Environment", "Variables").(map[string]any); ok {
 		maps.Copy(vars, g)
 	}
-	if own, ok := dig(fnRes, "Properties", "Environment", "Variables").(map[string]any); ok {
+	if own, ok := localtool.Dig(fnRes, "Properties", "Environment", "Variables").(map[string]any); ok {
 		maps.Copy(vars, own)
 	}
 	var env []string
@@ -64,22 +65,11 @@ func resolve(tpl map[string]any, name string, val any, v Values) (string, error)
 			if s, ok := v.Refs[ref]; ok {
 				return s, nil
 			}
-			if d := dig(tpl, "Parameters", ref, "Default"); d != nil {
+			if d := localtool.Dig(tpl, "Parameters", ref, "Default"); d != nil {
 				return fmt.Sprint(d), nil
 			}
 			return "", fmt.Errorf("no value for !Ref %s", ref)
 		}
 	}
 	return "", fmt.Errorf("%v needs a value (Values.Vars)", val)
-}
-
-func dig(v any, keys ...string) any {
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
 }

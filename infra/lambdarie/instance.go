@@ -7,14 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sesame-ecole/sesame/infra/localtool"
@@ -35,12 +32,8 @@ type Options struct {
 // initialises the function at the first invocation (Lambda's on-demand
 // init), and handles one invocation at a time: Invoke serialises calls.
 type Instance struct {
-	cmd      *exec.Cmd
+	proc     *localtool.Process
 	endpoint string
-	output   *localtool.TailBuffer
-	exited   chan struct{}
-	waitErr  error
-	stop     sync.Once
 	mu       sync.Mutex // one invocation at a time
 	client   *http.Client
 }
@@ -81,54 +74,22 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 }
 
 func start(ctx context.Context, o Options) (*Instance, error) {
-	ports, err := freePorts(2)
+	addrs, err := localtool.FreeAddrs(2)
 	if err != nil {
 		return nil, err
 	}
-	api := "127.0.0.1:" + strconv.Itoa(ports[0])
-	args := []string{"--runtime-interface-emulator-address", api,
-		"--runtime-api-address", "127.0.0.1:" + strconv.Itoa(ports[1])}
+	args := []string{"--runtime-interface-emulator-address", addrs[0], "--runtime-api-address", addrs[1]}
 	if o.Qemu != "" {
-		args = append(args, o.Qemu, "./"+filepath.Base(o.Bootstrap))
-	} else {
-		args = append(args, "./"+filepath.Base(o.Bootstrap))
+		args = append(args, o.Qemu)
 	}
-	cmd := exec.Command(o.RIE, args...)
+	cmd := exec.Command(o.RIE, append(args, "./"+filepath.Base(o.Bootstrap))...)
 	cmd.Dir = filepath.Dir(o.Bootstrap)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "TZ=UTC"}, o.Env...)
-	out := &localtool.TailBuffer{Max: 4 << 20}
-	cmd.Stdout, cmd.Stderr = out, out
-	// Its own process group (Stop kills RIE and the runtime it started),
-	// killed with the test process that started it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("lambdarie: starting RIE: %w", err)
+	proc, err := localtool.StartProcess(ctx, cmd, addrs[0], 4<<20, 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("lambdarie: %w", err)
 	}
-	in := &Instance{cmd: cmd, endpoint: "http://" + api, output: out, exited: make(chan struct{}),
-		client: &http.Client{Timeout: 2 * time.Minute}}
-	go func() {
-		in.waitErr = cmd.Wait()
-		close(in.exited)
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case <-in.exited:
-			return nil, fmt.Errorf("lambdarie: RIE exited at start (%v):\n%s", in.waitErr, out.String())
-		case <-ctx.Done():
-			in.Stop()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if c, err := net.DialTimeout("tcp", api, 100*time.Millisecond); err == nil {
-			c.Close()
-			return in, nil
-		}
-		if time.Now().After(deadline) {
-			in.Stop()
-			return nil, fmt.Errorf("lambdarie: RIE did not listen on %s:\n%s", api, out.String())
-		}
-	}
+	return &Instance{proc: proc, endpoint: "http://" + addrs[0], client: &http.Client{Timeout: 2 * time.Minute}}, nil
 }
 
 // Endpoint is the instance's Invoke URL.
@@ -136,7 +97,7 @@ func (in *Instance) Endpoint() string { return in.endpoint + InvokePath }
 
 // Logs returns what RIE and the function printed (the function's JSON log
 // lines included), up to the last 4 MB.
-func (in *Instance) Logs() string { return in.output.String() }
+func (in *Instance) Logs() string { return in.proc.Output.String() }
 
 // Invoke hands the function one event (a synchronous invocation) and
 // returns its answer. A handler's error is a *FunctionError, an init
@@ -144,10 +105,8 @@ func (in *Instance) Logs() string { return in.output.String() }
 func (in *Instance) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	select {
-	case <-in.exited:
-		return nil, fmt.Errorf("lambdarie: RIE has exited (%v)", in.waitErr)
-	default:
+	if exited, err := in.proc.Exited(); exited {
+		return nil, fmt.Errorf("lambdarie: RIE has exited (%v)", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.Endpoint(), bytes.NewReader(event))
 	if err != nil {
@@ -178,34 +137,4 @@ func (in *Instance) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 
 // Stop kills RIE and the function, and waits for them. Safe to call more
 // than once.
-func (in *Instance) Stop() {
-	in.stop.Do(func() {
-		select {
-		case <-in.exited:
-		default:
-			if err := syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL); err != nil {
-				_ = in.cmd.Process.Kill()
-			}
-			<-in.exited
-		}
-	})
-}
-
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
+func (in *Instance) Stop() { in.proc.Stop() }

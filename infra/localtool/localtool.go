@@ -115,3 +115,16 @@ func (t *TailBuffer) String() string {
 	defer t.mu.Unlock()
 	return string(t.b)
 }
+
+// Dig returns the value at keys in a decoded template (nested
+// map[string]any), or nil.
+func Dig(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
