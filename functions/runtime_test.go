@@ -17,6 +17,7 @@ import (
 	"github.com/sesame-ecole/sesame/infra/dynamolocal"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
 	"github.com/sesame-ecole/sesame/infra/lambdarie"
+	"github.com/sesame-ecole/sesame/infra/s3local"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while others write to it.
@@ -55,7 +56,8 @@ func startFunction(t *testing.T, logicalID, table string, v lambdarie.Values, ex
 	refs := map[string]string{"Table": table, "OriginSecret": secret}
 	maps.Copy(refs, v.Refs)
 	v.Refs = refs
-	env := append(lambdarie.LambdaEnv(logicalID, dynamolocal.Region, dynamolocal.AccessKey, dynamolocal.AccessKey),
+	// versitygw's credentials: DynamoDB Local (-sharedDb) takes any.
+	env := append(lambdarie.LambdaEnv(logicalID, s3local.Region, s3local.AccessKey, s3local.SecretKey),
 		"AWS_ENDPOINT_URL_DYNAMODB="+dynamolocal.Endpoint(t))
 	in := lambdarie.StartFunction(t, logicalID, v, append(env, extra...)...)
 	return &runningFunction{t: t, in: in}

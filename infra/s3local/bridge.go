@@ -88,6 +88,7 @@ type Bridge struct {
 	pending sync.WaitGroup
 	errs    []error
 	sent    int
+	done    int
 }
 
 // Handle takes one webhook body; it queues the notifications it makes and
@@ -115,6 +116,9 @@ func (b *Bridge) run() {
 			if _, err := b.Deliver(ctx, raw); err != nil {
 				b.fail(err)
 			}
+			b.mu.Lock()
+			b.done++
+			b.mu.Unlock()
 		}
 		cancel()
 		b.pending.Done()
@@ -135,6 +139,25 @@ func (b *Bridge) Wait() (int, []error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.sent, append([]error(nil), b.errs...)
+}
+
+// WaitDelivered waits until n notifications in all have been delivered
+// (or have gone to the on-failure destination): versitygw calls the
+// webhook after answering the PUT, so a writer cannot wait on Wait alone.
+func (b *Bridge) WaitDelivered(ctx context.Context, n int) error {
+	for {
+		b.mu.Lock()
+		done := b.done
+		b.mu.Unlock()
+		if done >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("s3local: %d of %d notifications delivered: %w", done, n, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // gwRecord is the part of versitygw's record the bridge reads.

@@ -151,17 +151,10 @@ func TestBridge(t *testing.T) {
 	if _, err := c.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("imports"), Key: aws.String("imports/0751234A/2026-2027/échoue.profils"), Body: strings.NewReader("x")}); err != nil {
 		t.Fatal(err)
 	}
-	// versitygw posts to the webhook after answering the PUT: wait for
-	// the notifications to come and be delivered.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		mu.Lock()
-		n := calls
-		mu.Unlock()
-		if n >= 4 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := b.WaitDelivered(ctx, 2); err != nil {
+		t.Fatal(err)
 	}
 	sent, errs := b.Wait()
 	mu.Lock()
