@@ -25,6 +25,7 @@ import (
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/functions/internal/fn"
+	"github.com/sesame-ecole/sesame/functions/internal/recoverfn"
 	"github.com/sesame-ecole/sesame/functions/internal/s3trigger"
 	"github.com/sesame-ecole/sesame/infra/app"
 	"github.com/sesame-ecole/sesame/infra/bolt"
@@ -60,7 +61,7 @@ type recoverSite struct {
 	svc     *sesame.Service
 	s3      *s3.Client
 	s3URL   string
-	handler fn.EventHandlerFunc
+	handler recoverfn.EventHandlerFunc
 	login   fn.HandlerFunc // to sign the SPR in, for the HTTP routes
 	logs    *syncBuffer
 	close   func() // makes the store unavailable (closed, or its table deleted)
@@ -90,7 +91,7 @@ func (s *recoverSite) snapshot(school, year string) map[string]sesame.User {
 }
 
 // eachRecoverSite runs f on the recover function built over a bbolt file
-// (fn.RecoverHandler) and over DynamoDB Local (fn.NewRecover, from the
+// (recoverfn.RecoverHandler) and over DynamoDB Local (recoverfn.NewRecover, from the
 // environment the template sets), each time with a fresh world.
 func eachRecoverSite(t *testing.T, f func(t *testing.T, s *recoverSite)) {
 	t.Run("bolt", func(t *testing.T) {
@@ -103,7 +104,7 @@ func eachRecoverSite(t *testing.T, f func(t *testing.T, s *recoverSite)) {
 		s := &recoverSite{t: t, s3: c, s3URL: u, logs: &syncBuffer{}, close: func() { _ = st.Close() }}
 		s.svc = &sesame.Service{Store: st, Hasher: fastHash, Clock: sesame.SystemClock{}, Timing: sesame.DefaultTiming}
 		cfg := fn.Config{Function: recoverName, Table: "unused", OriginSecret: secret, Timing: sesame.DefaultTiming, ImportBucket: testBucket}
-		if s.handler, err = fn.RecoverHandler(cfg, s.svc, c, cfg.Logger(s.logs)); err != nil {
+		if s.handler, err = recoverfn.RecoverHandler(cfg, s.svc, c, cfg.Logger(s.logs)); err != nil {
 			t.Fatal(err)
 		}
 		lcfg := cfg
@@ -127,8 +128,8 @@ func eachRecoverSite(t *testing.T, f func(t *testing.T, s *recoverSite)) {
 		s.svc = &sesame.Service{Store: st, Hasher: fastHash, Clock: sesame.SystemClock{}, Timing: sesame.DefaultTiming}
 		env := map[string]string{fn.EnvTable: table, fn.EnvOriginSecret: secret, fn.EnvImportBucket: testBucket, "SESAME_STAGE": "dev"}
 		getenv := func(k string) string { return env[k] }
-		if s.handler, err = fn.NewRecover(t.Context(), getenv, s.logs, app.StoreOptions{DynamoDB: client}, c); err != nil {
-			t.Fatalf("fn.NewRecover: %v", err)
+		if s.handler, err = recoverfn.NewRecover(t.Context(), getenv, s.logs, app.StoreOptions{DynamoDB: client}, c); err != nil {
+			t.Fatalf("recoverfn.NewRecover: %v", err)
 		}
 		if s.login, err = fn.New(t.Context(), "login", getenv, s.logs, app.StoreOptions{DynamoDB: client}); err != nil {
 			t.Fatal(err)
@@ -585,7 +586,7 @@ func TestRecoverDispatch(t *testing.T) {
 	httph := func(_ context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		return events.APIGatewayV2HTTPResponse{StatusCode: 299, Body: ev.RouteKey}, nil
 	}
-	h := fn.Dispatch(httph, s3h)
+	h := recoverfn.Dispatch(httph, s3h)
 	for _, file := range append(fixtures(t), s3Fixtures(t)...) {
 		name := strings.TrimSuffix(filepath.Base(file), ".json")
 		raw := mustRead(t, file)

@@ -43,7 +43,7 @@ func (b *syncBuffer) String() string {
 // (through qemu), with the environment template.yaml gives it, DynamoDB
 // Local, and what Lambda itself sets.
 type runningFunction struct {
-	t  *testing.T
+	t  testing.TB
 	in *lambdarie.Instance
 }
 
@@ -51,7 +51,7 @@ type runningFunction struct {
 // with the origin secret; v gives the other parameters and the variables
 // whose template value is not a plain !Ref (the import bucket), extra the
 // variables Lambda does not know (the local endpoints).
-func startFunction(t *testing.T, logicalID, table string, v lambdarie.Values, extra ...string) *runningFunction {
+func startFunction(t testing.TB, logicalID, table string, v lambdarie.Values, extra ...string) *runningFunction {
 	t.Helper()
 	refs := map[string]string{"Table": table, "OriginSecret": secret}
 	maps.Copy(refs, v.Refs)
