@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,7 +51,7 @@ func OpenDynamo(ctx context.Context, client *dynamodb.Client, table, hint string
 // NewService builds the service over st with the product's password
 // hashing (argon2id, OWASP parameters) and the system clock.
 func NewService(st sesame.Backend, t sesame.Timing) *sesame.Service {
-	return &sesame.Service{Store: st, Hasher: password.New(password.OWASP), Clock: sesame.SystemClock{}, Timing: t}
+	return &sesame.Service{Store: st, Hasher: &lazyHasher{}, Clock: sesame.SystemClock{}, Timing: t}
 }
 
 // NewServiceFor is NewService with the journal retention and the logger
@@ -109,3 +110,25 @@ func JournalRetention(getenv func(string) string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// lazyHasher is password.New(password.OWASP), made at first use:
+// password.New hashes a dummy password in argon2id and in bcrypt, which
+// costs a function's cold start about a second under qemu, and most
+// functions (seats, authorize) never hash a password.
+type lazyHasher struct {
+	once sync.Once
+	h    *password.Hasher
+}
+
+func (l *lazyHasher) get() *password.Hasher {
+	l.once.Do(func() { l.h = password.New(password.OWASP) })
+	return l.h
+}
+
+func (l *lazyHasher) Hash(pw string) (string, error) { return l.get().Hash(pw) }
+
+func (l *lazyHasher) Verify(hash, pw string) (ok, rehash bool, err error) {
+	return l.get().Verify(hash, pw)
+}
+
+func (l *lazyHasher) Burn(pw string, f sesame.HashFormat) { l.get().Burn(pw, f) }
