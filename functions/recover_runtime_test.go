@@ -3,6 +3,7 @@ package functions_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -177,6 +178,22 @@ func TestRecoverBinary(t *testing.T) {
 		if res.StatusCode != tc.status || !strings.Contains(res.Body, `"`+tc.code+`"`) {
 			t.Errorf("%s.json: %d %s, want %d %s", tc.name, res.StatusCode, res.Body, tc.status, tc.code)
 		}
+	}
+
+	// A malformed event is a logged function error, and the function
+	// answers the next one: no crash loop.
+	for _, bad := range []string{`{}`, `{"Records":[{"eventSource":"aws:sqs"}]}`, `[1,2]`} {
+		_, err := f.in.Invoke(t.Context(), []byte(bad))
+		var fe *lambdarie.FunctionError
+		if !errors.As(err, &fe) {
+			t.Fatalf("malformed event %s: %v", bad, err)
+		}
+	}
+	if !strings.Contains(f.in.Logs(), "neither an S3 notification nor an HTTP API") {
+		t.Fatalf("the malformed events were not logged:\n%s", f.in.Logs())
+	}
+	if raw, _ := json.Marshal(loadEvent(t, "permissions")); !strings.Contains(string(f.invoke("after malformed events", raw)), "not_found") {
+		t.Fatal("the function did not answer after malformed events")
 	}
 
 	// The table gone: each attempt fails, the event is tried 1 + 2 times,
