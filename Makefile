@@ -15,7 +15,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # because `go test ./...` hides the output of passing packages.
 SKIP_LOG := .cache/skipped-tests.log
 
-.PHONY: test bench lint build run dynamodb-local lambdas deploy-web
+.PHONY: test bench lint build run dynamodb-local hosted-tools lambdas deploy-web
 
 test:
 	@mkdir -p .cache; rm -f '$(SKIP_LOG)'
@@ -47,6 +47,11 @@ run: agent
 # Installs DynamoDB Local into .cache/dynamodb-local (tests start it themselves).
 dynamodb-local:
 	$(GO) run ./infra/dynamolocal/cmd/fetch
+
+# Builds the Lambda RIE and versitygw (pinned) into .cache/bin; the tests
+# that run the functions as deployed and the S3 tests use them.
+hosted-tools:
+	$(GO) run ./infra/localtool/cmd/fetch
 
 # ---------------------------------------------------------------- cloud --
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,12 +15,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sesame-ecole/sesame"
-	"github.com/sesame-ecole/sesame/functions/internal/fn"
 	"github.com/sesame-ecole/sesame/infra/app"
 	"github.com/sesame-ecole/sesame/infra/dynamo"
 	"github.com/sesame-ecole/sesame/infra/dynamolocal"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
-	"github.com/sesame-ecole/sesame/infra/testenv"
+	"github.com/sesame-ecole/sesame/infra/lambdarie"
 )
 
 // withBody returns ev with a JSON body (and its content-length).
@@ -272,16 +270,13 @@ func readCSV(body string) ([][]string, error) {
 }
 
 // TestAdminBinary builds functions/admin as it is deployed and runs it
-// against a stand-in runtime API and DynamoDB Local, with the journal's
+// under RIE (see runningFunction) against DynamoDB Local, with the journal's
 // retention in its environment as template.yaml sets it: an SPR's change
 // lands in the table, with a journal entry kept that long. Skipped with
 // -short.
 func TestAdminBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the admin function; skipped with -short")
-	}
-	if _, err := exec.LookPath("go"); err != nil {
-		testenv.Require(t, "go", err)
 	}
 	client, table := dynamolocal.NewTable(t)
 	st, err := dynamo.New(client, table)
@@ -299,7 +294,7 @@ func TestAdminBinary(t *testing.T) {
 	}
 
 	const days = 45
-	f := startFunction(t, "admin", "AdminFunction", table, fn.EnvJournalRetention+"="+strconv.Itoa(days))
+	f := startFunction(t, "AdminFunction", table, lambdarie.Values{Refs: map[string]string{"JournalRetentionDays": strconv.Itoa(days)}})
 	invoke := func(name string, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 		t.Helper()
 		raw, _ := json.Marshal(ev)
@@ -326,8 +321,7 @@ func TestAdminBinary(t *testing.T) {
 	if res := invoke("login", loadEvent(t, "login")); res.StatusCode != http.StatusNotFound || !strings.Contains(res.Body, `"not_found"`) {
 		t.Fatalf("login.json to the admin function: %d %s, want 404 not_found", res.StatusCode, res.Body)
 	}
-	f.stop()
-	if logs := f.stdout.String(); !strings.Contains(logs, `"function":"admin"`) || !strings.Contains(logs, `"route":"/groups/{id}"`) {
-		t.Fatalf("the function's JSON log:\n%s\nstderr: %s", logs, f.stderr.String())
+	if logs := f.logs(); !strings.Contains(logs, `"function":"admin"`) || !strings.Contains(logs, `"route":"/groups/{id}"`) {
+		t.Fatalf("the function's JSON log:\n%s", logs)
 	}
 }

@@ -15,7 +15,7 @@
 //	                      retention from SESAME_JOURNAL_RETENTION_DAYS) →
 //	                      httpapi (their routes only) → API Gateway HTTP
 //	                      API (payload 2.0) adapter; for
-//	                      recover, fn.Dispatch tells S3 events from HTTP
+//	                      recover, recoverfn.Dispatch tells S3 events from HTTP
 //	                      ones by their shape
 //	functions/internal/s3trigger
 //	                      the import bucket's trigger: options from the

@@ -72,7 +72,7 @@ func loadS3Event(t *testing.T, name string) events.S3Event {
 }
 
 // loadEvent reads testdata/<name>.json strictly: a misspelt field fails.
-func loadEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
+func loadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", name+".json"))
 	if err != nil {

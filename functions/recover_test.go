@@ -9,8 +9,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,21 +19,20 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/functions/internal/fn"
+	"github.com/sesame-ecole/sesame/functions/internal/recoverfn"
 	"github.com/sesame-ecole/sesame/functions/internal/s3trigger"
 	"github.com/sesame-ecole/sesame/infra/app"
 	"github.com/sesame-ecole/sesame/infra/bolt"
 	"github.com/sesame-ecole/sesame/infra/dynamo"
 	"github.com/sesame-ecole/sesame/infra/dynamolocal"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
+	"github.com/sesame-ecole/sesame/infra/s3local"
 	"github.com/sesame-ecole/sesame/rentree"
 )
 
@@ -56,44 +53,45 @@ var lastYearUsers = []struct{ login, kind string }{
 	{"prof.martin", "teacher"}, {"secretaire", "staff"}, {"parent.durand", "parent"},
 }
 
-// recoverSite is the recover function over one store and an in-process
-// S3 server, with a service over the same store for the test's own
+// recoverSite is the recover function over one store and a real S3
+// server (versitygw), with a service over the same store for the test's own
 // reads and writes.
 type recoverSite struct {
 	t       *testing.T
 	svc     *sesame.Service
 	s3      *s3.Client
 	s3URL   string
-	handler fn.EventHandlerFunc
+	handler recoverfn.EventHandlerFunc
 	login   fn.HandlerFunc // to sign the SPR in, for the HTTP routes
 	logs    *syncBuffer
 	close   func() // makes the store unavailable (closed, or its table deleted)
 }
 
-// newFakeS3 starts an in-process S3 server with a versioned bucket and
-// returns a real SDK client for it, over plain HTTP with checksums only
-// when required (TOOLCHAIN.md: gofakes3 stores aws-chunked bodies as they
-// come).
-func newFakeS3(t *testing.T) (*s3.Client, string) {
+// newS3 starts versitygw (infra/s3local) with the versioned import bucket
+// and returns a real SDK client for it and its address: presigned URLs,
+// versions and conditional writes are checked as S3 checks them.
+func newS3(t *testing.T) (*s3.Client, string) {
 	t.Helper()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(srv.Close)
-	c := s3.New(s3.Options{BaseEndpoint: aws.String(srv.URL), Region: "eu-west-3", UsePathStyle: true,
-		Credentials:                credentials.NewStaticCredentialsProvider("local", "local", ""),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired})
-	ctx := context.Background()
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(testBucket)}); err != nil {
-		t.Fatal(err)
+	srv := s3local.New(t, testBucket)
+	return srv.Client(""), srv.Endpoint()
+}
+
+// snapshot lists the users of base (school, year), with their versions.
+func (s *recoverSite) snapshot(school, year string) map[string]sesame.User {
+	s.t.Helper()
+	page, err := s.svc.Store.ListUsers(context.Background(), sesame.BaseKey{UAI: sesame.UAI(school), Year: sesame.Year(year)}, sesame.UserQuery{Limit: 1000})
+	if err != nil {
+		s.t.Fatal(err)
 	}
-	if _, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(testBucket),
-		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
-		t.Fatal(err)
+	out := map[string]sesame.User{}
+	for _, u := range page.Users {
+		out[u.Login] = u
 	}
-	return c, srv.URL
+	return out
 }
 
 // eachRecoverSite runs f on the recover function built over a bbolt file
-// (fn.RecoverHandler) and over DynamoDB Local (fn.NewRecover, from the
+// (recoverfn.RecoverHandler) and over DynamoDB Local (recoverfn.NewRecover, from the
 // environment the template sets), each time with a fresh world.
 func eachRecoverSite(t *testing.T, f func(t *testing.T, s *recoverSite)) {
 	t.Run("bolt", func(t *testing.T) {
@@ -102,11 +100,11 @@ func eachRecoverSite(t *testing.T, f func(t *testing.T, s *recoverSite)) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = st.Close() })
-		c, u := newFakeS3(t)
+		c, u := newS3(t)
 		s := &recoverSite{t: t, s3: c, s3URL: u, logs: &syncBuffer{}, close: func() { _ = st.Close() }}
 		s.svc = &sesame.Service{Store: st, Hasher: fastHash, Clock: sesame.SystemClock{}, Timing: sesame.DefaultTiming}
 		cfg := fn.Config{Function: recoverName, Table: "unused", OriginSecret: secret, Timing: sesame.DefaultTiming, ImportBucket: testBucket}
-		if s.handler, err = fn.RecoverHandler(cfg, s.svc, c, cfg.Logger(s.logs)); err != nil {
+		if s.handler, err = recoverfn.RecoverHandler(cfg, s.svc, c, cfg.Logger(s.logs)); err != nil {
 			t.Fatal(err)
 		}
 		lcfg := cfg
@@ -121,7 +119,7 @@ func eachRecoverSite(t *testing.T, f func(t *testing.T, s *recoverSite)) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, u := newFakeS3(t)
+		c, u := newS3(t)
 		s := &recoverSite{t: t, s3: c, s3URL: u, logs: &syncBuffer{}, close: func() {
 			if _, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
 				t.Fatal(err)
@@ -130,8 +128,8 @@ func eachRecoverSite(t *testing.T, f func(t *testing.T, s *recoverSite)) {
 		s.svc = &sesame.Service{Store: st, Hasher: fastHash, Clock: sesame.SystemClock{}, Timing: sesame.DefaultTiming}
 		env := map[string]string{fn.EnvTable: table, fn.EnvOriginSecret: secret, fn.EnvImportBucket: testBucket, "SESAME_STAGE": "dev"}
 		getenv := func(k string) string { return env[k] }
-		if s.handler, err = fn.NewRecover(t.Context(), getenv, s.logs, app.StoreOptions{DynamoDB: client}, c); err != nil {
-			t.Fatalf("fn.NewRecover: %v", err)
+		if s.handler, err = recoverfn.NewRecover(t.Context(), getenv, s.logs, app.StoreOptions{DynamoDB: client}, c); err != nil {
+			t.Fatalf("recoverfn.NewRecover: %v", err)
 		}
 		if s.login, err = fn.New(t.Context(), "login", getenv, s.logs, app.StoreOptions{DynamoDB: client}); err != nil {
 			t.Fatal(err)
@@ -200,12 +198,6 @@ func (s *recoverSite) putImport(key string, body []byte, meta map[string]string)
 	return aws.ToString(out.VersionId), strings.Trim(aws.ToString(out.ETag), `"`)
 }
 
-// s3Key encodes a key as S3 notifications do: URL-encoded, a space as
-// "+", the slashes left alone.
-func s3Key(key string) string {
-	return strings.ReplaceAll(url.QueryEscape(key), "%2F", "/")
-}
-
 // s3Event is fixture name, rewritten for the test's bucket and the object
 // version put there; key "" keeps the fixture's key.
 func s3Event(t *testing.T, name, key, version, etag string) json.RawMessage {
@@ -215,22 +207,11 @@ func s3Event(t *testing.T, name, key, version, etag string) json.RawMessage {
 		r := &ev.Records[i].S3
 		r.Bucket.Name, r.Bucket.Arn = testBucket, "arn:aws:s3:::"+testBucket
 		if key != "" {
-			r.Object.Key = s3Key(key)
+			r.Object.Key = s3local.EncodeKey(key)
 		}
 		r.Object.VersionID, r.Object.ETag = version, etag
 	}
-	raw, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// As S3 sends it: without the field that only the Go type has.
-	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
-	for _, r := range m["Records"].([]any) {
-		delete(get(r, "s3", "object").(map[string]any), "urlDecodedKey")
-	}
-	raw, _ = json.Marshal(m)
-	return raw
+	return s3local.Wire(ev)
 }
 
 // notify feeds an S3 event to the function; its error asks for a retry.
@@ -259,18 +240,7 @@ func (s *recoverSite) mustNotify(raw json.RawMessage) s3trigger.Outcome {
 }
 
 // logins lists the users of this year's base, with their versions.
-func (s *recoverSite) users() map[string]sesame.User {
-	s.t.Helper()
-	page, err := s.svc.Store.ListUsers(context.Background(), sesame.BaseKey{UAI: uai, Year: thisYear}, sesame.UserQuery{Limit: 1000})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	out := map[string]sesame.User{}
-	for _, u := range page.Users {
-		out[u.Login] = u
-	}
-	return out
-}
+func (s *recoverSite) users() map[string]sesame.User { return s.snapshot(uai, thisYear) }
 
 func (s *recoverSite) object(key string) ([]byte, bool) {
 	s.t.Helper()
@@ -616,7 +586,7 @@ func TestRecoverDispatch(t *testing.T) {
 	httph := func(_ context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		return events.APIGatewayV2HTTPResponse{StatusCode: 299, Body: ev.RouteKey}, nil
 	}
-	h := fn.Dispatch(httph, s3h)
+	h := recoverfn.Dispatch(httph, s3h)
 	for _, file := range append(fixtures(t), s3Fixtures(t)...) {
 		name := strings.TrimSuffix(filepath.Base(file), ".json")
 		raw := mustRead(t, file)
@@ -645,7 +615,7 @@ func TestRecoverDispatch(t *testing.T) {
 }
 
 // TestRecoverRoutesWithS3Uploads: the recover function's routes with
-// uploads in the (fake) import bucket: a presigned PUT from the browser,
+// uploads in the import bucket (versitygw): a presigned PUT from the browser,
 // a dry run of the upload, its apply, the file applied again, and the
 // rentrée file of this year.
 func TestRecoverRoutesWithS3Uploads(t *testing.T) {

@@ -23,18 +23,15 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/sesame-ecole/sesame"
+	"github.com/sesame-ecole/sesame/infra/app/core"
 	"github.com/sesame-ecole/sesame/infra/bolt"
-	"github.com/sesame-ecole/sesame/infra/dynamo"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
-	"github.com/sesame-ecole/sesame/infra/password"
 	"github.com/sesame-ecole/sesame/infra/tabledef"
 	"github.com/sesame-ecole/sesame/infra/uploads"
 	"github.com/sesame-ecole/sesame/web"
@@ -44,14 +41,7 @@ import (
 const DefaultStore = "bolt:./data/sesame.db"
 
 // StoreOptions tune OpenStore.
-type StoreOptions struct {
-	// CreateTable creates a missing DynamoDB table from template.yaml's
-	// declaration.
-	CreateTable bool
-	// DynamoDB, when set, is the client to use instead of one made from
-	// the environment's AWS configuration.
-	DynamoDB *dynamodb.Client
-}
+type StoreOptions = core.StoreOptions
 
 // OpenStore opens the store named by url: "bolt:PATH" (an embedded bbolt
 // file) or "dynamodb:TABLE" (the AWS configuration comes from the
@@ -77,27 +67,22 @@ func OpenStore(ctx context.Context, url string, o StoreOptions) (sesame.Backend,
 			}
 			client = dynamodb.NewFromConfig(cfg)
 		}
-		exists, err := tabledef.Exists(ctx, client, rest)
-		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", rest, err)
-		}
-		if !exists {
-			if !o.CreateTable {
-				return nil, sesame.NotFound("La table DynamoDB « " + rest + " » (ajoutez --create-table pour la créer)")
-			}
-			spec, err := tabledef.Parse(sesame.Template)
+		if o.CreateTable {
+			exists, err := tabledef.Exists(ctx, client, rest)
 			if err != nil {
-				return nil, fmt.Errorf("template.yaml: %w", err)
+				return nil, fmt.Errorf("table %s: %w", rest, err)
 			}
-			if err := tabledef.Create(ctx, client, spec, rest); err != nil {
-				return nil, fmt.Errorf("create table %s: %w", rest, err)
+			if !exists {
+				spec, err := tabledef.Parse(sesame.Template)
+				if err != nil {
+					return nil, fmt.Errorf("template.yaml: %w", err)
+				}
+				if err := tabledef.Create(ctx, client, spec, rest); err != nil {
+					return nil, fmt.Errorf("create table %s: %w", rest, err)
+				}
 			}
 		}
-		st, err := dynamo.New(client, rest)
-		if err != nil {
-			return nil, err
-		}
-		return st, nil
+		return core.OpenDynamo(ctx, client, rest, " (ajoutez --create-table pour la créer)")
 	}
 	return nil, storeURLError(url)
 }
@@ -107,9 +92,30 @@ func storeURLError(url string) error {
 }
 
 // NewService builds the service over st with the product's password
-// hashing (argon2id, OWASP parameters) and the system clock.
-func NewService(st sesame.Backend, t sesame.Timing) *sesame.Service {
-	return &sesame.Service{Store: st, Hasher: password.New(password.OWASP), Clock: sesame.SystemClock{}, Timing: t}
+// hashing (argon2id, OWASP parameters) and the system clock
+// (core.NewService).
+func NewService(st sesame.Backend, t sesame.Timing) *sesame.Service { return core.NewService(st, t) }
+
+// NewServiceFor is NewService with the journal retention and the logger
+// of an entry point (core.NewServiceFor).
+func NewServiceFor(st sesame.Backend, t sesame.Timing, retention time.Duration, log *slog.Logger) *sesame.Service {
+	return core.NewServiceFor(st, t, retention, log)
+}
+
+// EnvJournalRetention names the environment variable of the journal's
+// retention in days (core.EnvJournalRetention).
+const EnvJournalRetention = core.EnvJournalRetention
+
+// ParseJournalRetention reads a journal retention given in days
+// (core.ParseJournalRetention).
+func ParseJournalRetention(days string) (time.Duration, error) {
+	return core.ParseJournalRetention(days)
+}
+
+// JournalRetention reads EnvJournalRetention through getenv
+// (core.JournalRetention).
+func JournalRetention(getenv func(string) string) (time.Duration, error) {
+	return core.JournalRetention(getenv)
 }
 
 // Handler serves the API under /api/v1/ and the pages everywhere else.
@@ -121,63 +127,6 @@ func Handler(svc *sesame.Service, cfg httpapi.Config) http.Handler {
 	mux.Handle(httpapi.Prefix+"/", httpapi.New(cfg))
 	mux.Handle("/", web.Handler())
 	return httpapi.CheckHost(cfg, mux)
-}
-
-// NewServiceFor is NewService with the journal retention and the logger
-// of an entry point.
-func NewServiceFor(st sesame.Backend, t sesame.Timing, retention time.Duration, log *slog.Logger) *sesame.Service {
-	svc := NewService(st, t)
-	svc.Retention, svc.Log = retention, log
-	return svc
-}
-
-// EnvJournalRetention names the environment variable that sets the
-// journal's retention in days: the Lambda functions read it (template.yaml's
-// JournalRetentionDays parameter), and so do the commands that write the
-// journal (`sesame serve --journal-retention` overrides it).
-const EnvJournalRetention = "SESAME_JOURNAL_RETENTION_DAYS"
-
-// ParseJournalRetention reads a journal retention given in days: a whole
-// number from sesame.MinJournalRetention to sesame.MaxJournalRetention
-// (1 to 1098 days). Its error is in French.
-func ParseJournalRetention(days string) (time.Duration, error) {
-	d, err := parseRetention(days, "")
-	if err != nil {
-		return 0, err
-	}
-	return d, nil
-}
-
-// parseRetention is ParseJournalRetention, its message starting with
-// where the value came from (when not empty).
-func parseRetention(days, where string) (time.Duration, *sesame.Error) {
-	day := 24 * time.Hour
-	lo, hi := int(sesame.MinJournalRetention/day), int(sesame.MaxJournalRetention/day)
-	n, err := strconv.Atoi(strings.TrimSpace(days))
-	if err != nil || n < lo || n > hi {
-		e := sesame.Invalid("journalRetention", "La durée de conservation du journal « %s » est incorrecte : donnez un nombre entier de jours, de %d à %d (%d par défaut, six mois).",
-			days, lo, hi, int(sesame.DefaultJournalRetention/day))
-		if where != "" {
-			e.Message = where + " : " + e.Message
-		}
-		return 0, e
-	}
-	return time.Duration(n) * day, nil
-}
-
-// JournalRetention reads EnvJournalRetention through getenv:
-// sesame.DefaultJournalRetention when it is unset or empty. Its error, in
-// French, names the variable.
-func JournalRetention(getenv func(string) string) (time.Duration, error) {
-	v := getenv(EnvJournalRetention)
-	if v == "" {
-		return sesame.DefaultJournalRetention, nil
-	}
-	d, err := parseRetention(v, EnvJournalRetention)
-	if err != nil {
-		return 0, err
-	}
-	return d, nil
 }
 
 // The single server's collector (see the package comment).

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -16,6 +18,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/sesame-ecole/sesame"
+	"github.com/sesame-ecole/sesame/infra/s3local"
 	"github.com/sesame-ecole/sesame/infra/s3uploads"
 )
 
@@ -34,28 +37,72 @@ func newS3(t *testing.T, bucket string) *s3.Client {
 	return c
 }
 
-func TestPresignedUploadThenOpen(t *testing.T) {
-	ctx := context.Background()
-	c := newS3(t, "imports")
-	st := s3uploads.New(c, "imports", 1<<20)
-	a := sesame.BaseKey{UAI: "0751234A", Year: "2026-2027"}
-	tg, err := st.Target(ctx, a, "u-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The browser's PUT, to the presigned URL with the headers given.
-	body := []byte("PK\x03\x04 un fichier de rentrée")
+// put sends body to a presigned target as a browser does, with the
+// headers given, changed by edit when not nil, and returns the status.
+func put(t *testing.T, tg sesame.UploadTarget, body []byte, edit func(*http.Request)) int {
+	t.Helper()
 	req, _ := http.NewRequest(tg.Method, tg.URL, bytes.NewReader(body))
 	for k, v := range tg.Headers {
 		req.Header.Set(k, v)
+	}
+	if edit != nil {
+		edit(req)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("presigned PUT: %s", res.Status)
+	return res.StatusCode
+}
+
+// TestPresignedUploadThenOpen runs against versitygw, which checks
+// presigned signatures: the browser's PUT lands, and the URL is good for
+// its school's key only, with the bucket's secret, until it expires.
+func TestPresignedUploadThenOpen(t *testing.T) {
+	ctx := context.Background()
+	srv := s3local.New(t, "imports")
+	st := s3uploads.New(srv.Client(""), "imports", 1<<20)
+	a := sesame.BaseKey{UAI: "0751234A", Year: "2026-2027"}
+	b := sesame.BaseKey{UAI: "0931234B", Year: "2026-2027"}
+	tg, err := st.Target(ctx, a, "u-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte("PK\x03\x04 un fichier de rentrée")
+
+	// Refused: another key under the same signature (school B's folder,
+	// or another id), and a URL signed with another secret.
+	for name, edit := range map[string]func(*http.Request){
+		"school B's key": func(r *http.Request) {
+			r.URL.Path = strings.Replace(r.URL.Path, string(a.UAI), string(b.UAI), 1)
+		},
+		"another id": func(r *http.Request) { r.URL.Path = strings.Replace(r.URL.Path, "u-1", "u-2", 1) },
+		"a signature changed": func(r *http.Request) {
+			q := r.URL.Query()
+			sig := []byte(q.Get("X-Amz-Signature"))
+			sig[0] ^= 1
+			q.Set("X-Amz-Signature", string(sig))
+			r.URL.RawQuery = q.Encode()
+		},
+	} {
+		if code := put(t, tg, body, edit); code != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, code)
+		}
+	}
+	forged, err := s3uploads.New(srv.Client("un-autre-secret"), "imports", 1<<20).Target(ctx, a, "u-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := put(t, forged, body, nil); code != http.StatusForbidden {
+		t.Errorf("signed with another secret: %d, want 403", code)
+	}
+	if _, err := st.Open(ctx, b, "u-1"); !errors.Is(err, sesame.ErrNotFound) {
+		t.Fatalf("school B's upload after the refusals: %v", err)
+	}
+
+	if code := put(t, tg, body, nil); code != http.StatusOK {
+		t.Fatalf("presigned PUT: %d", code)
 	}
 	f, err := st.Open(ctx, a, "u-1")
 	if err != nil {
@@ -66,8 +113,23 @@ func TestPresignedUploadThenOpen(t *testing.T) {
 	if !bytes.Equal(got, body) {
 		t.Fatalf("read back %q", got)
 	}
-	if _, err := st.Open(ctx, sesame.BaseKey{UAI: "0931234B", Year: "2026-2027"}, "u-1"); !errors.Is(err, sesame.ErrNotFound) {
+	if _, err := st.Open(ctx, b, "u-1"); !errors.Is(err, sesame.ErrNotFound) {
 		t.Fatalf("another school's upload: %v", err)
+	}
+
+	// Expired: a URL valid one second, used after two.
+	short := s3uploads.New(srv.Client(""), "imports", 1<<20)
+	short.TTL = time.Second
+	tg, err = short.Target(ctx, a, "u-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	if code := put(t, tg, body, nil); code != http.StatusForbidden {
+		t.Fatalf("an expired URL: %d, want 403", code)
+	}
+	if _, err := st.Open(ctx, a, "u-3"); !errors.Is(err, sesame.ErrNotFound) {
+		t.Fatalf("the expired upload landed: %v", err)
 	}
 }
 

@@ -7,8 +7,8 @@
 // lives here: everything a request decides is in the service and the API.
 //
 // The recover function takes two kinds of events: its HTTP routes, and the
-// S3 notifications of the import bucket, handed to package s3trigger.
-// Dispatch tells them apart by their shape; RunRecover wires it all.
+// S3 notifications of the import bucket; package recoverfn wires it on top
+// of this one, so that only its binary links the S3 client.
 //
 //	func main() {
 //		if err := fn.Run(context.Background(), "login", os.Getenv, os.Stdout); err != nil {
@@ -30,14 +30,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/sesame-ecole/sesame"
-	"github.com/sesame-ecole/sesame/infra/app"
+	"github.com/sesame-ecole/sesame/infra/app/core"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
-	"github.com/sesame-ecole/sesame/infra/s3uploads"
 )
 
 // The environment a function reads.
@@ -64,7 +64,7 @@ const (
 	// EnvJournalRetention is how many days journal entries are kept (1 to
 	// 1098; sesame.DefaultJournalRetention, 183 days, when unset): the
 	// template's JournalRetentionDays parameter.
-	EnvJournalRetention = app.EnvJournalRetention
+	EnvJournalRetention = core.EnvJournalRetention
 )
 
 // AddressHeader carries the viewer's address: CloudFront adds it, and the
@@ -110,7 +110,7 @@ func LoadConfig(function string, getenv func(string) string) (Config, error) {
 	if err := c.Timing.Validate(); err != nil {
 		return Config{}, fmt.Errorf("timing: %w", err)
 	}
-	retention, err := app.JournalRetention(getenv)
+	retention, err := core.JournalRetention(getenv)
 	if err != nil {
 		return Config{}, err
 	}
@@ -175,55 +175,73 @@ func Handler(cfg Config, svc *sesame.Service, up sesame.Uploads, log *slog.Logge
 // New reads the configuration through getenv, opens the table (with
 // o.DynamoDB when set, otherwise with the AWS configuration of the
 // environment), and returns the function's handler, logging to stdout.
-func New(ctx context.Context, function string, getenv func(string) string, stdout io.Writer, o app.StoreOptions) (HandlerFunc, error) {
-	p, err := build(ctx, function, getenv, stdout, o, nil)
+func New(ctx context.Context, function string, getenv func(string) string, stdout io.Writer, o core.StoreOptions) (HandlerFunc, error) {
+	p, err := Build(ctx, function, getenv, stdout, o)
 	if err != nil {
 		return nil, err
 	}
-	return Handler(p.cfg, p.svc, p.uploads, p.log), nil
+	return Handler(p.Config, p.Service, nil, p.Log), nil
 }
 
-// parts are what a function is built from.
-type parts struct {
-	cfg     Config
-	svc     *sesame.Service
-	log     *slog.Logger
-	s3      *s3.Client // nil without an import bucket
-	uploads *s3uploads.Store
+// Parts are what a function is built from.
+type Parts struct {
+	Config  Config
+	Service *sesame.Service
+	Log     *slog.Logger
 }
 
-// build reads the configuration, opens the table and, when the import
-// bucket is set, the S3 client (s3c, or one from the environment).
-func build(ctx context.Context, function string, getenv func(string) string, stdout io.Writer, o app.StoreOptions, s3c *s3.Client) (parts, error) {
+// Build reads the configuration and opens the table. The recover
+// function adds its import bucket (package recoverfn): the others link no
+// S3 client.
+func Build(ctx context.Context, function string, getenv func(string) string, stdout io.Writer, o core.StoreOptions) (Parts, error) {
 	cfg, err := LoadConfig(function, getenv)
 	if err != nil {
-		return parts{}, err
+		return Parts{}, err
 	}
-	o.CreateTable = false // the stack owns the table
-	st, err := app.OpenStore(ctx, "dynamodb:"+cfg.Table, o)
+	// The stack owns the table: it is opened, never created.
+	client := o.DynamoDB
+	if client == nil {
+		client = dynamodb.NewFromConfig(AWSConfig(getenv), func(o *dynamodb.Options) {
+			o.BaseEndpoint = Endpoint(getenv, "DYNAMODB")
+		})
+	}
+	st, err := core.OpenDynamo(ctx, client, cfg.Table, "")
 	if err != nil {
-		return parts{}, err
+		return Parts{}, err
 	}
 	log := cfg.Logger(stdout)
-	p := parts{cfg: cfg, svc: app.NewServiceFor(st, cfg.Timing, cfg.Retention, log), log: log}
-	if cfg.ImportBucket != "" {
-		if s3c == nil {
-			awscfg, err := config.LoadDefaultConfig(ctx)
-			if err != nil {
-				return parts{}, fmt.Errorf("aws configuration: %w", err)
-			}
-			s3c = s3.NewFromConfig(awscfg)
-		}
-		p.s3 = s3c
-		p.uploads = s3uploads.New(s3c, cfg.ImportBucket, sesame.DefaultRentreeLimits.MaxCompressedIn)
+	return Parts{Config: cfg, Service: core.NewServiceFor(st, cfg.Timing, cfg.Retention, log), Log: log}, nil
+}
+
+// AWSConfig is the AWS configuration a function has in Lambda: its
+// region and its execution role's credentials, from the environment
+// Lambda sets. config.LoadDefaultConfig would read profiles, SSO and web
+// identity as well, which a function never uses, and link their clients
+// (STS, SSO, SSO OIDC, sign-in) into every binary.
+func AWSConfig(getenv func(string) string) aws.Config {
+	return aws.Config{
+		Region: getenv("AWS_REGION"),
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
+			getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))),
 	}
-	return p, nil
+}
+
+// Endpoint is the endpoint the environment sets for service (DYNAMODB,
+// S3): AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL, as the SDK's
+// own configuration reads them; nil when neither is set (AWS's).
+func Endpoint(getenv func(string) string, service string) *string {
+	for _, name := range []string{"AWS_ENDPOINT_URL_" + service, "AWS_ENDPOINT_URL"} {
+		if v := getenv(name); v != "" {
+			return &v
+		}
+	}
+	return nil
 }
 
 // Run builds the function and serves Lambda invocations until the runtime
 // stops the process. It returns only when the function cannot start.
 func Run(ctx context.Context, function string, getenv func(string) string, stdout io.Writer) error {
-	h, err := New(ctx, function, getenv, stdout, app.StoreOptions{})
+	h, err := New(ctx, function, getenv, stdout, core.StoreOptions{})
 	if err != nil {
 		return fmt.Errorf("%s: %w", function, err)
 	}

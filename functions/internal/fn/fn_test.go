@@ -10,6 +10,7 @@ import (
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/functions/internal/fn"
+	"github.com/sesame-ecole/sesame/functions/internal/recoverfn"
 	"github.com/sesame-ecole/sesame/infra/app"
 )
 
@@ -99,12 +100,12 @@ func TestNewRefusesBadConfig(t *testing.T) {
 // its import bucket (and never reaches for AWS).
 func TestNewRecoverNeedsBucket(t *testing.T) {
 	var logs bytes.Buffer
-	_, err := fn.NewRecover(t.Context(), env(map[string]string{fn.EnvTable: "t", fn.EnvOriginSecret: "x"}), &logs, app.StoreOptions{}, nil)
+	_, err := recoverfn.NewRecover(t.Context(), env(map[string]string{fn.EnvTable: "t", fn.EnvOriginSecret: "x"}), &logs, app.StoreOptions{}, nil)
 	if err == nil || !strings.Contains(err.Error(), fn.EnvImportBucket) {
 		t.Fatalf("NewRecover without a bucket: %v", err)
 	}
 	cfg := fn.Config{Function: "recover", ImportBucket: "b"}
-	if _, err := fn.RecoverHandler(cfg, &sesame.Service{}, nil, cfg.Logger(&logs)); err == nil {
+	if _, err := recoverfn.RecoverHandler(cfg, &sesame.Service{}, nil, cfg.Logger(&logs)); err == nil {
 		t.Fatal("RecoverHandler without an S3 client")
 	}
 }

@@ -1,4 +1,8 @@
-package fn
+// Package recoverfn wires the recover function on top of package fn: its
+// HTTP routes with uploads in the import bucket, and that bucket's S3
+// notifications (package s3trigger), told apart by Dispatch. Only the
+// recover function links it, and with it the S3 client.
+package recoverfn
 
 import (
 	"context"
@@ -13,8 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sesame-ecole/sesame"
+	"github.com/sesame-ecole/sesame/functions/internal/fn"
 	"github.com/sesame-ecole/sesame/functions/internal/s3trigger"
-	"github.com/sesame-ecole/sesame/infra/app"
+	"github.com/sesame-ecole/sesame/infra/app/core"
 	"github.com/sesame-ecole/sesame/infra/s3uploads"
 )
 
@@ -40,7 +45,7 @@ type eventShape struct {
 // notifications (Records[0].eventSource is "aws:s3") go to s3h, API
 // Gateway HTTP API events (payload 2.0) to h. Anything else is refused
 // with an error.
-func Dispatch(h HandlerFunc, s3h S3HandlerFunc) EventHandlerFunc {
+func Dispatch(h fn.HandlerFunc, s3h S3HandlerFunc) EventHandlerFunc {
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var shape eventShape
 		if err := json.Unmarshal(raw, &shape); err != nil {
@@ -68,9 +73,9 @@ func Dispatch(h HandlerFunc, s3h S3HandlerFunc) EventHandlerFunc {
 // svc: the recovery routes of the API, with uploads kept in the import
 // bucket cfg.ImportBucket, and that bucket's S3 notifications (package
 // s3trigger), told apart by Dispatch.
-func RecoverHandler(cfg Config, svc *sesame.Service, client *s3.Client, log *slog.Logger) (EventHandlerFunc, error) {
+func RecoverHandler(cfg fn.Config, svc *sesame.Service, client *s3.Client, log *slog.Logger) (EventHandlerFunc, error) {
 	if cfg.ImportBucket == "" {
-		return nil, fmt.Errorf("%s is not set", EnvImportBucket)
+		return nil, fmt.Errorf("%s is not set", fn.EnvImportBucket)
 	}
 	if client == nil {
 		return nil, errors.New("recover: no S3 client")
@@ -80,28 +85,31 @@ func RecoverHandler(cfg Config, svc *sesame.Service, client *s3.Client, log *slo
 	if err != nil {
 		return nil, err
 	}
-	return Dispatch(Handler(cfg, svc, up, log), tr.Handle), nil
+	return Dispatch(fn.Handler(cfg, svc, up, log), tr.Handle), nil
 }
 
 // NewRecover builds the recover function (RecoverHandler) from the
 // environment. The table's client is o.DynamoDB and the bucket's s3c when
 // set, otherwise made from the environment's AWS configuration.
-func NewRecover(ctx context.Context, getenv func(string) string, stdout io.Writer, o app.StoreOptions, s3c *s3.Client) (EventHandlerFunc, error) {
-	if getenv(EnvImportBucket) == "" {
-		return nil, fmt.Errorf("%s is not set", EnvImportBucket)
+func NewRecover(ctx context.Context, getenv func(string) string, stdout io.Writer, o core.StoreOptions, s3c *s3.Client) (EventHandlerFunc, error) {
+	if getenv(fn.EnvImportBucket) == "" {
+		return nil, fmt.Errorf("%s is not set", fn.EnvImportBucket)
 	}
-	p, err := build(ctx, "recover", getenv, stdout, o, s3c)
+	p, err := fn.Build(ctx, "recover", getenv, stdout, o)
 	if err != nil {
 		return nil, err
 	}
-	return RecoverHandler(p.cfg, p.svc, p.s3, p.log)
+	if s3c == nil {
+		s3c = s3.NewFromConfig(fn.AWSConfig(getenv), func(o *s3.Options) { o.BaseEndpoint = fn.Endpoint(getenv, "S3") })
+	}
+	return RecoverHandler(p.Config, p.Service, s3c, p.Log)
 }
 
 // RunRecover builds the recover function and serves Lambda invocations
 // until the runtime stops the process. It returns only when the function
 // cannot start.
 func RunRecover(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	h, err := NewRecover(ctx, getenv, stdout, app.StoreOptions{}, nil)
+	h, err := NewRecover(ctx, getenv, stdout, core.StoreOptions{}, nil)
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}

@@ -1,0 +1,139 @@
+package functions_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sesame-ecole/sesame/functions/internal/fn"
+	"github.com/sesame-ecole/sesame/infra/app"
+	"github.com/sesame-ecole/sesame/infra/dynamolocal"
+	"github.com/sesame-ecole/sesame/infra/lambdarie"
+	"github.com/sesame-ecole/sesame/infra/testenv"
+)
+
+// The budgets of the functions under RIE, measured side by side with the
+// minimal aws-lambda-go function built the same way (lambdarie.BuildHello),
+// iterations interleaved so that both see the same machine. The measured
+// function is SeatsFunction answering session.json (GET /api/v1/session,
+// an unknown session: one DynamoDB read, then 401).
+//
+//	go test -run '^$' -bench Hosted -benchtime 5x ./functions/
+//
+// BenchmarkHostedColdStart: from starting RIE to the first answer.
+// Reports hello-ms, seats-ms and ratio (budget: ≤ 1.5).
+func BenchmarkHostedColdStart(b *testing.B) {
+	hello, seats := hostedPair(b)
+	var th, ts time.Duration
+	for b.Loop() {
+		th += coldStart(b, hello, []byte(`{"name":"x"}`))
+		ts += coldStart(b, seats.start, seats.event)
+	}
+	report(b, th, ts, 0)
+}
+
+// BenchmarkHostedWarmInvoke: one invocation of a started function. Reports
+// hello-ms, seats-ms, inprocess-ms (the same handler called in this
+// process, over the same table) and ratio = seats / (in-process + hello)
+// (budget: ≤ 1.5).
+func BenchmarkHostedWarmInvoke(b *testing.B) {
+	helloStart, seats := hostedPair(b)
+	hello, f := helloStart(), seats.start()
+	defer hello.Stop()
+	defer f.Stop()
+	h, err := fn.New(b.Context(), "seats", func(k string) string { return seats.env[k] }, discard{}, app.StoreOptions{DynamoDB: dynamolocal.Client(dynamolocal.Endpoint(b))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(seats.event, &ev); err != nil {
+		b.Fatal(err)
+	}
+	invoke := func(in *lambdarie.Instance, ev []byte) time.Duration {
+		t0 := time.Now()
+		if _, err := in.Invoke(b.Context(), ev); err != nil {
+			b.Fatalf("%v\n%s", err, in.Logs())
+		}
+		return time.Since(t0)
+	}
+	invoke(hello, []byte(`{"name":"x"}`)) // the cold start, not measured
+	invoke(f, seats.event)
+	var th, ts, tp time.Duration
+	for b.Loop() {
+		th += invoke(hello, []byte(`{"name":"x"}`))
+		ts += invoke(f, seats.event)
+		t0 := time.Now()
+		if res, err := h(context.Background(), ev); err != nil || res.StatusCode != 401 {
+			b.Fatalf("in process: %d %v", res.StatusCode, err)
+		}
+		tp += time.Since(t0)
+	}
+	report(b, th, ts, tp)
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func report(b *testing.B, hello, seats, inProcess time.Duration) {
+	n := float64(b.N)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / n }
+	b.ReportMetric(ms(hello), "hello-ms")
+	b.ReportMetric(ms(seats), "seats-ms")
+	if inProcess > 0 {
+		b.ReportMetric(ms(inProcess), "inprocess-ms")
+	}
+	b.ReportMetric(float64(seats)/float64(hello+inProcess), "ratio")
+}
+
+// seatsUnderRIE starts the seats function on a table, and knows its event
+// and environment (for the in-process handler).
+type seatsUnderRIE struct {
+	start func() *lambdarie.Instance
+	event []byte
+	env   map[string]string
+}
+
+// hostedPair builds the hello function and prepares the seats function.
+func hostedPair(b *testing.B) (func() *lambdarie.Instance, seatsUnderRIE) {
+	b.Helper()
+	rie, err := lambdarie.InstallEmulator(b.Context())
+	testenv.Require(b, "Lambda RIE", err)
+	qemu, err := lambdarie.Qemu()
+	testenv.Require(b, "qemu-user", err)
+	helloBoot, err := lambdarie.BuildHello(b.Context(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, table := dynamolocal.NewTable(b)
+	event, err := json.Marshal(loadEvent(b, "session"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	hello := func() *lambdarie.Instance {
+		in, err := lambdarie.Start(b.Context(), lambdarie.Options{RIE: rie, Qemu: qemu, Bootstrap: helloBoot})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return in
+	}
+	env := map[string]string{fn.EnvTable: table, fn.EnvOriginSecret: secret}
+	start := func() *lambdarie.Instance { return startFunction(b, "SeatsFunction", table, lambdarie.Values{}).in }
+	return hello, seatsUnderRIE{start: start, event: event, env: env}
+}
+
+// coldStart starts an instance, invokes it once and stops it: the time
+// from start to the first answer.
+func coldStart(b *testing.B, start func() *lambdarie.Instance, ev []byte) time.Duration {
+	t0 := time.Now()
+	in := start()
+	if _, err := in.Invoke(b.Context(), ev); err != nil {
+		b.Fatalf("%v\n%s", err, in.Logs())
+	}
+	d := time.Since(t0)
+	in.Stop()
+	return d
+}

@@ -1,0 +1,34 @@
+package lambdarie
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/sesame-ecole/sesame/infra/dynamolocal"
+)
+
+// BuildFlags are the Makefile's flags for a function (LAMBDA_GOFLAGS).
+var BuildFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w"}
+
+// BuildHello builds the minimal aws-lambda-go function of
+// infra/lambdarie/testdata/hello, for arm64 Linux with the functions'
+// flags, into dir, and returns its bootstrap: the yardstick of the
+// functions' budgets (BENCHMARKS.md).
+func BuildHello(ctx context.Context, dir string) (string, error) {
+	root, err := dynamolocal.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "bootstrap")
+	args := append([]string{"build"}, BuildFlags...)
+	cmd := exec.CommandContext(ctx, "go", append(args, "-o", out, "./infra/lambdarie/testdata/hello")...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("lambdarie: building hello: %w\n%s", err, b)
+	}
+	return out, nil
+}
