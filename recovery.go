@@ -122,7 +122,7 @@ type recovery struct {
 	writes  []ImportWrite      // profile writes
 	all     []Profile          // the planned groups and profiles, for the user edit rules
 
-	legacy  bool // the plan writes bcrypt hashes
+	legacy  int // the highest bcrypt cost the plan writes (0: none)
 	report  RecoveryReport
 	content []byte // the digest of the source's content
 	finger  []byte // the digest of the base's state the plan read
@@ -296,8 +296,8 @@ func (s *Service) plan(ctx context.Context, k BaseKey, src RentreeSource, opts R
 			return err
 		}
 		d := r.planUser(u, target)
-		if f, _ := ParseHashFormat(d.user.PasswordHash); (d.action == "add" || d.action == "update") && f == HashBcrypt {
-			r.legacy = true
+		if d.action == "add" || d.action == "update" {
+			r.legacy = max(r.legacy, BcryptCost(d.user.PasswordHash))
 		}
 		r.count(d)
 		return nil
@@ -645,8 +645,8 @@ func (r *recovery) apply(ctx context.Context, job ImportJob) (RecoveryReport, er
 // base as holding bcrypt hashes before the first lands (sign-in then
 // pads), and writes the groups and profiles as the first step.
 func (r *recovery) begin(ctx context.Context, run *recovery, job ImportJob) (ImportJob, error) {
-	if r.legacy {
-		if err := r.s.Store.MarkLegacyHashes(ctx, r.k); err != nil {
+	if r.legacy > 0 {
+		if err := r.s.Store.MarkLegacyHashes(ctx, r.k, r.legacy); err != nil {
 			return job, fmt.Errorf("recover: %w", err)
 		}
 	}

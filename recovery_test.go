@@ -317,9 +317,9 @@ func (c *countingHasher) Verify(hash, pw string) (bool, bool, error) {
 	return c.Hasher.Verify(hash, pw)
 }
 
-func (c *countingHasher) Burn(pw string, f sesame.HashFormat) {
+func (c *countingHasher) Burn(pw string, f sesame.HashFormat, cost int) {
 	c.work[f]++
-	c.Hasher.Burn(pw, f)
+	c.Hasher.Burn(pw, f, cost)
 }
 
 func TestImportedBcryptHashes(t *testing.T) {

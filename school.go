@@ -109,7 +109,10 @@ type Base struct {
 	// from then on every sign-in to the base does the work of both formats,
 	// so that timing tells nothing of an account's hash or existence.
 	LegacyHashes bool
-	CreatedAt    time.Time
+	// LegacyCost is the highest bcrypt cost among the imported hashes: the
+	// padding does the work of a bcrypt hash of that cost.
+	LegacyCost int
+	CreatedAt  time.Time
 	// Version grows by one at every change of the base record (the licence).
 	Version int64
 }

@@ -19,10 +19,10 @@ type PasswordHasher interface {
 	// should be replaced by a fresh Hash (a legacy format or weaker
 	// parameters).
 	Verify(hash, password string) (ok, rehash bool, err error)
-	// Burn does the work of one verification of a hash of format f
-	// against no account, so that an unknown login costs the same time as
-	// a wrong password.
-	Burn(password string, f HashFormat)
+	// Burn does the work of one verification of a hash of format f (of
+	// bcrypt cost cost, for bcrypt) against no account, so that an unknown
+	// login costs the same time as a wrong password.
+	Burn(password string, f HashFormat, cost int)
 }
 
 // Backend is everything the service keeps: the Store and the throttling

@@ -244,23 +244,27 @@ func (s *Service) reserve(ctx context.Context, a *attempt) error {
 	return nil
 }
 
-// verify checks the password, padding the work to the slowest format the
-// base holds; an unknown school, base or login costs the same.
+// verify checks the password, padding the work to the slowest format and
+// cost the base holds; an unknown school, base or login costs the same.
 func (s *Service) verify(a *attempt) bool {
+	legacy, cost := a.base != nil && a.base.LegacyHashes, 0
+	if legacy {
+		cost = a.base.LegacyCost
+	}
 	if a.user == nil {
-		s.Hasher.Burn(a.r.Password, HashArgon2id)
-		if a.base != nil && a.base.LegacyHashes {
-			s.Hasher.Burn(a.r.Password, HashBcrypt)
+		s.Hasher.Burn(a.r.Password, HashArgon2id, 0)
+		if legacy {
+			s.Hasher.Burn(a.r.Password, HashBcrypt, cost)
 		}
 		return false
 	}
 	ok, rehash, err := s.Hasher.Verify(a.user.PasswordHash, a.r.Password)
-	if a.base.LegacyHashes {
+	if legacy {
 		// Pad to the work of both formats, whichever this hash is.
 		if f, _ := ParseHashFormat(a.user.PasswordHash); f == HashBcrypt {
-			s.Hasher.Burn(a.r.Password, HashArgon2id)
+			s.Hasher.Burn(a.r.Password, HashArgon2id, 0)
 		} else {
-			s.Hasher.Burn(a.r.Password, HashBcrypt)
+			s.Hasher.Burn(a.r.Password, HashBcrypt, cost)
 		}
 	}
 	a.rehash = rehash

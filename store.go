@@ -43,10 +43,10 @@ type Store interface {
 	// never evicted. Returns ErrNotFound if the base does not exist.
 	SetLicense(ctx context.Context, k BaseKey, l License, now time.Time) (Base, error)
 
-	// MarkLegacyHashes sets the base's LegacyHashes (it stays set). It does
-	// not change the base's Version. Returns ErrNotFound if the base does
-	// not exist.
-	MarkLegacyHashes(ctx context.Context, k BaseKey) error
+	// MarkLegacyHashes sets the base's LegacyHashes (it stays set) and
+	// raises its LegacyCost to cost when it is lower. It does not change
+	// the base's Version. Returns ErrNotFound if the base does not exist.
+	MarkLegacyHashes(ctx context.Context, k BaseKey, cost int) error
 
 	// CreateUser adds u (Version 1) to the base. Returns ErrNotFound if the
 	// base does not exist, ErrExists if a user has the same login key.

@@ -171,6 +171,14 @@ const (
 	MaxArgon2Threads  = 4
 )
 
+// BcryptCost returns the cost of a bcrypt hash, or 0 for another format.
+func BcryptCost(h string) int {
+	if f, err := ParseHashFormat(h); err != nil || f != HashBcrypt {
+		return 0
+	}
+	return int(h[4]-'0')*10 + int(h[5]-'0')
+}
+
 // CheckHashCost refuses a well-formed hash whose cost exceeds the caps
 // above: the account must then be given a new password.
 func CheckHashCost(h string) error {
@@ -182,7 +190,7 @@ func CheckHashCost(h string) error {
 		return err
 	}
 	if f == HashBcrypt {
-		if cost := int(h[4]-'0')*10 + int(h[5]-'0'); cost > MaxBcryptCost {
+		if cost := BcryptCost(h); cost > MaxBcryptCost {
 			return tooCostly(fmt.Sprintf("bcrypt de coût %d, au plus %d", cost, MaxBcryptCost))
 		}
 		return nil

@@ -196,8 +196,9 @@ func (s *Store) SetLicense(ctx context.Context, k sesame.BaseKey, l sesame.Licen
 	return r.domain(), nil
 }
 
-// MarkLegacyHashes sets the base's LegacyHashes, leaving its Version.
-func (s *Store) MarkLegacyHashes(ctx context.Context, k sesame.BaseKey) error {
+// MarkLegacyHashes sets the base's LegacyHashes and raises its
+// LegacyCost, leaving its Version.
+func (s *Store) MarkLegacyHashes(ctx context.Context, k sesame.BaseKey, cost int) error {
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		bb, err := needBase(tx, k)
 		if err != nil {
@@ -207,7 +208,7 @@ func (s *Store) MarkLegacyHashes(ctx context.Context, k sesame.BaseKey) error {
 		if _, err := load(bb, keyMeta, &r); err != nil {
 			return err
 		}
-		r.Legacy = true
+		r.Legacy, r.LegacyCost = true, max(r.LegacyCost, cost)
 		return store(bb, keyMeta, r)
 	})
 	if err != nil {

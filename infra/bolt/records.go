@@ -31,26 +31,27 @@ type licenseRec struct {
 }
 
 type baseRec struct {
-	UAI       string     `json:"uai"`
-	Year      string     `json:"year"`
-	License   licenseRec `json:"license"`
-	Legacy    bool       `json:"legacyHashes,omitempty"`
-	CreatedAt time.Time  `json:"createdAt"`
-	Version   int64      `json:"version"`
+	UAI        string     `json:"uai"`
+	Year       string     `json:"year"`
+	License    licenseRec `json:"license"`
+	Legacy     bool       `json:"legacyHashes,omitempty"`
+	LegacyCost int        `json:"legacyCost,omitempty"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	Version    int64      `json:"version"`
 }
 
 func toBaseRec(b sesame.Base) baseRec {
 	return baseRec{UAI: string(b.UAI), Year: string(b.Year),
 		License: licenseRec{AdminSeats: int(b.License.AdminSeats), TeacherSeats: int(b.License.TeacherSeats),
 			Consultation: b.License.Consultation},
-		Legacy: b.LegacyHashes, CreatedAt: b.CreatedAt.UTC(), Version: b.Version}
+		Legacy: b.LegacyHashes, LegacyCost: b.LegacyCost, CreatedAt: b.CreatedAt.UTC(), Version: b.Version}
 }
 
 func (r baseRec) domain() sesame.Base {
 	return sesame.Base{BaseKey: sesame.BaseKey{UAI: sesame.UAI(r.UAI), Year: sesame.Year(r.Year)},
 		License: sesame.License{AdminSeats: sesame.Limit(r.License.AdminSeats), TeacherSeats: sesame.Limit(r.License.TeacherSeats),
 			Consultation: r.License.Consultation},
-		LegacyHashes: r.Legacy, CreatedAt: r.CreatedAt, Version: r.Version}
+		LegacyHashes: r.Legacy, LegacyCost: r.LegacyCost, CreatedAt: r.CreatedAt, Version: r.Version}
 }
 
 type userRec struct {

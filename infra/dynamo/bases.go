@@ -274,11 +274,14 @@ func (s *Store) queryAll(ctx context.Context, pk, prefix string, fn func(map[str
 	}
 }
 
-// MarkLegacyHashes sets the base's legacyHashes flag, leaving its version.
-func (s *Store) MarkLegacyHashes(ctx context.Context, k sesame.BaseKey) error {
+// MarkLegacyHashes sets the base's legacyHashes flag and raises its
+// legacyCost, leaving its version: one UpdateItem conditional on the base
+// and on a lower cost; a failed condition is told apart by reading the base.
+func (s *Store) MarkLegacyHashes(ctx context.Context, k sesame.BaseKey, cost int) error {
+	c := expression.Name("legacyCost")
 	e, err := build(expression.NewBuilder().
-		WithUpdate(expression.Set(expression.Name("legacyHashes"), expression.Value(true))).
-		WithCondition(itemExists()))
+		WithUpdate(expression.Set(expression.Name("legacyHashes"), expression.Value(true)).Set(c, expression.Value(cost))).
+		WithCondition(itemExists().And(expression.AttributeNotExists(c).Or(c.LessThan(expression.Value(cost))))))
 	if err != nil {
 		return err
 	}
@@ -286,7 +289,14 @@ func (s *Store) MarkLegacyHashes(ctx context.Context, k sesame.BaseKey) error {
 		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()})
 	if _, ok := conditionFailed(err); ok {
-		return fmt.Errorf("mark legacy hashes of %s: %w", k, sesame.NotFound(baseName(k)))
+		b, gerr := s.GetBase(ctx, k)
+		if gerr != nil {
+			return fmt.Errorf("mark legacy hashes of %s: %w", k, gerr)
+		}
+		if !b.LegacyHashes {
+			return fmt.Errorf("mark legacy hashes of %s: %w", k, sesame.Conflict(baseName(k)))
+		}
+		return nil // a cost as high or higher is already there
 	}
 	if err != nil {
 		return fmt.Errorf("mark legacy hashes of %s: %w", k, err)

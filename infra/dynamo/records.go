@@ -44,20 +44,21 @@ func (r licenseRecord) domain() sesame.License {
 }
 
 type baseRecord struct {
-	PK        string        `dynamodbav:"PK"`
-	SK        string        `dynamodbav:"SK"`
-	UAI       string        `dynamodbav:"uai"`
-	Year      string        `dynamodbav:"year"`
-	License   licenseRecord `dynamodbav:"license"`
-	Legacy    bool          `dynamodbav:"legacyHashes,omitempty"`
-	CreatedAt string        `dynamodbav:"createdAt"`
-	UpdatedAt string        `dynamodbav:"updatedAt,omitempty"`
-	Version   int64         `dynamodbav:"version"`
+	PK         string        `dynamodbav:"PK"`
+	SK         string        `dynamodbav:"SK"`
+	UAI        string        `dynamodbav:"uai"`
+	Year       string        `dynamodbav:"year"`
+	License    licenseRecord `dynamodbav:"license"`
+	Legacy     bool          `dynamodbav:"legacyHashes,omitempty"`
+	LegacyCost int           `dynamodbav:"legacyCost,omitempty"`
+	CreatedAt  string        `dynamodbav:"createdAt"`
+	UpdatedAt  string        `dynamodbav:"updatedAt,omitempty"`
+	Version    int64         `dynamodbav:"version"`
 }
 
 func newBaseRecord(b sesame.Base) baseRecord {
 	return baseRecord{PK: schoolPK(b.UAI), SK: baseSK(b.Year), UAI: string(b.UAI), Year: string(b.Year),
-		License: newLicenseRecord(b.License), Legacy: b.LegacyHashes, CreatedAt: fmtTime(b.CreatedAt), Version: b.Version}
+		License: newLicenseRecord(b.License), Legacy: b.LegacyHashes, LegacyCost: b.LegacyCost, CreatedAt: fmtTime(b.CreatedAt), Version: b.Version}
 }
 
 func (r baseRecord) domain() (sesame.Base, error) {
@@ -66,7 +67,7 @@ func (r baseRecord) domain() (sesame.Base, error) {
 		return sesame.Base{}, err
 	}
 	return sesame.Base{BaseKey: sesame.BaseKey{UAI: sesame.UAI(r.UAI), Year: sesame.Year(r.Year)},
-		License: r.License.domain(), LegacyHashes: r.Legacy, CreatedAt: created, Version: r.Version}, nil
+		License: r.License.domain(), LegacyHashes: r.Legacy, LegacyCost: r.LegacyCost, CreatedAt: created, Version: r.Version}, nil
 }
 
 type userRecord struct {

@@ -62,7 +62,7 @@ func (h sha256Hasher) Verify(hash, pw string) (bool, bool, error) {
 	return subtle.ConstantTimeCompare([]byte(hash), []byte(want)) == 1, false, nil
 }
 
-func (sha256Hasher) Burn(pw string, _ sesame.HashFormat) { _ = sha256.Sum256([]byte(pw)) }
+func (sha256Hasher) Burn(pw string, _ sesame.HashFormat, _ int) { _ = sha256.Sum256([]byte(pw)) }
 
 // benchBolt opens a bbolt file with the product's settings (fsync on).
 func benchBolt(b *testing.B) sesame.Backend {

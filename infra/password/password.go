@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -35,8 +36,8 @@ var OWASP = Params{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen: 32, SaltLen: 
 // Hasher hashes with argon2id.
 type Hasher struct {
 	p      Params
-	dummy  string // a hash of nothing, verified for unknown logins
-	bdummy string // the same in bcrypt (cost 10), for bases with imported hashes
+	dummy  string   // a hash of nothing, verified for unknown logins
+	bdummy sync.Map // bcrypt cost → a bcrypt hash of nothing, for bases with imported hashes
 }
 
 var _ sesame.PasswordHasher = (*Hasher)(nil)
@@ -49,12 +50,23 @@ func New(p Params) *Hasher {
 		panic(err) // only crypto/rand failing
 	}
 	h.dummy = d
-	b, err := bcrypt.GenerateFromPassword([]byte("sésame-compte-inconnu"), 10)
-	if err != nil {
-		panic(err)
-	}
-	h.bdummy = string(b)
+	h.bcryptDummy(bcrypt.DefaultCost)
 	return h
+}
+
+// bcryptDummy returns a bcrypt hash of nothing of cost cost (within the
+// domain's bounds), made once per cost.
+func (h *Hasher) bcryptDummy(cost int) string {
+	cost = min(max(cost, bcrypt.DefaultCost), sesame.MaxBcryptCost)
+	if d, ok := h.bdummy.Load(cost); ok {
+		return d.(string)
+	}
+	b, err := bcrypt.GenerateFromPassword([]byte("sésame-compte-inconnu"), cost)
+	if err != nil {
+		panic(err) // only crypto/rand failing
+	}
+	d, _ := h.bdummy.LoadOrStore(cost, string(b))
+	return d.(string)
 }
 
 var b64 = base64.RawStdEncoding
@@ -96,11 +108,12 @@ func (h *Hasher) Verify(hash, password string) (ok, rehash bool, err error) {
 	return true, p.Memory < h.p.Memory || p.Time < h.p.Time, nil
 }
 
-// Burn verifies password against a hash of nothing in format f: the cost
-// of a real verification, for unknown logins and for padding.
-func (h *Hasher) Burn(password string, f sesame.HashFormat) {
+// Burn verifies password against a hash of nothing in format f (of bcrypt
+// cost cost, for bcrypt): the cost of a real verification, for unknown
+// logins and for padding.
+func (h *Hasher) Burn(password string, f sesame.HashFormat, cost int) {
 	if f == sesame.HashBcrypt {
-		_, _, _ = h.Verify(h.bdummy, password)
+		_, _, _ = h.Verify(h.bcryptDummy(cost), password)
 		return
 	}
 	_, _, _ = h.Verify(h.dummy, password)

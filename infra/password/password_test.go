@@ -62,8 +62,8 @@ func TestMalformed(t *testing.T) {
 			t.Errorf("Verify(%q) = %v, %v", bad, ok, err)
 		}
 	}
-	h.Burn("x", sesame.HashArgon2id) // an unknown login: the same work, no answer
-	h.Burn("x", sesame.HashBcrypt)
+	h.Burn("x", sesame.HashArgon2id, 0) // an unknown login: the same work, no answer
+	h.Burn("x", sesame.HashBcrypt, 10)
 }
 
 // BenchmarkVerify compares the cost of a known login (a real hash) with an
@@ -78,7 +78,7 @@ func BenchmarkVerify(b *testing.B) {
 	})
 	b.Run("UnknownLogin", func(b *testing.B) {
 		for b.Loop() {
-			h.Burn("mauvais", sesame.HashArgon2id)
+			h.Burn("mauvais", sesame.HashArgon2id, 0)
 		}
 	})
 }

@@ -59,7 +59,7 @@ func testBases(t *testing.T, open Opener) {
 		{"GetBaseMissingSchool", second(st.GetBase(ctx, sesame.BaseKey{UAI: NewUAI(), Year: year})), sesame.ErrNotFound},
 		{"SetCurrentYearMissing", st.SetCurrentYear(ctx, sesame.BaseKey{UAI: uai, Year: "2030-2031"}), sesame.ErrNotFound},
 		{"SetLicenseMissing", second(st.SetLicense(ctx, sesame.BaseKey{UAI: NewUAI(), Year: year}, sesame.DefaultLicense, t0)), sesame.ErrNotFound},
-		{"MarkLegacyHashesMissing", st.MarkLegacyHashes(ctx, sesame.BaseKey{UAI: NewUAI(), Year: year}), sesame.ErrNotFound},
+		{"MarkLegacyHashesMissing", st.MarkLegacyHashes(ctx, sesame.BaseKey{UAI: NewUAI(), Year: year}, 10), sesame.ErrNotFound},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantErr(t, c.name, c.err, c.want) })
@@ -96,12 +96,16 @@ func testBases(t *testing.T, open Opener) {
 		if before.LegacyHashes {
 			t.Fatal("a new base has legacy hashes")
 		}
-		must(t, "MarkLegacyHashes", st.MarkLegacyHashes(ctx, k))
-		must(t, "MarkLegacyHashes again", st.MarkLegacyHashes(ctx, k))
+		must(t, "MarkLegacyHashes", st.MarkLegacyHashes(ctx, k, 11))
+		must(t, "MarkLegacyHashes again, cheaper", st.MarkLegacyHashes(ctx, k, 10))
 		after, err := st.GetBase(ctx, k)
 		must(t, "GetBase", err)
-		if !after.LegacyHashes || after.Version != before.Version || after.License != before.License {
+		if !after.LegacyHashes || after.LegacyCost != 11 || after.Version != before.Version || after.License != before.License {
 			t.Fatalf("after MarkLegacyHashes: %+v (before %+v)", after, before)
+		}
+		must(t, "MarkLegacyHashes, costlier", st.MarkLegacyHashes(ctx, k, 12))
+		if after, _ = st.GetBase(ctx, k); after.LegacyCost != 12 {
+			t.Fatalf("the cost stays %d after a costlier mark", after.LegacyCost)
 		}
 	})
 

@@ -131,4 +131,4 @@ func (l *lazyHasher) Verify(hash, pw string) (ok, rehash bool, err error) {
 	return l.get().Verify(hash, pw)
 }
 
-func (l *lazyHasher) Burn(pw string, f sesame.HashFormat) { l.get().Burn(pw, f) }
+func (l *lazyHasher) Burn(pw string, f sesame.HashFormat, cost int) { l.get().Burn(pw, f, cost) }
