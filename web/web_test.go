@@ -717,6 +717,8 @@ func TestSPRDisconnectsTeacher(t *testing.T) {
 			t.Errorf("pool %s = %+v, want %+v", name, got, want)
 		}
 	}
+	// How the school gets more seats: its licence, changed by the operator.
+	contains(t, "more seats", text(t, spr, "#plus-de-places"), "licence", "sesame license set", "hébergeur")
 	if len(pools) != len(sesame.Pools) {
 		t.Errorf("%d pools shown, want %d", len(pools), len(sesame.Pools))
 	}
