@@ -15,7 +15,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # because `go test ./...` hides the output of passing packages.
 SKIP_LOG := .cache/skipped-tests.log
 
-.PHONY: test bench lint build run dynamodb-local lambdas deploy-web
+.PHONY: test bench lint build run dynamodb-local axe-core generate lambdas deploy-web
 
 test:
 	@mkdir -p .cache; rm -f '$(SKIP_LOG)'
@@ -47,6 +47,16 @@ run: agent
 # Installs DynamoDB Local into .cache/dynamodb-local (tests start it themselves).
 dynamodb-local:
 	$(GO) run ./infra/dynamolocal/cmd/fetch
+
+# Installs axe-core into .cache/axe-core, for the pages' accessibility audit
+# (the tests install it themselves when missing).
+axe-core:
+	$(GO) run ./web/internal/axe/cmd/fetch
+
+# Writes the generated pages and labels of web/static from web/pages and
+# the domain (a test fails when they drift).
+generate:
+	$(GO) generate ./web
 
 # ---------------------------------------------------------------- cloud --
 
