@@ -219,3 +219,66 @@ func TestAccessibilityAudit(t *testing.T) {
 		audit(t, tab, "recuperation, refused")
 	})
 }
+
+// TestTopBarOneLine: at 1280 pixels wide, the SPR's top bar (the brand,
+// the school, the six links of the full navigation and Se déconnecter)
+// holds on one line, on each page, even with a long school name, which
+// is cut short (and whole in its title).
+func TestTopBarOneLine(t *testing.T) {
+	t.Parallel()
+	const long = "Lycée polyvalent régional Jean-Baptiste de La Salle"
+	s := newStackWith(t, stackOptions{name: long})
+	tab := newBrowser(t) // 1280 × 900
+	signIn(t, s, tab, uai, sprLogin, sprPass, "admin", "modify")
+	waitHome(t, tab)
+	if w := eval[int](t, tab, `document.documentElement.clientWidth`); w > 1280 || w < 1200 {
+		t.Fatalf("viewport %d px wide, want about 1280", w)
+	}
+	type box struct {
+		Name          string
+		Top, Bottom   float64
+		Lines, Hidden int
+	}
+	for _, path := range []string{"/accueil", "/connexions", "/utilisateurs", "/profils", "/journal", "/recuperation"} {
+		do(t, tab, chromedp.Navigate(s.url+path))
+		waitPage(t, tab, path)
+		boxes := eval[[]box](t, tab, `(() => {
+			const bar = document.querySelector('.topbar-inner');
+			const items = [bar.querySelector('.brand'), bar.querySelector('.topbar-school'),
+				...bar.querySelectorAll('nav li'), bar.querySelector('#logout')];
+			return items.map(e => { const r = e.getBoundingClientRect();
+				// The lines its text takes: the distinct tops of its text's boxes.
+				const tops = new Set();
+				const walk = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+				for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+					const rg = document.createRange(); rg.selectNodeContents(n);
+					for (const x of rg.getClientRects()) if (x.width > 0) tops.add(Math.round(x.top));
+				}
+				return { Name: e.innerText.trim() || e.id || e.className, Top: r.top, Bottom: r.bottom,
+					Lines: tops.size, Hidden: e.hidden ? 1 : 0 }; });
+		})()`)
+		if len(boxes) != 9 {
+			t.Fatalf("%s: %d items in the top bar, want 9", path, len(boxes))
+		}
+		var names []string
+		for _, b := range boxes {
+			names = append(names, b.Name)
+			if b.Hidden != 0 {
+				t.Errorf("%s: %q hidden from the SPR", path, b.Name)
+			}
+		}
+		for _, b := range boxes[1:] {
+			// One line: every item's box overlaps the brand's vertically.
+			if b.Top >= boxes[0].Bottom || b.Bottom <= boxes[0].Top || b.Lines > 1 {
+				t.Errorf("%s: %q (%.0f–%.0f px, %d lines) is not on the brand's line (%.0f–%.0f px)", path, b.Name, b.Top, b.Bottom, b.Lines, boxes[0].Top, boxes[0].Bottom)
+			}
+		}
+		if got := eval[string](t, tab, `document.getElementById('topbar-school').title`); !strings.HasPrefix(got, long) {
+			t.Errorf("%s: the school's title is %q, want its whole name", path, got)
+		}
+		if path == "/accueil" {
+			screenshot(t, tab, "barre-1280")
+			t.Logf("top bar: %s", strings.Join(names, " | "))
+		}
+	}
+}

@@ -264,7 +264,10 @@
     rememberIdle(session.idle);
     const school = session.school;
     const bar = document.getElementById('topbar-school');
-    if (bar) bar.textContent = school.name + ' · ' + school.year;
+    if (bar) {
+      bar.textContent = school.name + ' · ' + school.year;
+      bar.title = bar.textContent; // the bar may cut a long name short
+    }
     if (title) document.title = title + ' — ' + school.name + ' — Sésame';
     showLinks(session);
   }
