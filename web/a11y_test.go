@@ -144,9 +144,15 @@ func TestAccessibilityAudit(t *testing.T) {
 	audit(t, tab, "home, SPR")
 
 	t.Run("Connexions", func(t *testing.T) {
+		s.apiLogin(t, "mdurand", userPass, "teacher", "")
 		do(t, tab, chromedp.Navigate(s.url+"/connexions"))
 		waitPage(t, tab, "/connexions")
+		waitFor(t, tab, `document.querySelector('#connections tbody [data-action="disconnect"]')`)
 		audit(t, tab, "connexions")
+		// A forced disconnection, to confirm.
+		click(t, tab, `#connections tbody [data-action="disconnect"]`)
+		waitFor(t, tab, `document.querySelector('#connections [data-action="confirm"]')`)
+		audit(t, tab, "connexions, disconnection to confirm")
 	})
 
 	t.Run("Utilisateurs", func(t *testing.T) {
@@ -201,6 +207,12 @@ func TestAccessibilityAudit(t *testing.T) {
 		waitPage(t, tab, "/journal")
 		waitFor(t, tab, `document.querySelector('#journal tbody tr')`)
 		audit(t, tab, "journal")
+		// A refusal: the end before the start.
+		do(t, tab, chromedp.Evaluate[chromedp.Void](`document.getElementById('from').value = '2026-06-10';
+			document.getElementById('to').value = '2026-06-01'`))
+		click(t, tab, "#afficher")
+		waitFor(t, tab, `document.querySelector('#erreur .alert')`)
+		audit(t, tab, "journal, dates refused")
 	})
 
 	t.Run("Récupérer les utilisateurs", func(t *testing.T) {
@@ -217,6 +229,17 @@ func TestAccessibilityAudit(t *testing.T) {
 		click(t, tab, "#preview")
 		waitFor(t, tab, `document.querySelector('#erreur .alert') && !document.getElementById('preview').disabled`)
 		audit(t, tab, "recuperation, refused")
+		// The preview of a recovery from last year's base.
+		ctx := context.Background()
+		if _, err := s.svc.CreateSchool(ctx, sesame.NewSchool{UAI: uai, Name: schoolName, Year: lastYear, SPRPassword: sprPass}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.svc.UseYear(ctx, uai, year); err != nil {
+			t.Fatal(err)
+		}
+		click(t, tab, "#preview")
+		waitReport(t, tab, "preview")
+		audit(t, tab, "recuperation, preview")
 	})
 }
 
