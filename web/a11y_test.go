@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sesame-ecole/sesame"
@@ -240,6 +241,33 @@ func TestAccessibilityAudit(t *testing.T) {
 		click(t, tab, "#preview")
 		waitReport(t, tab, "preview")
 		audit(t, tab, "recuperation, preview")
+	})
+
+	// The same pages in the dark colour scheme that a person's system
+	// may ask for (sesame.css follows prefers-color-scheme).
+	t.Run("dark", func(t *testing.T) {
+		if _, err := chromedp.Call(tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{"/accueil", "/connexions", "/utilisateurs", "/profils", "/journal", "/recuperation"} {
+			do(t, tab, chromedp.Navigate(s.url+path))
+			waitPage(t, tab, path)
+			if !eval[bool](t, tab, `matchMedia('(prefers-color-scheme: dark)').matches`) {
+				t.Fatal("the dark scheme is not emulated")
+			}
+			audit(t, tab, path+", dark")
+			if path == "/profils" {
+				openEditor(t, tab, sesame.StaffID)
+				audit(t, tab, "profils, editor open, dark")
+			}
+		}
+		click(t, tab, "#logout")
+		waitFor(t, tab, `location.pathname === '/' && document.getElementById('raison-message')`)
+		audit(t, tab, "sign-in, logged out, dark")
+		signInError(t, s, tab, "mdurand", "mauvais-mot-de-passe", "teacher")
+		audit(t, tab, "sign-in, refused, dark")
 	})
 }
 
