@@ -1,6 +1,8 @@
 // Package pages writes the generated files of web/static: the HTML pages,
 // stamped from one shell (shell.html: head, top bar, navigation) and each
-// page's own content (<page>.html here), and libelles.js, the French labels
+// page's own content (<page>.html here), whose choices of mode and of kind
+// of account list sesame.Modes and sesame.Kinds with their labels, and
+// libelles.js, the French labels
 // and small rules of the domain (package sesame) that the page scripts
 // read instead of keeping copies.
 //
@@ -96,7 +98,7 @@ type navView struct {
 	Current bool
 }
 
-type modeOption struct {
+type option struct {
 	Value, Label string
 	Selected     bool
 }
@@ -104,7 +106,8 @@ type modeOption struct {
 type pageView struct {
 	Page
 	Nav   []navView
-	Modes []modeOption // the sign-in form's choice of mode
+	Modes []option // the sign-in form's choice of mode
+	Kinds []option // the kinds of account, as a form offers them
 }
 
 // defaultMode is the mode the sign-in form offers first: most people who
@@ -117,7 +120,10 @@ func view(p Page) pageView {
 		v.Nav = append(v.Nav, navView{NavItem: n, Current: n.Href == p.Href})
 	}
 	for _, m := range sesame.Modes {
-		v.Modes = append(v.Modes, modeOption{Value: string(m), Label: Capitalize(m.Label()), Selected: m == defaultMode})
+		v.Modes = append(v.Modes, option{Value: string(m), Label: Capitalize(m.Label()), Selected: m == defaultMode})
+	}
+	for _, k := range sesame.Kinds {
+		v.Kinds = append(v.Kinds, option{Value: string(k), Label: Capitalize(k.Label())})
 	}
 	return v
 }
