@@ -64,8 +64,10 @@ func keys(t *testing.T, tab context.Context, ks ...string) {
 func TestKeyboardJourney(t *testing.T) {
 	t.Parallel()
 	s := newStackWith(t, stackOptions{agent: true, minIdle: 3 * time.Second,
-		// A long warning, so that the audit runs while the dialog is open.
-		timing: sesame.Timing{Heartbeat: testHeartbeat, Lease: 3 * time.Second, Absolute: time.Hour, Warning: 6 * time.Second}})
+		// A long warning, so that the audit runs while the dialog is open,
+		// and 12 idle seconds before it, so that a slow machine signs in
+		// and takes its first step before the warning comes.
+		timing: sesame.Timing{Heartbeat: testHeartbeat, Lease: 3 * time.Second, Absolute: time.Hour, Warning: 8 * time.Second}})
 	s.addUser(t, "mdurand", "teacher", "Marie Durand", "")
 	ctx := context.Background()
 	k := sesame.BaseKey{UAI: uai, Year: year}
@@ -73,7 +75,7 @@ func TestKeyboardJourney(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.AutoDisconnect = sesame.AutoDisconnect{Enabled: true, After: 9 * time.Second}
+	p.AutoDisconnect = sesame.AutoDisconnect{Enabled: true, After: 20 * time.Second}
 	if _, err := s.svc.Store.UpdateProfile(ctx, k, p); err != nil {
 		t.Fatal(err)
 	}
