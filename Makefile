@@ -15,7 +15,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # because `go test ./...` hides the output of passing packages.
 SKIP_LOG := .cache/skipped-tests.log
 
-.PHONY: test bench lint build run dynamodb-local hosted-tools lambdas deploy-web
+.PHONY: test bench lint build run dynamodb-local hosted-tools axe-core generate lambdas deploy-web
 
 test:
 	@mkdir -p .cache; rm -f '$(SKIP_LOG)'
@@ -52,6 +52,16 @@ dynamodb-local:
 # that run the functions as deployed and the S3 tests use them.
 hosted-tools:
 	$(GO) run ./infra/localtool/cmd/fetch
+
+# Installs axe-core into .cache/axe-core, for the pages' accessibility audit
+# (the tests install it themselves when missing).
+axe-core:
+	$(GO) run ./web/internal/axe/cmd/fetch
+
+# Writes the generated pages and labels of web/static from web/pages and
+# the domain (a test fails when they drift).
+generate:
+	$(GO) generate ./web
 
 # ---------------------------------------------------------------- cloud --
 

@@ -73,6 +73,11 @@ func TestSPRRecoversUsers(t *testing.T) {
 			t.Errorf("%s href = %q, want %q", id, got, want)
 		}
 	}
+	// The brief's words: "Ajouter des utilisateurs", "Mettre à jour des
+	// utilisateurs", and "Valider" to apply (the preview keeps "Aperçu").
+	if got := eval[string](t, tab, `[...document.querySelectorAll('#options label, #preview, #apply')].map(e => e.textContent.trim()).join('|')`); got != "Ajouter des utilisateurs|Mettre à jour des utilisateurs|Aperçu|Valider" {
+		t.Errorf("options|preview|apply = %q", got)
+	}
 	screenshot(t, tab, "recuperation")
 
 	t.Run("from last year's base", func(t *testing.T) {
@@ -106,7 +111,7 @@ func TestSPRRecoversUsers(t *testing.T) {
 		}
 		contains(t, "applied", text(t, tab, "#resume"), "Récupération appliquée : 3 utilisateurs ajoutés")
 		if !eval[bool](t, tab, `document.getElementById('apply').hidden`) {
-			t.Error("Appliquer still offered after the apply")
+			t.Error("Valider still offered after the apply")
 		}
 
 		for _, login := range []string{"prof.martin", "secretaire", "parent.durand"} {
@@ -144,7 +149,7 @@ func TestSPRRecoversUsers(t *testing.T) {
 		}
 		contains(t, "summary", text(t, tab, "#resume"), "Depuis le fichier de l'année 2025-2026 : 0 utilisateur à ajouter, 0 à mettre à jour, 3 inchangés")
 		if !eval[bool](t, tab, `document.getElementById('apply').hidden && !!document.getElementById('rien')`) {
-			t.Error("nothing to apply, yet Appliquer is offered")
+			t.Error("nothing to apply, yet Valider is offered")
 		}
 	})
 
@@ -155,7 +160,7 @@ func TestSPRRecoversUsers(t *testing.T) {
 		// No option: said before anything is sent.
 		do(t, tab, chromedp.Click(chromedp.ID("opt-add")), chromedp.Click(chromedp.ID("preview")))
 		waitFor(t, tab, `document.querySelector('#erreur .alert')`)
-		contains(t, "no option", text(t, tab, "#erreur"), "Choisissez « Ajouter les utilisateurs » et/ou « Mettre à jour les utilisateurs ».")
+		contains(t, "no option", text(t, tab, "#erreur"), "Choisissez « Ajouter des utilisateurs » et/ou « Mettre à jour des utilisateurs ».")
 		if got := eval[string](t, tab, `document.getElementById('options').getAttribute('aria-invalid') + '|' + document.activeElement.className`); got != "true|alert alert-error" {
 			t.Errorf("aria-invalid|focus = %q", got)
 		}
@@ -213,7 +218,7 @@ func TestSPRRecoversUsers(t *testing.T) {
 		screenshot(t, tab, "recuperation-perime")
 		contains(t, "stale", text(t, tab, "#erreur"), "La base a changé depuis l'aperçu : relancez l'aperçu avant d'appliquer.", "Refaire l'aperçu")
 		if !eval[bool](t, tab, `document.getElementById('apply').hidden && document.activeElement.classList.contains('alert')`) {
-			t.Error("Appliquer still offered, or the message not focused, after plan_stale")
+			t.Error("Valider still offered, or the message not focused, after plan_stale")
 		}
 		do(t, tab, chromedp.Click(chromedp.ID("redo")))
 		waitFor(t, tab, `!document.getElementById('redo') && !document.getElementById('apply').hidden`)

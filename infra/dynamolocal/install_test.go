@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha512"
-	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,24 +87,6 @@ func TestExtractEmulatorRefusesExistingDest(t *testing.T) {
 	dest := t.TempDir() // exists already: a rename target is never extracted into
 	if err := extractEmulator(bytes.NewReader(tarball(t)), dest); err == nil {
 		t.Fatal("extracting into an existing folder succeeded")
-	}
-}
-
-func TestCheckIntegrity(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "x.tgz")
-	if err := os.WriteFile(file, []byte("content"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha512.Sum512([]byte("content"))
-	good := "sha512-" + base64.StdEncoding.EncodeToString(sum[:])
-	if err := checkIntegrity(file, good); err != nil {
-		t.Errorf("good integrity refused: %v", err)
-	}
-	if err := checkIntegrity(file, simulatorIntegrity); err == nil || !strings.Contains(err.Error(), "mismatch") {
-		t.Errorf("bad integrity: err = %v", err)
-	}
-	if err := checkIntegrity(file, "sha1-abc"); err == nil {
-		t.Error("sha1 integrity accepted")
 	}
 }
 

@@ -42,6 +42,10 @@
 
   /* ---- Why the last session ended ---- */
 
+  // The domain's end reasons (libelles.js), and "missing": no session at
+  // all, which is not the end of one, in this page's own words.
+  const reasons = Object.freeze(Object.assign({ missing: 'Connectez-vous pour accéder à cette page.' }, S.reasons));
+
   const reasonKinds = {
     logged_out: 'ok',
     idle_timeout: 'warn',
@@ -55,8 +59,8 @@
   function showReason() {
     const q = new URLSearchParams(window.location.search);
     const reason = q.get('raison');
-    if (!reason || !Object.hasOwn(S.reasons, reason)) return;
-    let text = S.reasons[reason];
+    if (!reason || !Object.hasOwn(reasons, reason)) return;
+    let text = reasons[reason];
     if (reason === 'idle_timeout') {
       const d = Number.parseInt(q.get('duree') || '', 10);
       if (d > 0 && d < 1e7) {

@@ -29,10 +29,6 @@
     S.alertBox(region, kind, text ? [text] : []);
   }
 
-  function capitalize(s) {
-    return s ? s.charAt(0).toUpperCase() + s.slice(1) : s;
-  }
-
   /* ---- Pools ---- */
 
   function poolState(p) {
@@ -46,7 +42,7 @@
   function renderPools(pools) {
     poolsBody.replaceChildren(...pools.map((p) =>
       h('tr', { 'data-pool': p.pool },
-        h('th', { scope: 'row' }, capitalize(p.label || S.poolLabel(p.pool))),
+        h('th', { scope: 'row' }, S.capitalize(p.label || S.poolLabel(p.pool))),
         h('td', { class: 'num' }, String(p.used)),
         h('td', { class: 'num' }, S.limitLabel(p.limit)),
         h('td', {}, poolState(p)))));

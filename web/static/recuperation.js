@@ -77,7 +77,7 @@
   function check() {
     const problems = [];
     if (!optAdd.checked && !optUpdate.checked) {
-      problems.push({ el: optAdd, mark: $('options'), text: 'Choisissez «' + NBSP + 'Ajouter les utilisateurs' + NBSP + '» et/ou «' + NBSP + 'Mettre à jour les utilisateurs' + NBSP + '».' });
+      problems.push({ el: optAdd, mark: $('options'), text: 'Choisissez «' + NBSP + 'Ajouter des utilisateurs' + NBSP + '» et/ou «' + NBSP + 'Mettre à jour des utilisateurs' + NBSP + '».' });
     }
     if (srcYear.checked) {
       const y = yearInput.value.trim();

@@ -1,9 +1,11 @@
 /* Sésame — what every page shares: the calls to the API (always with the
    session cookie, JSON bodies and the French error messages of the API),
    the French names of modes, pools and reasons, formatting of durations and
-   dates, and a small DOM helper that never parses HTML.
+   dates, and a small DOM helper that never parses HTML. The labels come
+   from libelles.js, generated from Go.
 
-   Loaded first, with defer, by every page; exposes window.Sesame. */
+   Loaded with defer by every page, after libelles.js; exposes
+   window.Sesame. */
 'use strict';
 
 (function () {
@@ -83,59 +85,43 @@
 
   /* ---- French names ---- */
 
-  const modes = {
-    admin: 'Mode administratif',
-    'vie-scolaire': 'Mode vie scolaire',
-    teacher: 'Mode enseignant',
-    parent: 'Espace Parents',
-    student: 'Espace Élèves',
-    company: 'Espace Entreprise',
-    academy: 'Espace Académie',
-  };
+  // The domain's labels, generated from Go into libelles.js (loaded first).
+  const L = window.SesameLabels;
+  const modes = L.modes;
+  const pools = L.pools;
+  const kinds = L.kinds;
+  const reasons = L.reasons;
   const accesses = { modify: 'modification', consult: 'consultation' };
-  const kinds = {
-    staff: 'personnel',
-    teacher: 'professeur',
-    parent: 'parent / responsable',
-    student: 'élève',
-    mentor: 'maître de stage',
-    inspector: 'inspecteur',
-  };
-  // As sesame.Pool.Label, which messages use.
-  const pools = {
-    'admin-modify': 'mode administratif (modification)',
-    'admin-consult': 'mode administratif (consultation)',
-    teacher: 'mode enseignant',
-    'vie-scolaire': 'mode vie scolaire',
-    parent: 'Espace Parents',
-    student: 'Espace Élèves',
-    company: 'Espace Entreprise',
-    academy: 'Espace Académie',
-  };
-  // Why a session ended: the 401 reasons of the API, shown on the sign-in
-  // page (/?raison=…). "missing": no session at all.
-  const reasons = {
-    idle_timeout: 'Vous avez été déconnecté après une période d\u2019inactivité.',
-    disconnected: 'Votre session a été fermée par l\u2019établissement : déconnexion forcée ou compte désactivé.',
-    replaced: 'Vous vous êtes connecté ailleurs avec le même identifiant dans ce mode' + NBSP + ': cette session a été fermée.',
-    seat_lost: 'Votre connexion a été perdue (pas de signal pendant trop longtemps) et toutes les places sont occupées.',
-    expired: 'Votre session a expiré. Reconnectez-vous.',
-    logged_out: 'Vous êtes déconnecté.',
-    missing: 'Connectez-vous pour accéder à cette page.',
-  };
 
+  /** s with its first letter upper-cased, for a label that starts a line or a cell. */
+  function capitalize(s) {
+    const t = String(s);
+    return t.charAt(0).toUpperCase() + t.slice(1);
+  }
+  /** The mode's name, as it starts a line: "Mode enseignant". */
   function modeLabel(mode) {
-    return modes[mode] || String(mode);
+    return capitalize(Object.hasOwn(modes, mode) ? modes[mode] : String(mode));
   }
   function modeAccessLabel(mode, access) {
     const m = modeLabel(mode);
     return mode === 'admin' ? m + ' (' + (accesses[access] || access) + ')' : m;
   }
   function poolLabel(pool) {
-    return pools[pool] || String(pool);
+    return Object.hasOwn(pools, pool) ? pools[pool] : String(pool);
   }
   function kindLabel(kind) {
-    return kinds[kind] || String(kind);
+    return Object.hasOwn(kinds, kind) ? kinds[kind] : String(kind);
+  }
+  /**
+   * The mode whose profiles an account of this kind belongs to
+   * ("teacher", "vie-scolaire"), or null: Kind.ProfileMode in Go.
+   */
+  function profileMode(kind) {
+    return Object.hasOwn(L.profileModes, kind) ? L.profileModes[kind] : null;
+  }
+  /** The profile a new account of this kind gets, or "": DefaultProfileFor in Go. */
+  function defaultProfile(kind) {
+    return Object.hasOwn(L.defaultProfiles, kind) ? L.defaultProfiles[kind] : '';
   }
 
   /* ---- Numbers, durations and dates ---- */
@@ -278,7 +264,10 @@
     rememberIdle(session.idle);
     const school = session.school;
     const bar = document.getElementById('topbar-school');
-    if (bar) bar.textContent = school.name + ' · ' + school.year;
+    if (bar) {
+      bar.textContent = school.name + ' · ' + school.year;
+      bar.title = bar.textContent; // the bar may cut a long name short
+    }
     if (title) document.title = title + ' — ' + school.name + ' — Sésame';
     showLinks(session);
   }
@@ -397,10 +386,13 @@
     kinds,
     pools,
     reasons,
+    capitalize,
     modeLabel,
     modeAccessLabel,
     poolLabel,
     kindLabel,
+    profileMode,
+    defaultProfile,
     plural,
     duration,
     roughDuration,

@@ -68,11 +68,7 @@
     const p = profileOf(id);
     return p ? p.name : id;
   }
-  function profileMode(kind) {
-    if (kind === 'teacher') return 'teacher';
-    if (kind === 'staff') return 'vie-scolaire';
-    return null;
-  }
+  const profileMode = S.profileMode;
 
   async function loadChoices() {
     const [g, p] = await Promise.all([S.api.get('/groups'), S.api.get('/profiles')]);
@@ -104,7 +100,7 @@
     const opts = list.map((p) => h('option', { value: p.id }, p.name));
     if (selected && !list.some((p) => p.id === selected)) opts.push(h('option', { value: selected }, selected));
     select.replaceChildren(...opts);
-    const fallback = kind === 'teacher' ? 'professeurs' : 'personnels';
+    const fallback = S.defaultProfile(kind);
     select.value = selected || (list.some((p) => p.id === fallback) ? fallback : (list[0] ? list[0].id : ''));
   }
 

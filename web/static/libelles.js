@@ -1,0 +1,58 @@
+/* Sésame — the domain's French labels and small rules, for the page
+   scripts. GENERATED from package sesame by `go generate ./web`
+   (web/cmd/webgen): do not edit; a test fails when it drifts.
+
+   modes: Mode.Label; pools: Pool.Label; kinds: Kind.Label;
+   profileModes: Kind.ProfileMode, the mode whose profiles an account of
+   that kind belongs to (kinds without one are absent);
+   defaultProfiles: DefaultProfileFor, the profile a new account gets;
+   reasons: EndReason.Message, why a session ended (the API's 401 reasons).
+
+   Loaded first, with defer, by every page; exposes window.SesameLabels. */
+'use strict';
+
+window.SesameLabels = Object.freeze({
+  modes: Object.freeze({
+    "admin": "mode administratif",
+    "vie-scolaire": "mode vie scolaire",
+    "teacher": "mode enseignant",
+    "parent": "Espace Parents",
+    "student": "Espace Élèves",
+    "company": "Espace Entreprise",
+    "academy": "Espace Académie",
+  }),
+  pools: Object.freeze({
+    "admin-modify": "mode administratif (modification)",
+    "admin-consult": "mode administratif (consultation)",
+    "teacher": "mode enseignant",
+    "vie-scolaire": "mode vie scolaire",
+    "parent": "Espace Parents",
+    "student": "Espace Élèves",
+    "company": "Espace Entreprise",
+    "academy": "Espace Académie",
+  }),
+  kinds: Object.freeze({
+    "staff": "personnel",
+    "teacher": "professeur",
+    "parent": "parent",
+    "student": "élève",
+    "mentor": "maître de stage",
+    "inspector": "inspecteur",
+  }),
+  profileModes: Object.freeze({
+    "staff": "vie-scolaire",
+    "teacher": "teacher",
+  }),
+  defaultProfiles: Object.freeze({
+    "staff": "personnels",
+    "teacher": "professeurs",
+  }),
+  reasons: Object.freeze({
+    "expired": "Votre session a expiré. Reconnectez-vous.",
+    "idle_timeout": "Vous avez été déconnecté après une période d’inactivité.",
+    "disconnected": "Votre session a été fermée par l’établissement : déconnexion forcée ou compte désactivé.",
+    "replaced": "Vous vous êtes connecté ailleurs avec le même identifiant dans ce mode : cette session a été fermée.",
+    "seat_lost": "Votre connexion a été perdue (pas de signal pendant trop longtemps) et toutes les places sont occupées.",
+    "logged_out": "Vous êtes déconnecté.",
+  }),
+});
