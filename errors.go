@@ -267,9 +267,6 @@ func (e *UnauthenticatedError) Error() string { return CodeUnauthenticated + ": 
 
 // Message is the French text for the reason.
 func (e *UnauthenticatedError) Message() string {
-	if e.Reason == ReasonMissing {
-		return "Vous n'êtes pas connecté."
-	}
 	return e.Reason.Message()
 }
 

@@ -70,6 +70,17 @@ const (
 	Consult Access = "consult"
 )
 
+// Accesses lists the accesses.
+var Accesses = []Access{Modify, Consult}
+
+// Label is the access's French name.
+func (a Access) Label() string {
+	if a == Consult {
+		return "consultation"
+	}
+	return "modification"
+}
+
 // ParseAccess validates s as an access; the empty string means Modify.
 func ParseAccess(s string) (Access, error) {
 	switch Access(s) {

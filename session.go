@@ -74,9 +74,16 @@ func (r EndReason) Message() string {
 		return "Votre connexion a été perdue (pas de signal pendant trop longtemps) et toutes les places sont occupées."
 	case ReasonLoggedOut:
 		return "Vous êtes déconnecté."
+	case ReasonMissing:
+		return "Connectez-vous pour accéder à cette page."
 	}
 	return "Votre session est terminée."
 }
+
+// EndReasons lists every 401 reason, in the order above, then
+// ReasonMissing.
+var EndReasons = []EndReason{ReasonExpired, ReasonIdleTimeout, ReasonDisconnected, ReasonReplaced, ReasonSeatLost,
+	ReasonLoggedOut, ReasonMissing}
 
 // TokenID returns the ID under which a session is stored: the hex SHA-256
 // of its token. The token itself is never stored.

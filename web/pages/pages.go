@@ -148,22 +148,18 @@ func Typography(s string) string {
 	return s
 }
 
-// EndReasons are the reasons a session ends, as the API's 401 answers name
-// them, in the order of the domain's declaration.
-var EndReasons = []sesame.EndReason{
-	sesame.ReasonExpired, sesame.ReasonIdleTimeout, sesame.ReasonDisconnected,
-	sesame.ReasonReplaced, sesame.ReasonSeatLost, sesame.ReasonLoggedOut,
-}
-
 // entry is one key and value of an object of libelles.js.
 type entry struct{ key, value string }
 
 // Labels returns libelles.js: window.SesameLabels, the domain's labels and
 // the small rules the pages need, read from package sesame.
 func Labels() []byte {
-	var modes, pools, kinds, profileModes, defaultProfiles, reasons []entry
+	var modes, accesses, pools, kinds, profileModes, defaultProfiles, reasons []entry
 	for _, m := range sesame.Modes {
 		modes = append(modes, entry{string(m), m.Label()})
+	}
+	for _, a := range sesame.Accesses {
+		accesses = append(accesses, entry{string(a), a.Label()})
 	}
 	for _, p := range sesame.Pools {
 		pools = append(pools, entry{string(p), p.Label()})
@@ -177,7 +173,7 @@ func Labels() []byte {
 			defaultProfiles = append(defaultProfiles, entry{string(k), id})
 		}
 	}
-	for _, r := range EndReasons {
+	for _, r := range sesame.EndReasons {
 		reasons = append(reasons, entry{string(r), Typography(r.Message())})
 	}
 	var b bytes.Buffer
@@ -185,7 +181,8 @@ func Labels() []byte {
    scripts. GENERATED from package sesame by ` + "`go generate ./web`" + `
    (web/cmd/webgen): do not edit; a test fails when it drifts.
 
-   modes: Mode.Label; pools: Pool.Label; kinds: Kind.Label;
+   modes: Mode.Label; accesses: Access.Label; pools: Pool.Label;
+   kinds: Kind.Label;
    profileModes: Kind.ProfileMode, the mode whose profiles an account of
    that kind belongs to (kinds without one are absent);
    defaultProfiles: DefaultProfileFor, the profile a new account gets;
@@ -204,6 +201,7 @@ window.SesameLabels = Object.freeze({
 		b.WriteString("  }),\n")
 	}
 	object("modes", modes)
+	object("accesses", accesses)
 	object("pools", pools)
 	object("kinds", kinds)
 	object("profileModes", profileModes)

@@ -73,7 +73,7 @@ func TestLabelsComeFromTheDomain(t *testing.T) {
 			t.Errorf("profileModes: kind %s has profile mode %q in Go, not in libelles.js:%s", k, k.ProfileMode(), profileModes)
 		}
 	}
-	for _, r := range pages.EndReasons {
+	for _, r := range sesame.EndReasons {
 		wants = append(wants, `"`+string(r)+`": "`+pages.Typography(r.Message())+`"`)
 	}
 	for _, w := range wants {

@@ -42,9 +42,9 @@
 
   /* ---- Why the last session ended ---- */
 
-  // The domain's end reasons (libelles.js), and "missing": no session at
-  // all, which is not the end of one, in this page's own words.
-  const reasons = Object.freeze(Object.assign({ missing: 'Connectez-vous pour accéder à cette page.' }, S.reasons));
+  // The domain's end reasons (libelles.js), "missing" (no session at all)
+  // among them.
+  const reasons = S.reasons;
 
   const reasonKinds = {
     logged_out: 'ok',

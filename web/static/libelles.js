@@ -2,7 +2,8 @@
    scripts. GENERATED from package sesame by `go generate ./web`
    (web/cmd/webgen): do not edit; a test fails when it drifts.
 
-   modes: Mode.Label; pools: Pool.Label; kinds: Kind.Label;
+   modes: Mode.Label; accesses: Access.Label; pools: Pool.Label;
+   kinds: Kind.Label;
    profileModes: Kind.ProfileMode, the mode whose profiles an account of
    that kind belongs to (kinds without one are absent);
    defaultProfiles: DefaultProfileFor, the profile a new account gets;
@@ -20,6 +21,10 @@ window.SesameLabels = Object.freeze({
     "student": "Espace Élèves",
     "company": "Espace Entreprise",
     "academy": "Espace Académie",
+  }),
+  accesses: Object.freeze({
+    "modify": "modification",
+    "consult": "consultation",
   }),
   pools: Object.freeze({
     "admin-modify": "mode administratif (modification)",
@@ -54,5 +59,6 @@ window.SesameLabels = Object.freeze({
     "replaced": "Vous vous êtes connecté ailleurs avec le même identifiant dans ce mode : cette session a été fermée.",
     "seat_lost": "Votre connexion a été perdue (pas de signal pendant trop longtemps) et toutes les places sont occupées.",
     "logged_out": "Vous êtes déconnecté.",
+    "missing": "Connectez-vous pour accéder à cette page.",
   }),
 });

@@ -91,7 +91,7 @@
   const pools = L.pools;
   const kinds = L.kinds;
   const reasons = L.reasons;
-  const accesses = { modify: 'modification', consult: 'consultation' };
+  const accesses = L.accesses;
 
   /** s with its first letter upper-cased, for a label that starts a line or a cell. */
   function capitalize(s) {
