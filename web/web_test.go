@@ -73,6 +73,8 @@ type stackOptions struct {
 	agent bool
 	// name is the school's name (schoolName when empty).
 	name string
+	// hashing is the service's hashing gate (the default one when nil).
+	hashing *sesame.HashGate
 }
 
 func newStackWith(t *testing.T, o stackOptions) *stack {
@@ -101,6 +103,7 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 		Clock:   o.clock,
 		Timing:  o.timing,
 		MinIdle: o.minIdle,
+		Hashing: o.hashing,
 	}
 	up, err := uploads.NewDir(t.TempDir(), 64<<20)
 	if err != nil {

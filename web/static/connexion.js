@@ -217,6 +217,33 @@
     if (focus) focus.focus();
   }
 
+  /** The longest the page keeps retrying a sign-in the server says is busy. */
+  const BUSY_PATIENCE_MS = 120 * 1000;
+
+  /**
+   * POST /login; while the server answers 503 busy (too many sign-ins at
+   * the same moment in the school), says so and tries again on its own
+   * after the Retry-After it gives, plus a random part, so that a whole
+   * class does not come back at the same instant.
+   */
+  async function postLogin(body) {
+    const until = Date.now() + BUSY_PATIENCE_MS;
+    for (;;) {
+      try {
+        return await S.api.post('/login', body);
+      } catch (err) {
+        if (!(err instanceof S.ApiError) || err.code !== 'busy' || Date.now() > until) throw err;
+        const wait = Math.max(1, Number((err.details || {}).retryAfterSeconds) || 1) * (1 + Math.random() / 2);
+        status.textContent = 'L\u2019établissement reçoit beaucoup de connexions en ce moment' + NBSP +
+          ': nouvel essai automatique dans ' + S.duration(Math.ceil(wait)) + '…';
+        status.dataset.busy = 'true';
+        await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+        status.textContent = 'Connexion en cours…';
+        delete status.dataset.busy;
+      }
+    }
+  }
+
   async function onSubmit(ev) {
     ev.preventDefault();
     if (form.getAttribute('aria-busy') === 'true') return;
@@ -246,7 +273,7 @@
 
     setBusy(true);
     try {
-      const session = await S.api.post('/login', body);
+      const session = await postLogin(body);
       store(SCHOOL_KEY, body.school);
       store(MODE_KEY, body.mode);
       S.rememberIdle(session.idle);
