@@ -2,6 +2,7 @@ package sesame_test
 
 import (
 	"context"
+	"slices"
 	"errors"
 	"fmt"
 	"strings"
@@ -188,6 +189,13 @@ func TestUnauthenticatedRequestsCannotGrowTheJournal(t *testing.T) {
 		}
 		if total != 60 {
 			t.Fatalf("the summaries count %d refusals; 60 were well-formed", total)
+		}
+		// Throttled sign-ins show in the journal, as their own summary.
+		throttled := slices.ContainsFunc(after, func(e sesame.JournalEntry) bool {
+			return e.Reason == sesame.CodeTooManyAttempts && e.Count > 0 && e.Event == sesame.EventLoginRefused
+		})
+		if !throttled {
+			t.Fatalf("the journal does not show the throttled sign-ins: %+v", after)
 		}
 	})
 }

@@ -94,42 +94,18 @@ func profileNames(views []sesame.ProfileView) map[string]string {
 }
 
 // findProfile finds the group, profile or space named by nameOrID (its ID,
-// or its name in any case) among views of the given classes (all when
-// none).
-func findProfile(views []sesame.ProfileView, nameOrID string, classes ...string) (sesame.ProfileView, error) {
-	var in []sesame.ProfileView
-	for _, v := range views {
-		if len(classes) == 0 || slices.Contains(classes, v.Class()) {
-			in = append(in, v)
-		}
+// or its name in any case) among views of the given modes (all when
+// none), as sesame.FindProfile finds it.
+func findProfile(views []sesame.ProfileView, nameOrID string, modes ...sesame.Mode) (sesame.ProfileView, error) {
+	ps := make([]sesame.Profile, len(views))
+	for i, v := range views {
+		ps[i] = v.Profile
 	}
-	for _, v := range in {
-		if v.ID == nameOrID {
-			return v, nil
-		}
+	p, err := sesame.FindProfile(ps, nameOrID, modes...)
+	if err != nil {
+		return sesame.ProfileView{}, err
 	}
-	var found []sesame.ProfileView
-	for _, v := range in {
-		if strings.EqualFold(v.Name, strings.TrimSpace(nameOrID)) {
-			found = append(found, v)
-		}
-	}
-	switch len(found) {
-	case 1:
-		return found[0], nil
-	case 0:
-		names := make([]string, len(in))
-		for i, v := range in {
-			names[i] = v.Name
-		}
-		return sesame.ProfileView{}, &sesame.Error{Code: sesame.CodeNotFound, Field: "name",
-			Message: fmt.Sprintf("Aucun groupe, profil ou espace ne s'appelle « %s ». Choix possibles : %s.", nameOrID, strings.Join(names, ", "))}
-	}
-	var which []string
-	for _, v := range found {
-		which = append(which, v.ID+" ("+v.Kind()+")")
-	}
-	return sesame.ProfileView{}, &usageError{fmt.Sprintf("« %s » désigne plusieurs éléments : %s. Donnez son identifiant.", nameOrID, strings.Join(which, ", "))}
+	return views[slices.IndexFunc(views, func(v sesame.ProfileView) bool { return v.ID == p.ID })], nil
 }
 
 // ---- users ----
@@ -161,7 +137,7 @@ func cmdUsersList(ctx context.Context, e env, args []string) error {
 	}
 	q := sesame.UserQuery{Search: *search, Kind: sesame.Kind(*kind)}
 	if *member != "" {
-		p, err := findProfile(views, *member, "group", "teacher", "staff")
+		p, err := findProfile(views, *member, sesame.ModeAdmin, sesame.ModeTeacher, sesame.ModeVieScolaire)
 		if err != nil {
 			return err
 		}
@@ -503,8 +479,8 @@ func cmdGroupsSet(ctx context.Context, e env, args []string) error {
 	// Checked here too: the service drops an unknown action silently when
 	// the grants are otherwise unchanged.
 	for _, r := range slices.Concat(grants, revokes) {
-		if _, ok := sesame.LookupAction(r); !ok {
-			return &sesame.Error{Code: sesame.CodeUnknownAction, Field: "grants", Message: "L'action « " + r + " » n'existe pas."}
+		if err := sesame.CheckAction("grants", r); err != nil {
+			return err
 		}
 	}
 	ctx, svc, done, err := f.operator(ctx, e, b)

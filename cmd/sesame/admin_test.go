@@ -196,7 +196,7 @@ func TestUsersList(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"--kind", "directeur"}, exitUsage, "[invalid_value]"},
-		{[]string{"--member", "Direction"}, exitFailure, "Aucun groupe, profil ou espace ne s'appelle « Direction ». Choix possibles : Administration, Consultation, Modification, Personnels, Professeurs. [not_found]"},
+		{[]string{"--member", "Direction"}, exitFailure, "Le groupe, profil ou espace « Direction » n'existe pas. Choix possibles : Administration, Consultation, Modification, Personnels, Professeurs. [not_found]"},
 		{[]string{"--member", "parent"}, exitFailure, "[not_found]"}, // a space has no members
 		{[]string{"--limit", "-1"}, exitUsage, "valeur incorrecte pour --limit : écrivez un nombre entier positif."},
 		{[]string{"--limit", "dix"}, exitUsage, "valeur incorrecte pour --limit : écrivez un nombre entier."},
@@ -503,7 +503,7 @@ func TestGroupsSet(t *testing.T) {
 		{[]string{"--name", "Modification", "--auto-disconnect", "-5m"}, exitUsage, "valeur incorrecte pour --auto-disconnect"},
 		{[]string{"--name", "Modification", "--auto-disconnect", "5s"}, exitUsage, "La durée de déconnexion automatique doit être comprise entre 1 minute et 12 heures. [invalid_value]"},
 		{[]string{"--name", "Modification", "--auto-disconnect", "13h"}, exitUsage, "La durée de déconnexion automatique doit être comprise entre 1 minute et 12 heures. [invalid_value]"},
-		{[]string{"--name", "Direction", "--auto-disconnect", "20m"}, exitFailure, "Aucun groupe, profil ou espace ne s'appelle « Direction ». Choix possibles : Administration,"},
+		{[]string{"--name", "Direction", "--auto-disconnect", "20m"}, exitFailure, "Le groupe, profil ou espace « Direction » n'existe pas. Choix possibles : Administration,"},
 		{[]string{"--name", "Professeurs", "--auto-disconnect", "20m"}, exitUsage,
 			"« Professeurs » désigne plusieurs éléments : "},
 		{[]string{"--name", "Modification"}, exitUsage, "rien à changer : donnez --auto-disconnect, --grant ou --revoke."},
