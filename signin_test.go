@@ -217,3 +217,28 @@ func TestImportedHashesOverTheCapsAreRejected(t *testing.T) {
 		}
 	})
 }
+
+func TestACanceledSignInStopsAndWritesNothing(t *testing.T) {
+	eachStore(t, func(t *testing.T, st sesame.Backend) {
+		svc := newService(st)
+		school(t, st, svc, "0751234A", 1)
+		counting := &countingVerifier{PasswordHasher: fastHash}
+		svc.Hasher = counting
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // the browser has gone
+		_, err := svc.Login(ctx, sesame.LoginRequest{School: "0751234A", Login: "eleve0", Password: "mauvais", Mode: "student", Address: "192.0.2.9"})
+		if sesame.ErrorCode(err) != sesame.CodeCanceled {
+			t.Fatalf("a canceled sign-in answers %v", err)
+		}
+		if n := counting.n.Load(); n != 0 {
+			t.Fatalf("a canceled sign-in verified %d password(s)", n)
+		}
+		if _, err := st.GetAttempts(context.Background(), "acct:0751234A/eleve0"); !errors.Is(err, sesame.ErrNotFound) {
+			t.Fatalf("a canceled sign-in took a slot of the account's budget: %v", err)
+		}
+		p, err := st.ListJournal(context.Background(), sesame.BaseKey{UAI: "0751234A", Year: y2}, sesame.JournalQuery{Events: []sesame.Event{sesame.EventLoginRefused}})
+		if err != nil || len(p.Entries) != 0 {
+			t.Fatalf("a canceled sign-in was journalled: %+v %v", p.Entries, err)
+		}
+	})
+}
