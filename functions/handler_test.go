@@ -368,11 +368,11 @@ func TestViewerAddress(t *testing.T) {
 			ev := withHeader(loadEvent(t, "login"), "cloudfront-viewer-address", tc.header)
 			ev.Body = strings.Replace(ev.Body, sprPass, "mauvais-mot-de-passe", 1)
 			want(t, "wrong password", s.invoke("login", ev), http.StatusUnauthorized, "invalid_credentials")
-			if _, err := s.st.GetAttempts(t.Context(), "addr:"+tc.want); err != nil {
+			if _, err := s.st.GetAttempts(t.Context(), sesame.AddressKey(uai, tc.want)); err != nil {
 				t.Errorf("viewer %s: no failure counted for %s: %v", tc.header, tc.want, err)
 			}
 		}
-		if _, err := s.st.GetAttempts(t.Context(), "addr:"+edgeIP); !errors.Is(err, sesame.ErrNotFound) {
+		if _, err := s.st.GetAttempts(t.Context(), sesame.AddressKey(uai, edgeIP)); !errors.Is(err, sesame.ErrNotFound) {
 			t.Errorf("failures counted against CloudFront's address %s: %v", edgeIP, err)
 		}
 	})
