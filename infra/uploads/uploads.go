@@ -160,6 +160,7 @@ func (d *Dir) TargetFile(ctx context.Context, k sesame.BaseKey, id string, f Fil
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return sesame.UploadTarget{}, fmt.Errorf("upload target %s: %w", id, err)
 	}
+	sweep(filepath.Dir(p))
 	tf, err := os.OpenFile(p+".target", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return sesame.UploadTarget{}, sesame.Exists("Le dépôt « " + id + " »")
@@ -224,6 +225,19 @@ func (d *Dir) Receive(ctx context.Context, k sesame.BaseKey, id string, f File, 
 	}
 	_ = os.Remove(p + ".target")
 	return nil
+}
+
+// sweep removes the expired targets of a base's folder, so that targets
+// issued and never used do not pile up (best effort: a failure leaves them
+// for the next sweep).
+func sweep(dir string) {
+	names, _ := filepath.Glob(filepath.Join(dir, "*.target"))
+	now := time.Now()
+	for _, name := range names {
+		if dc, err := readDeclared(name); err == nil && dc != nil && now.After(dc.Expires) {
+			_ = os.Remove(name)
+		}
+	}
 }
 
 // readDeclared reads a target's declaration; nil when there is none.

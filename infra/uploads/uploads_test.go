@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +65,11 @@ func TestDir(t *testing.T) {
 // once, before the target expires; nothing is kept from a refused one.
 func TestTargetAndReceive(t *testing.T) {
 	ctx := context.Background()
-	d := mustDir(t)
+	root := t.TempDir()
+	d, err := uploads.NewDir(root, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
 	zip := uploads.File{Size: 7, ContentType: uploads.TypeZip}
 	for name, c := range map[string]struct {
 		f    uploads.File
@@ -131,5 +137,18 @@ func TestTargetAndReceive(t *testing.T) {
 	}
 	if err := d.Receive(ctx, a, "u-2", zip, strings.NewReader("contenu")); !errors.Is(err, uploads.ErrNoTarget) {
 		t.Fatalf("an expired target: %v", err)
+	}
+	// The next target issued for the base sweeps the expired one away.
+	folder := filepath.Join(root, string(a.UAI), string(a.Year))
+	if _, err := os.Stat(filepath.Join(folder, "u-2.target")); err != nil {
+		t.Fatalf("the expired target is not kept until the next sweep: %v", err)
+	}
+	d.TTL = time.Minute
+	if _, err := d.TargetFile(ctx, a, "u-3", zip); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := filepath.Glob(filepath.Join(folder, "*.target"))
+	if len(left) != 1 || filepath.Base(left[0]) != "u-3.target" {
+		t.Fatalf("targets left after a sweep: %v", left)
 	}
 }
