@@ -665,6 +665,11 @@ func TestRecoverRoutesWithS3Uploads(t *testing.T) {
 		file := s.rentreeFile(uai, lastYear, "zip")
 		tooBig := call("uploads", withBody(map[string]any{"size": sesame.DefaultRentreeLimits.MaxCompressedIn + 1, "contentType": "application/zip"}))
 		want(t, "uploads.json (over the limit)", tooBig, http.StatusRequestEntityTooLarge, "invalid_import")
+		html := call("uploads", withBody(map[string]any{"size": len(file), "contentType": "text/html"}))
+		want(t, "uploads.json (another type)", html, http.StatusBadRequest, "invalid_value")
+		if tooBig.body["url"] != nil || html.body["url"] != nil {
+			t.Fatalf("a refused upload got a URL: %v %v", tooBig.body, html.body)
+		}
 		up := call("uploads", withBody(map[string]any{"size": len(file), "contentType": "application/zip"}))
 		want(t, "uploads.json", up, http.StatusOK, "")
 		id, _ := up.body["uploadId"].(string)
