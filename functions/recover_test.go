@@ -662,7 +662,15 @@ func TestRecoverRoutesWithS3Uploads(t *testing.T) {
 
 		// Where to send a file: a presigned PUT to the import bucket,
 		// under this school's and year's uploads/.
-		up := call("uploads", nil)
+		file := s.rentreeFile(uai, lastYear, "zip")
+		tooBig := call("uploads", withBody(map[string]any{"size": sesame.DefaultRentreeLimits.MaxCompressedIn + 1, "contentType": "application/zip"}))
+		want(t, "uploads.json (over the limit)", tooBig, http.StatusRequestEntityTooLarge, "invalid_import")
+		html := call("uploads", withBody(map[string]any{"size": len(file), "contentType": "text/html"}))
+		want(t, "uploads.json (another type)", html, http.StatusBadRequest, "invalid_value")
+		if tooBig.body["url"] != nil || html.body["url"] != nil {
+			t.Fatalf("a refused upload got a URL: %v %v", tooBig.body, html.body)
+		}
+		up := call("uploads", withBody(map[string]any{"size": len(file), "contentType": "application/zip"}))
 		want(t, "uploads.json", up, http.StatusOK, "")
 		id, _ := up.body["uploadId"].(string)
 		target, _ := up.body["url"].(string)
@@ -670,20 +678,31 @@ func TestRecoverRoutesWithS3Uploads(t *testing.T) {
 		if up.body["method"] != "PUT" || id == "" || !strings.HasPrefix(target, wantPrefix) || !strings.Contains(target, "X-Amz-Signature=") {
 			t.Fatalf("upload target %v, want a presigned PUT to %s", up.body, wantPrefix)
 		}
-		// The browser's PUT, straight to S3.
-		req, _ := http.NewRequest(http.MethodPut, target, bytes.NewReader(s.rentreeFile(uai, lastYear, "zip")))
-		if hs, ok := up.body["headers"].(map[string]any); ok {
-			for k, v := range hs {
-				req.Header.Set(k, str(v))
+		// The browser's PUT, straight to S3, with the headers given: a
+		// longer body is refused, the declared file lands, once.
+		putS3 := func(body []byte) int {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodPut, target, bytes.NewReader(body))
+			if hs, ok := up.body["headers"].(map[string]any); ok {
+				for k, v := range hs {
+					req.Header.Set(k, str(v))
+				}
 			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
 		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		if code := putS3(append(slices.Clone(file), 0)); code != http.StatusForbidden {
+			t.Fatalf("presigned PUT of a longer body: %d, want 403", code)
 		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("presigned PUT: %s", res.Status)
+		if code := putS3(file); code != http.StatusOK {
+			t.Fatalf("presigned PUT: %d", code)
+		}
+		if code := putS3(file); code != http.StatusPreconditionFailed {
+			t.Fatalf("a second presigned PUT: %d, want 412", code)
 		}
 
 		// recoveries.json: a dry run of the upload, then apply.json.

@@ -1,9 +1,12 @@
 package httpapi_test
 
 import (
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +17,7 @@ import (
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/bolt"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
+	"github.com/sesame-ecole/sesame/infra/uploads"
 )
 
 func TestConcurrentSignInsFillFourSeats(t *testing.T) {
@@ -394,6 +398,23 @@ func TestOpenAPIInSync(t *testing.T) {
 		if !served[k] {
 			t.Errorf("%s is documented but not served", k)
 		}
+	}
+	// POST /uploads documents the file the handler reads: its fields,
+	// the accepted types and the size limit.
+	up := a.body["components"].(map[string]any)["schemas"].(map[string]any)["UploadRequest"].(map[string]any)
+	props := up["properties"].(map[string]any)
+	fields := []string{}
+	for f := range reflect.TypeFor[uploads.File]().Fields() {
+		fields = append(fields, strings.Split(f.Tag.Get("json"), ",")[0])
+	}
+	if got := slices.Sorted(maps.Keys(props)); !slices.Equal(got, slices.Sorted(slices.Values(fields))) || fmt.Sprint(up["required"]) != fmt.Sprint(fields) {
+		t.Errorf("UploadRequest documents %v (required %v), the handler reads %v", got, up["required"], fields)
+	}
+	if got := fmt.Sprint(props["contentType"].(map[string]any)["enum"]); got != fmt.Sprint(uploads.Types) {
+		t.Errorf("UploadRequest.contentType documents %s, the handler accepts %v", got, uploads.Types)
+	}
+	if got := props["size"].(map[string]any)["maximum"]; got != float64(sesame.DefaultRentreeLimits.MaxCompressedIn) {
+		t.Errorf("UploadRequest.size documents a maximum of %v, the handler %d", got, sesame.DefaultRentreeLimits.MaxCompressedIn)
 	}
 	// Every route answers something other than the catch-all 404.
 	for _, r := range httpapi.Routes {

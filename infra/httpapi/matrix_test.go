@@ -109,6 +109,8 @@ func matrixBody(rt httpapi.Route, role, group string, vsGrants []string) (path s
 		body = map[string]float64{"idleSeconds": 0}
 	case "GET /authorize":
 		path += "?action=" + sesame.ActionSPRJournal
+	case "POST /uploads":
+		body = map[string]any{"size": 2, "contentType": "application/zip"}
 	case "PUT /uploads/{id}":
 		body, ct = "PK", "application/zip"
 	case "POST /recoveries":

@@ -68,15 +68,46 @@ func TestRecoveryRoutes(t *testing.T) {
 		}
 
 		// Through an upload: the .profils, update only.
-		up := spr.do("POST", "/uploads", map[string]string{}, nil)
+		up := spr.do("POST", "/uploads", map[string]any{"size": len(profils.text), "contentType": "application/octet-stream"}, nil)
 		wantStatus(t, "upload target", up, http.StatusOK, "")
 		url, method := up.body["url"].(string), up.body["method"].(string)
-		if method != "PUT" || !strings.HasPrefix(url, "/api/v1/uploads/") {
+		if method != "PUT" || !strings.HasPrefix(url, "/api/v1/uploads/") || up.body["headers"].(map[string]any)["Content-Type"] != "application/octet-stream" {
 			t.Fatalf("upload target: %v", up.body)
 		}
-		put := spr.raw(method, strings.TrimPrefix(url, "/api/v1"), profils.text, "application/octet-stream")
+		// The address takes the declared file only: not another type,
+		// not another length.
+		path := strings.TrimPrefix(url, "/api/v1")
+		wantRaw := func(what string, a rawAnswer, status int, code string) {
+			t.Helper()
+			if a.status != status || a.code() != code {
+				t.Fatalf("%s: %d %s %s, want %d %s", what, a.status, a.code(), a.text, status, code)
+			}
+		}
+		wantRaw("PUT of another type", spr.raw(method, path, profils.text, "application/zip"), http.StatusBadRequest, "invalid_value")
+		wantRaw("PUT of another length", spr.raw(method, path, profils.text+"\n", "application/octet-stream"), http.StatusBadRequest, "invalid_value")
+		wantRaw("PUT without a target", spr.raw(method, "/uploads/u-jamais-demande", profils.text, "application/octet-stream"), http.StatusNotFound, "not_found")
+		put := spr.raw(method, path, profils.text, "application/octet-stream")
 		if put.status != http.StatusNoContent {
 			t.Fatalf("PUT upload: %d %s", put.status, put.text)
+		}
+		wantRaw("a second PUT", spr.raw(method, path, profils.text, "application/octet-stream"), http.StatusConflict, "already_exists")
+		// Refused before any target is issued: over the rentrée limit,
+		// another type, no size.
+		for name, c := range map[string]struct {
+			body   any
+			status int
+			code   string
+		}{
+			"over the limit": {map[string]any{"size": sesame.DefaultRentreeLimits.MaxCompressedIn + 1, "contentType": "application/zip"}, http.StatusRequestEntityTooLarge, "invalid_import"},
+			"another type":   {map[string]any{"size": 10, "contentType": "text/html"}, http.StatusBadRequest, "invalid_value"},
+			"no size":        {map[string]any{"contentType": "application/zip"}, http.StatusBadRequest, "invalid_value"},
+			"no body":        {nil, http.StatusBadRequest, "bad_request"},
+		} {
+			got := spr.do("POST", "/uploads", c.body, nil)
+			wantStatus(t, "upload target: "+name, got, c.status, c.code)
+			if got.body["url"] != nil {
+				t.Errorf("%s: a target was issued: %v", name, got.body)
+			}
 		}
 		fromUpload := spr.do("POST", "/recoveries", map[string]any{"upload": up.body["uploadId"], "update": true}, nil)
 		wantStatus(t, "recover from the upload", fromUpload, http.StatusOK, "")

@@ -1,10 +1,13 @@
 // Package s3uploads keeps rentrée files in the import bucket: the cloud's
 // sesame.Uploads. Browsers send them with a presigned PUT to
 // uploads/<UAI>/<year>/<id> (a prefix that triggers nothing: the SPR
-// previews, then applies); IT automation writes to imports/<UAI>/<year>/
-// instead, which triggers the recovery function.
+// previews, then applies) that signs the declared file's Content-Length
+// and Content-Type and If-None-Match: *, so that the URL stores that one
+// file once; IT automation writes to imports/<UAI>/<year>/ instead, which
+// triggers the recovery function.
 //
-//	up := s3uploads.New(client, presign, "sesame-imports", 256<<20)
+//	up := s3uploads.New(client, "sesame-imports", 256<<20)
+//	t, err := up.TargetFile(ctx, base, id, uploads.File{Size: n, ContentType: uploads.TypeZip})
 package s3uploads
 
 import (
@@ -18,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/uploads"
@@ -59,19 +63,36 @@ func check(k sesame.BaseKey, id string) error {
 	return err
 }
 
-// Target presigns a PUT of the file for this school and year only.
+// Target refuses: a presigned PUT must bind the file's size and type
+// (TargetFile).
 func (s *Store) Target(ctx context.Context, k sesame.BaseKey, id string) (sesame.UploadTarget, error) {
+	return sesame.UploadTarget{}, uploads.ErrUnbound
+}
+
+var _ uploads.Targeter = (*Store)(nil)
+
+// TargetFile presigns a PUT of f for this school and year only. The
+// signature covers the key, Content-Length (the body must be exactly
+// f.Size bytes), Content-Type, and If-None-Match: * (the URL creates the
+// object once; a second PUT gets 412). Headers holds the signed headers
+// a browser must send; Host and Content-Length are left out, as fetch sets
+// them itself from the URL and the body.
+func (s *Store) TargetFile(ctx context.Context, k sesame.BaseKey, id string, f uploads.File) (sesame.UploadTarget, error) {
 	if err := check(k, id); err != nil {
 		return sesame.UploadTarget{}, err
 	}
-	req, err := s.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(Key(k, id))},
+	if err := f.Check(s.max); err != nil {
+		return sesame.UploadTarget{}, err
+	}
+	req, err := s.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(Key(k, id)),
+		ContentLength: aws.Int64(f.Size), ContentType: aws.String(f.ContentType), IfNoneMatch: aws.String("*")},
 		s3.WithPresignExpires(s.TTL))
 	if err != nil {
 		return sesame.UploadTarget{}, fmt.Errorf("presign upload %s: %w", id, err)
 	}
 	h := map[string]string{}
 	for name, v := range req.SignedHeader {
-		if name != "Host" && len(v) > 0 {
+		if name != "Host" && name != "Content-Length" && len(v) > 0 {
 			h[name] = v[0]
 		}
 	}
@@ -93,6 +114,40 @@ func (s *Store) Put(ctx context.Context, k sesame.BaseKey, id string, r io.Reade
 	defer f.Close()
 	_, err = s.api.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(Key(k, id)), Body: io.NewSectionReader(f, 0, n),
 		ContentLength: aws.Int64(n), ContentType: aws.String("application/octet-stream")})
+	if err != nil {
+		return fmt.Errorf("put upload %s: %w", id, err)
+	}
+	return nil
+}
+
+var _ uploads.Receiver = (*Store)(nil)
+
+// Receive stores a file sent through the API's PUT /uploads/{id} (an API
+// body, so small): an accepted type, exactly f.Size bytes, once per id
+// (If-None-Match: *; a second file gets sesame.ErrExists). Unlike the
+// single server, no target is needed first: the cloud's browsers send
+// to the presigned URL, and this route serves API clients.
+func (s *Store) Receive(ctx context.Context, k sesame.BaseKey, id string, f uploads.File, r io.Reader) error {
+	if err := check(k, id); err != nil {
+		return err
+	}
+	if err := f.Check(s.max); err != nil {
+		return err
+	}
+	tmp, n, err := spool(r, f.Size)
+	if err != nil {
+		return err
+	}
+	defer tmp.Close()
+	if n != f.Size {
+		return sesame.Invalid("size", "Le fichier reçu n'a pas la taille annoncée (%d octets).", f.Size)
+	}
+	_, err = s.api.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(Key(k, id)), Body: io.NewSectionReader(tmp, 0, n),
+		ContentLength: aws.Int64(n), ContentType: aws.String(f.ContentType), IfNoneMatch: aws.String("*")})
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "PreconditionFailed" {
+		return sesame.Exists("Le fichier déposé « " + id + " »")
+	}
 	if err != nil {
 		return fmt.Errorf("put upload %s: %w", id, err)
 	}

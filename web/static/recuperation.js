@@ -107,7 +107,9 @@
 
   /** Sends the file where POST /uploads says; returns the upload's id. */
   async function upload(file) {
-    const target = await S.api.post('/uploads', {});
+    // The URL binds the file's exact size and type; a .profils is octet-stream.
+    const contentType = /\.zip$/i.test(file.name) ? 'application/zip' : 'application/octet-stream';
+    const target = await S.api.post('/uploads', { size: file.size, contentType });
     let res;
     try {
       res = await fetch(target.url, {
