@@ -3,6 +3,9 @@ package sesame
 import (
 	"context"
 	"io"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -94,8 +97,17 @@ type UploadTarget struct {
 // so that a dry run and its apply read the same file. Files are kept per
 // base: an upload of one school is never found from another.
 type Uploads interface {
-	// Target returns where to send the file of a new upload id for base k.
-	Target(ctx context.Context, k BaseKey, id string) (UploadTarget, error)
+	// Target returns where to send f as the new upload id of base k: a
+	// target that takes that file only (its size and type) and once. It
+	// checks f first (UploadFile.Check) and issues nothing for a file
+	// refused.
+	Target(ctx context.Context, k BaseKey, id string, f UploadFile) (UploadTarget, error)
+	// Receive stores r, sent to a target this store issued, as upload id
+	// of base k; f is what the request says (Size -1 when unknown).
+	// Returns ErrExists when the file was already sent, ErrInvalid when f
+	// or the body differs from what the target takes, ErrNotFound when no
+	// live target was issued for id (a store that keeps its targets).
+	Receive(ctx context.Context, k BaseKey, id string, f UploadFile, r io.Reader) error
 	// Put stores a file sent through the API or the command line.
 	Put(ctx context.Context, k BaseKey, id string, r io.Reader, size int64) error
 	// Open returns upload id of base k. Returns ErrNotFound if there is
@@ -109,4 +121,45 @@ type Upload interface {
 	io.ReaderAt
 	io.Closer
 	Size() int64
+}
+
+// The content types a rentrée file is sent with: the zip written by
+// "Préparer l'année suivante", or the legacy .profils file.
+const (
+	UploadTypeZip    = "application/zip"
+	UploadTypeBinary = "application/octet-stream"
+)
+
+// UploadTypes lists the accepted content types, in the order the API documents them.
+var UploadTypes = []string{UploadTypeZip, UploadTypeBinary}
+
+// UploadFile is what a browser declares before sending a file: its exact size in
+// bytes and its content type. An upload target binds both, so that a URL
+// carries that one file and nothing larger or of another kind.
+type UploadFile struct {
+	Size        int64  `json:"size"`
+	ContentType string `json:"contentType"`
+}
+
+// Check refuses a file that may not be sent: a size of 0 or less or an
+// unknown type (ErrInvalid, HTTP 400, field "size" or
+// "contentType"), or a size over max (an ImportError too_large, HTTP 413).
+func (f UploadFile) Check(max int64) error {
+	if f.Size <= 0 {
+		return Invalid("size", "Indiquez la taille du fichier en octets (un nombre entier positif).")
+	}
+	if f.Size > max {
+		return tooLarge(max)
+	}
+	if !slices.Contains(UploadTypes, f.ContentType) {
+		return Invalid("contentType", "Le type du fichier « %s » n'est pas accepté : envoyez un fichier de rentrée (%s).",
+			f.ContentType, strings.Join(UploadTypes, " ou "))
+	}
+	return nil
+}
+
+// tooLarge refuses a file over max bytes, saying the limit.
+func tooLarge(max int64) error {
+	return &ImportError{Reason: "too_large", TooLarge: true,
+		Message: "Le fichier est trop volumineux (" + strconv.FormatInt(max>>20, 10) + " Mo au plus)."}
 }

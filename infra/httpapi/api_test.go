@@ -17,7 +17,6 @@ import (
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/bolt"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
-	"github.com/sesame-ecole/sesame/infra/uploads"
 )
 
 func TestConcurrentSignInsFillFourSeats(t *testing.T) {
@@ -404,14 +403,14 @@ func TestOpenAPIInSync(t *testing.T) {
 	up := a.body["components"].(map[string]any)["schemas"].(map[string]any)["UploadRequest"].(map[string]any)
 	props := up["properties"].(map[string]any)
 	fields := []string{}
-	for f := range reflect.TypeFor[uploads.File]().Fields() {
+	for f := range reflect.TypeFor[sesame.UploadFile]().Fields() {
 		fields = append(fields, strings.Split(f.Tag.Get("json"), ",")[0])
 	}
 	if got := slices.Sorted(maps.Keys(props)); !slices.Equal(got, slices.Sorted(slices.Values(fields))) || fmt.Sprint(up["required"]) != fmt.Sprint(fields) {
 		t.Errorf("UploadRequest documents %v (required %v), the handler reads %v", got, up["required"], fields)
 	}
-	if got := fmt.Sprint(props["contentType"].(map[string]any)["enum"]); got != fmt.Sprint(uploads.Types) {
-		t.Errorf("UploadRequest.contentType documents %s, the handler accepts %v", got, uploads.Types)
+	if got := fmt.Sprint(props["contentType"].(map[string]any)["enum"]); got != fmt.Sprint(sesame.UploadTypes) {
+		t.Errorf("UploadRequest.contentType documents %s, the handler accepts %v", got, sesame.UploadTypes)
 	}
 	if got := props["size"].(map[string]any)["maximum"]; got != float64(sesame.DefaultRentreeLimits.MaxCompressedIn) {
 		t.Errorf("UploadRequest.size documents a maximum of %v, the handler %d", got, sesame.DefaultRentreeLimits.MaxCompressedIn)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/sources"
-	"github.com/sesame-ecole/sesame/infra/uploads"
 	"github.com/sesame-ecole/sesame/rentree"
 )
 
@@ -40,7 +39,7 @@ func (a *api) needUploads() error {
 // uploads answers POST /uploads {"size", "contentType"}: where to send that
 // file. A file over the rentrée limit or of another type is refused before
 // anything is signed; the target binds the size and type (see
-// uploads.Targeter).
+// sesame.Uploads.Target).
 func (a *api) uploads(w http.ResponseWriter, r *http.Request) {
 	cur, err := a.svc.Require(r.Context(), token(r), sesame.ActionSPRRecover)
 	if err == nil {
@@ -51,21 +50,12 @@ func (a *api) uploads(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	infoOf(r).school = string(cur.Session.UAI)
-	tg, ok := a.cfg.Uploads.(uploads.Targeter)
-	if !ok {
-		writeError(w, r, errNoUploads)
-		return
-	}
-	var f uploads.File
+	var f sesame.UploadFile
 	if err := decode(r, &f); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if err := f.Check(sesame.DefaultRentreeLimits.MaxCompressedIn); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	t, err := tg.TargetFile(r.Context(), cur.Session.Base(), newUploadID(), f)
+	t, err := a.cfg.Uploads.Target(r.Context(), cur.Session.Base(), newUploadID(), f)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -85,30 +75,19 @@ func (a *api) putUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	rc, ok := a.cfg.Uploads.(uploads.Receiver)
-	if !ok {
-		writeError(w, r, errNoUploads)
-		return
-	}
 	max := sesame.DefaultRentreeLimits.MaxCompressedIn
 	if r.ContentLength > max {
 		writeError(w, r, tooLarge(&http.MaxBytesError{Limit: max}))
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, max)
-	f := uploads.File{Size: r.ContentLength, ContentType: r.Header.Get("Content-Type")}
-	if err := rc.Receive(r.Context(), cur.Session.Base(), r.PathValue("id"), f, body); err != nil {
+	f := sesame.UploadFile{Size: r.ContentLength, ContentType: r.Header.Get("Content-Type")}
+	if err := a.cfg.Uploads.Receive(r.Context(), cur.Session.Base(), r.PathValue("id"), f, body); err != nil {
 		writeError(w, r, tooLarge(err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-
-// errNoUploads answers an upload route when the store cannot bind a file's
-// size and type (neither uploads.Dir nor s3uploads.Store: a store that
-// would issue unbound targets).
-var errNoUploads = &apiError{status: http.StatusNotImplemented, code: sesame.CodeNotConfigured,
-	message: "Le dépôt de fichiers de ce serveur ne peut pas limiter la taille et le type des fichiers : il est désactivé."}
 
 func tooLarge(err error) error {
 	var mbe *http.MaxBytesError

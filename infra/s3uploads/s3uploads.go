@@ -7,7 +7,7 @@
 // triggers the recovery function.
 //
 //	up := s3uploads.New(client, "sesame-imports", 256<<20)
-//	t, err := up.TargetFile(ctx, base, id, uploads.File{Size: n, ContentType: uploads.TypeZip})
+//	t, err := up.Target(ctx, base, id, sesame.UploadFile{Size: n, ContentType: sesame.UploadTypeZip})
 package s3uploads
 
 import (
@@ -63,21 +63,13 @@ func check(k sesame.BaseKey, id string) error {
 	return err
 }
 
-// Target refuses: a presigned PUT must bind the file's size and type
-// (TargetFile).
-func (s *Store) Target(ctx context.Context, k sesame.BaseKey, id string) (sesame.UploadTarget, error) {
-	return sesame.UploadTarget{}, uploads.ErrUnbound
-}
-
-var _ uploads.Targeter = (*Store)(nil)
-
-// TargetFile presigns a PUT of f for this school and year only. The
+// Target presigns a PUT of f for this school and year only. The
 // signature covers the key, Content-Length (the body must be exactly
 // f.Size bytes), Content-Type, and If-None-Match: * (the URL creates the
 // object once; a second PUT gets 412). Headers holds the signed headers
 // a browser must send; Host and Content-Length are left out, as fetch sets
 // them itself from the URL and the body.
-func (s *Store) TargetFile(ctx context.Context, k sesame.BaseKey, id string, f uploads.File) (sesame.UploadTarget, error) {
+func (s *Store) Target(ctx context.Context, k sesame.BaseKey, id string, f sesame.UploadFile) (sesame.UploadTarget, error) {
 	if err := check(k, id); err != nil {
 		return sesame.UploadTarget{}, err
 	}
@@ -120,14 +112,12 @@ func (s *Store) Put(ctx context.Context, k sesame.BaseKey, id string, r io.Reade
 	return nil
 }
 
-var _ uploads.Receiver = (*Store)(nil)
-
 // Receive stores a file sent through the API's PUT /uploads/{id} (an API
 // body, so small): an accepted type, exactly f.Size bytes, once per id
 // (If-None-Match: *; a second file gets sesame.ErrExists). Unlike the
 // single server, no target is needed first: the cloud's browsers send
 // to the presigned URL, and this route serves API clients.
-func (s *Store) Receive(ctx context.Context, k sesame.BaseKey, id string, f uploads.File, r io.Reader) error {
+func (s *Store) Receive(ctx context.Context, k sesame.BaseKey, id string, f sesame.UploadFile, r io.Reader) error {
 	if err := check(k, id); err != nil {
 		return err
 	}

@@ -23,7 +23,6 @@ import (
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/s3local"
 	"github.com/sesame-ecole/sesame/infra/s3uploads"
-	"github.com/sesame-ecole/sesame/infra/uploads"
 )
 
 // newS3 starts an in-process S3 server with a bucket and returns a real
@@ -68,7 +67,7 @@ func put(t *testing.T, tg sesame.UploadTarget, body []byte, edit func(*http.Requ
 // zipFile is the file the tests send, and its declaration.
 var (
 	zipBody = []byte("PK\x03\x04 un fichier de rentrée")
-	zipFile = uploads.File{Size: int64(len(zipBody)), ContentType: uploads.TypeZip}
+	zipFile = sesame.UploadFile{Size: int64(len(zipBody)), ContentType: sesame.UploadTypeZip}
 )
 
 // TestPresignedUploadThenOpen runs against versitygw, which checks
@@ -81,7 +80,7 @@ func TestPresignedUploadThenOpen(t *testing.T) {
 	st := s3uploads.New(srv.Client(""), "imports", 1<<20)
 	a := sesame.BaseKey{UAI: "0751234A", Year: "2026-2027"}
 	b := sesame.BaseKey{UAI: "0931234B", Year: "2026-2027"}
-	tg, err := st.TargetFile(ctx, a, "u-1", zipFile)
+	tg, err := st.Target(ctx, a, "u-1", zipFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +91,7 @@ func TestPresignedUploadThenOpen(t *testing.T) {
 			t.Errorf("X-Amz-SignedHeaders %v lacks %s", signed, h)
 		}
 	}
-	if tg.Headers["Content-Type"] != uploads.TypeZip || tg.Headers["If-None-Match"] != "*" || len(tg.Headers) != 2 {
+	if tg.Headers["Content-Type"] != sesame.UploadTypeZip || tg.Headers["If-None-Match"] != "*" || len(tg.Headers) != 2 {
 		t.Errorf("headers for the browser: %v", tg.Headers)
 	}
 
@@ -130,7 +129,7 @@ func TestPresignedUploadThenOpen(t *testing.T) {
 	if _, err := st.Open(ctx, a, "u-1"); !errors.Is(err, sesame.ErrNotFound) {
 		t.Fatalf("a refused upload landed: %v", err)
 	}
-	forged, err := s3uploads.New(srv.Client("un-autre-secret"), "imports", 1<<20).TargetFile(ctx, a, "u-1", zipFile)
+	forged, err := s3uploads.New(srv.Client("un-autre-secret"), "imports", 1<<20).Target(ctx, a, "u-1", zipFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +164,7 @@ func TestPresignedUploadThenOpen(t *testing.T) {
 	// Expired: a URL valid one second, used after two.
 	short := s3uploads.New(srv.Client(""), "imports", 1<<20)
 	short.TTL = time.Second
-	tg, err = short.TargetFile(ctx, a, "u-3", zipFile)
+	tg, err = short.Target(ctx, a, "u-3", zipFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,19 +184,16 @@ func TestTargetRefusals(t *testing.T) {
 	st := s3uploads.New(newS3(t, "imports"), "imports", 1<<20)
 	a := sesame.BaseKey{UAI: "0751234A", Year: "2026-2027"}
 	for name, c := range map[string]struct {
-		f    uploads.File
+		f    sesame.UploadFile
 		want error
 	}{
-		"over the limit": {uploads.File{Size: 1<<20 + 1, ContentType: uploads.TypeZip}, sesame.ErrInvalidImport},
-		"another type":   {uploads.File{Size: 10, ContentType: "text/html"}, sesame.ErrInvalid},
-		"no size":        {uploads.File{ContentType: uploads.TypeBinary}, sesame.ErrInvalid},
+		"over the limit": {sesame.UploadFile{Size: 1<<20 + 1, ContentType: sesame.UploadTypeZip}, sesame.ErrInvalidImport},
+		"another type":   {sesame.UploadFile{Size: 10, ContentType: "text/html"}, sesame.ErrInvalid},
+		"no size":        {sesame.UploadFile{ContentType: sesame.UploadTypeBinary}, sesame.ErrInvalid},
 	} {
-		if tg, err := st.TargetFile(ctx, a, "u-1", c.f); !errors.Is(err, c.want) || tg.URL != "" {
+		if tg, err := st.Target(ctx, a, "u-1", c.f); !errors.Is(err, c.want) || tg.URL != "" {
 			t.Errorf("%s: %+v, %v; want %v", name, tg, err, c.want)
 		}
-	}
-	if tg, err := st.Target(ctx, a, "u-1"); !errors.Is(err, sesame.ErrInvalid) || tg.URL != "" {
-		t.Errorf("Target without a file: %+v, %v", tg, err)
 	}
 }
 
@@ -223,7 +219,7 @@ func TestPutAndLimits(t *testing.T) {
 	if _, err := st.OpenKey(ctx, "imports/0751234A/2026-2027/x.zip", ""); !errors.Is(err, sesame.ErrInvalidImport) {
 		t.Fatalf("a large object: %v", err)
 	}
-	if _, err := st.TargetFile(ctx, a, "../x", zipFile); !errors.Is(err, sesame.ErrInvalid) {
+	if _, err := st.Target(ctx, a, "../x", zipFile); !errors.Is(err, sesame.ErrInvalid) {
 		t.Fatalf("bad id: %v", err)
 	}
 }
@@ -236,14 +232,14 @@ func TestReceive(t *testing.T) {
 	st := s3uploads.New(srv.Client(""), "imports", 1<<20)
 	a := sesame.BaseKey{UAI: "0751234A", Year: "2026-2027"}
 	for name, c := range map[string]struct {
-		f    uploads.File
+		f    sesame.UploadFile
 		body []byte
 		want error
 	}{
-		"another type":    {uploads.File{Size: zipFile.Size, ContentType: "text/plain"}, zipBody, sesame.ErrInvalid},
-		"no length":       {uploads.File{Size: -1, ContentType: uploads.TypeZip}, zipBody, sesame.ErrInvalid},
+		"another type":    {sesame.UploadFile{Size: zipFile.Size, ContentType: "text/plain"}, zipBody, sesame.ErrInvalid},
+		"no length":       {sesame.UploadFile{Size: -1, ContentType: sesame.UploadTypeZip}, zipBody, sesame.ErrInvalid},
 		"a shorter body":  {zipFile, zipBody[:3], sesame.ErrInvalid},
-		"over the limit":  {uploads.File{Size: 1<<20 + 1, ContentType: uploads.TypeZip}, zipBody, sesame.ErrInvalidImport},
+		"over the limit":  {sesame.UploadFile{Size: 1<<20 + 1, ContentType: sesame.UploadTypeZip}, zipBody, sesame.ErrInvalidImport},
 		"a longer body":   {zipFile, append(slices.Clone(zipBody), 'x'), sesame.ErrInvalidImport},
 		"a bad upload id": {zipFile, zipBody, sesame.ErrInvalid},
 	} {

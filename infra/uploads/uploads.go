@@ -6,9 +6,9 @@
 // target expires.
 //
 //	up, _ := uploads.NewDir("./data/uploads", 256<<20)
-//	t, _ := up.TargetFile(ctx, base, id, uploads.File{Size: n, ContentType: uploads.TypeZip})
+//	t, _ := up.Target(ctx, base, id, sesame.UploadFile{Size: n, ContentType: sesame.UploadTypeZip})
 //	// t.URL is "/api/v1/uploads/<id>"; then, for that request:
-//	err := up.Receive(ctx, base, id, uploads.File{Size: r.ContentLength, ContentType: ct}, r.Body)
+//	err := up.Receive(ctx, base, id, sesame.UploadFile{Size: r.ContentLength, ContentType: ct}, r.Body)
 package uploads
 
 import (
@@ -66,11 +66,6 @@ func (d *Dir) path(k sesame.BaseKey, id string) (string, error) {
 		return "", err
 	}
 	return filepath.Join(d.root, string(k.UAI), string(k.Year), id), nil
-}
-
-// Target refuses: a target binds the file's size and type (TargetFile).
-func (d *Dir) Target(ctx context.Context, k sesame.BaseKey, id string) (sesame.UploadTarget, error) {
-	return sesame.UploadTarget{}, ErrUnbound
 }
 
 // ErrTooLarge refuses a file over the size limit.
@@ -133,21 +128,16 @@ func (d *Dir) Open(ctx context.Context, k sesame.BaseKey, id string) (sesame.Upl
 	return file{f, st.Size()}, nil
 }
 
-var (
-	_ Targeter = (*Dir)(nil)
-	_ Receiver = (*Dir)(nil)
-)
-
 // declared is a target issued and not yet used, kept beside the uploads as
 // <id>.target (an id has no dot, so no upload has this name).
 type declared struct {
-	File
+	sesame.UploadFile
 	Expires time.Time `json:"expires"`
 }
 
-// TargetFile returns the API's own address for f, and remembers f until
+// Target returns the API's own address for f, and remembers f until
 // it is received or the target expires.
-func (d *Dir) TargetFile(ctx context.Context, k sesame.BaseKey, id string, f File) (sesame.UploadTarget, error) {
+func (d *Dir) Target(ctx context.Context, k sesame.BaseKey, id string, f sesame.UploadFile) (sesame.UploadTarget, error) {
 	p, err := d.path(k, id)
 	if err != nil {
 		return sesame.UploadTarget{}, err
@@ -186,7 +176,7 @@ var ErrNoTarget = &sesame.Error{Code: sesame.CodeNotFound,
 // Receive stores r as upload id if a live target declared f: the same
 // type, and exactly f.Size bytes. The target is used up by the first file
 // that lands; a second is refused with sesame.ErrExists.
-func (d *Dir) Receive(ctx context.Context, k sesame.BaseKey, id string, f File, r io.Reader) error {
+func (d *Dir) Receive(ctx context.Context, k sesame.BaseKey, id string, f sesame.UploadFile, r io.Reader) error {
 	p, err := d.path(k, id)
 	if err != nil {
 		return err

@@ -70,42 +70,39 @@ func TestTargetAndReceive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zip := uploads.File{Size: 7, ContentType: uploads.TypeZip}
+	zip := sesame.UploadFile{Size: 7, ContentType: sesame.UploadTypeZip}
 	for name, c := range map[string]struct {
-		f    uploads.File
+		f    sesame.UploadFile
 		want error
 	}{
-		"over the limit": {uploads.File{Size: 17, ContentType: uploads.TypeZip}, sesame.ErrInvalidImport},
-		"another type":   {uploads.File{Size: 7, ContentType: "image/png"}, sesame.ErrInvalid},
-		"no size":        {uploads.File{Size: 0, ContentType: uploads.TypeZip}, sesame.ErrInvalid},
+		"over the limit": {sesame.UploadFile{Size: 17, ContentType: sesame.UploadTypeZip}, sesame.ErrInvalidImport},
+		"another type":   {sesame.UploadFile{Size: 7, ContentType: "image/png"}, sesame.ErrInvalid},
+		"no size":        {sesame.UploadFile{Size: 0, ContentType: sesame.UploadTypeZip}, sesame.ErrInvalid},
 	} {
-		if _, err := d.TargetFile(ctx, a, "u-1", c.f); !errors.Is(err, c.want) {
-			t.Errorf("TargetFile(%s) = %v, want %v", name, err, c.want)
+		if _, err := d.Target(ctx, a, "u-1", c.f); !errors.Is(err, c.want) {
+			t.Errorf("Target(%s) = %v, want %v", name, err, c.want)
 		}
-	}
-	if _, err := d.Target(ctx, a, "u-1"); !errors.Is(err, sesame.ErrInvalid) {
-		t.Errorf("Target without a file: %v", err)
 	}
 	if err := d.Receive(ctx, a, "u-1", zip, strings.NewReader("contenu")); !errors.Is(err, uploads.ErrNoTarget) {
 		t.Fatalf("a file with no target: %v", err)
 	}
-	tg, err := d.TargetFile(ctx, a, "u-1", zip)
-	if err != nil || tg.URL != "/api/v1/uploads/u-1" || tg.Method != "PUT" || tg.Headers["Content-Type"] != uploads.TypeZip {
-		t.Fatalf("TargetFile = %+v, %v", tg, err)
+	tg, err := d.Target(ctx, a, "u-1", zip)
+	if err != nil || tg.URL != "/api/v1/uploads/u-1" || tg.Method != "PUT" || tg.Headers["Content-Type"] != sesame.UploadTypeZip {
+		t.Fatalf("Target = %+v, %v", tg, err)
 	}
-	if _, err := d.TargetFile(ctx, a, "u-1", zip); !errors.Is(err, sesame.ErrExists) {
+	if _, err := d.Target(ctx, a, "u-1", zip); !errors.Is(err, sesame.ErrExists) {
 		t.Fatalf("a second target for the same id: %v", err)
 	}
 	for name, c := range map[string]struct {
 		k    sesame.BaseKey
-		f    uploads.File
+		f    sesame.UploadFile
 		body string
 		want error
 	}{
 		"another school":         {b, zip, "contenu", sesame.ErrNotFound},
-		"another type":           {a, uploads.File{Size: 7, ContentType: uploads.TypeBinary}, "contenu", sesame.ErrInvalid},
-		"another length":         {a, uploads.File{Size: 8, ContentType: uploads.TypeZip}, "contenu!", sesame.ErrInvalid},
-		"a longer body, chunked": {a, uploads.File{Size: -1, ContentType: uploads.TypeZip}, "contenu!", sesame.ErrInvalid},
+		"another type":           {a, sesame.UploadFile{Size: 7, ContentType: sesame.UploadTypeBinary}, "contenu", sesame.ErrInvalid},
+		"another length":         {a, sesame.UploadFile{Size: 8, ContentType: sesame.UploadTypeZip}, "contenu!", sesame.ErrInvalid},
+		"a longer body, chunked": {a, sesame.UploadFile{Size: -1, ContentType: sesame.UploadTypeZip}, "contenu!", sesame.ErrInvalid},
 		"a shorter body":         {a, zip, "conten", sesame.ErrInvalid},
 	} {
 		if err := d.Receive(ctx, c.k, "u-1", c.f, strings.NewReader(c.body)); !errors.Is(err, c.want) {
@@ -132,7 +129,7 @@ func TestTargetAndReceive(t *testing.T) {
 	}
 
 	d.TTL = -time.Second // issued already expired
-	if _, err := d.TargetFile(ctx, a, "u-2", zip); err != nil {
+	if _, err := d.Target(ctx, a, "u-2", zip); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Receive(ctx, a, "u-2", zip, strings.NewReader("contenu")); !errors.Is(err, uploads.ErrNoTarget) {
@@ -144,7 +141,7 @@ func TestTargetAndReceive(t *testing.T) {
 		t.Fatalf("the expired target is not kept until the next sweep: %v", err)
 	}
 	d.TTL = time.Minute
-	if _, err := d.TargetFile(ctx, a, "u-3", zip); err != nil {
+	if _, err := d.Target(ctx, a, "u-3", zip); err != nil {
 		t.Fatal(err)
 	}
 	left, _ := filepath.Glob(filepath.Join(folder, "*.target"))
