@@ -144,6 +144,9 @@ func TestErrorVocabulary(t *testing.T) {
 			if ae.status != wantStatus[name] || ae.code != p.Code || ae.message != p.Message {
 				t.Fatalf("%s answers %d %s %q, want %d %s", name, ae.status, ae.code, ae.message, wantStatus[name], p.Code)
 			}
+			if name == "SeatsExhaustedError" && !strings.Contains(p.Message, "licence") {
+				t.Fatalf("a full pool does not say how to get more seats: %q", p.Message)
+			}
 			if p.RetryAfter > 0 && ae.header.Get("Retry-After") == "" {
 				t.Fatalf("%s asks to wait but the answer has no Retry-After", name)
 			}

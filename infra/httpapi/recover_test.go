@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sesame-ecole/sesame"
 )
@@ -43,6 +44,11 @@ func TestRecoveryRoutes(t *testing.T) {
 		profils := old.raw("GET", "/next-year?format=profils", "", "")
 		if profils.status != http.StatusOK || !strings.HasPrefix(profils.text, "{") || strings.Contains(profils.text, "parent.durand") {
 			t.Fatalf("next-year profils: %d %.200s", profils.status, profils.text)
+		}
+		// Files are stamped with the service's clock, not the machine's.
+		stamp := w.clock.Advance(10 * time.Minute).UTC().Format(time.RFC3339)
+		if again := old.raw("GET", "/next-year?format=profils", "", ""); !strings.Contains(again.text, `"createdAt":"`+stamp+`"`) {
+			t.Fatalf("next-year is not stamped with the service clock (%s): %.300s", stamp, again.text)
 		}
 		wantStatus(t, "bad format", old.do("GET", "/next-year?format=csv", nil, nil), http.StatusBadRequest, "bad_request")
 
