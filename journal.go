@@ -141,10 +141,10 @@ func (e JournalEntry) Clipped() JournalEntry {
 }
 
 // RefusalSummary is the journal's summary entry of the sign-ins refused
-// before any password was found right (wrong credentials, throttled,
-// busy) in base k during the hour of at, for one reason: unauthenticated
-// requests add to a count instead of appending entries, so they cannot
-// grow the journal beyond one entry per hour and reason.
+// before any password was found right (wrong credentials, throttled) in
+// base k during the hour of at, for one reason: unauthenticated requests
+// add to a count instead of appending entries, so they cannot grow the
+// journal beyond one entry per hour and reason.
 func RefusalSummary(at time.Time, reason string, retention time.Duration) JournalEntry {
 	hour := at.UTC().Truncate(time.Hour)
 	return JournalEntry{ID: JournalID(hour) + "-refus-" + reason, At: hour, Event: EventLoginRefused, Reason: reason,

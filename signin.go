@@ -62,6 +62,7 @@ type attempt struct {
 	reserved []reservation // the account's counters, each with a slot taken
 	address  *reservation  // the address's counter (unknown devices), checked but not taken
 	rehash   bool          // the hash is to be replaced by a fresh one
+	ticket   *Ticket       // its place in the hashing gate
 }
 
 // reservation is a throttling counter as read, and its budget.
@@ -74,6 +75,13 @@ func (s *Service) login(ctx context.Context, a *attempt) (LoginResult, error) {
 	if err := a.parse(s.now()); err != nil {
 		return LoginResult{}, err
 	}
+	// A place in the hashing gate first: when sign-in is saturated, the
+	// answer (busy) comes at once, before anything is read.
+	var err error
+	if a.ticket, err = s.hashing().Enter(); err != nil {
+		return LoginResult{}, err
+	}
+	defer a.ticket.Leave()
 	if err := s.find(ctx, a); err != nil {
 		return LoginResult{}, err
 	}
@@ -200,16 +208,11 @@ func (s *Service) authenticate(ctx context.Context, a *attempt) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ticket, err := s.hashing().Enter()
-	if err != nil {
-		return err // busy: nothing is counted against anyone
-	}
-	defer ticket.Leave()
 	if err := s.reserve(ctx, a); err != nil {
 		return err
 	}
 	var ok bool
-	if err := ticket.Run(ctx, func() { ok = s.verify(a) }); err != nil {
+	if err := a.ticket.Run(ctx, func() { ok = s.verify(a) }); err != nil {
 		return err
 	}
 	switch {
@@ -360,7 +363,8 @@ func (s *Service) open(ctx context.Context, key BaseKey, u User, group *Profile,
 // base it aimed at (when that base exists), and counts it in the seat
 // usage. A refusal before any password was found right only adds to the
 // hour's summary (RefusalSummary): unauthenticated requests cannot grow
-// the journal. Malformed and canceled requests are not journalled.
+// the journal. Malformed, canceled and busy requests (nobody's attempt:
+// the server had no room to check them) are not journalled.
 func (s *Service) journalLogin(ctx context.Context, a *attempt, res LoginResult, err error) {
 	if err == nil {
 		sess := res.View.Session
@@ -380,7 +384,7 @@ func (s *Service) journalLogin(ctx context.Context, a *attempt, res LoginResult,
 	}
 	k := BaseKey{a.uai, a.year}
 	switch code := ErrorCode(err); code {
-	case CodeInvalidCredentials, CodeTooManyAttempts, CodeBusy:
+	case CodeInvalidCredentials, CodeTooManyAttempts:
 		if cerr := s.Store.CountJournal(ctx, k, RefusalSummary(s.now(), code, s.JournalRetention())); cerr != nil {
 			s.logger().Error("journal", "event", string(EventLoginRefused), "school", string(k.UAI), "error", cerr.Error())
 		}
