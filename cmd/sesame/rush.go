@@ -32,7 +32,7 @@ func cmdLoadtestRush(ctx context.Context, e env, args []string) error {
 	parentPrefix := f.String("parent-prefix", "parent", "préfixe des comptes de parents")
 	window := f.Duration("window", 20*time.Second, "fenêtre où arrivent les connexions")
 	drain := f.Duration("drain", time.Minute, "attente au-delà de la fenêtre avant d'abandonner")
-	heartbeat := f.Duration("heartbeat", 5*time.Second, "intervalle des signaux de présence")
+	heartbeat := f.Duration("heartbeat", 0, "intervalle des signaux de présence (0 : celui du serveur)")
 	timeout := f.Duration("timeout", 30*time.Second, "délai d'une requête")
 	pid := f.Int("pid", 0, "processus du serveur sur cette machine, pour lire sa mémoire")
 	capacity := f.Duration("capacity", 0, "mesurer d'abord la capacité de connexion pendant cette durée")

@@ -681,8 +681,10 @@ type answer struct {
 	} `json:"idle"`
 	ExpiresAt    string `json:"expiresAt"`
 	LeaseSeconds int    `json:"leaseSeconds"`
-	Allowed      bool   `json:"allowed"`
-	Pools        []struct {
+	// HeartbeatSeconds is the server's heartbeat rhythm.
+	HeartbeatSeconds int  `json:"heartbeatSeconds"`
+	Allowed          bool `json:"allowed"`
+	Pools            []struct {
 		Pool  string `json:"pool"`
 		Limit *int   `json:"limit"`
 		Used  int    `json:"used"`

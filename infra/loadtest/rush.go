@@ -54,8 +54,9 @@ type RushConfig struct {
 	// Drain is how long after the window the clients keep trying (60 s
 	// when 0); those still out then gave up.
 	Drain time.Duration
-	// Heartbeat is the interval of a signed-in client's heartbeats (5 s
-	// when 0).
+	// Heartbeat is the interval of a signed-in client's heartbeats; 0:
+	// the server's own (heartbeatSeconds of the sign-in's answer), as the
+	// agent does.
 	Heartbeat time.Duration
 	// Timeout bounds one request (30 s when 0), as a browser's page
 	// would give up and let the user try again.
@@ -85,9 +86,6 @@ func (c *RushConfig) defaults() error {
 	if c.Drain == 0 {
 		c.Drain = time.Minute
 	}
-	if c.Heartbeat == 0 {
-		c.Heartbeat = 5 * time.Second
-	}
 	if c.Timeout == 0 {
 		c.Timeout = 30 * time.Second
 	}
@@ -96,7 +94,7 @@ func (c *RushConfig) defaults() error {
 		return sesame.Invalid("users", "Le nombre de comptes de la ruée doit aller de 1 à %d.", MaxUsers)
 	case c.Window < 0 || c.Drain < 0 || c.Window+c.Drain > MaxDuration:
 		return sesame.Invalid("duration", "La fenêtre et le délai d'attente doivent être positifs et durer une heure au plus en tout.")
-	case c.Heartbeat < 10*time.Millisecond || c.Timeout < 10*time.Millisecond:
+	case (c.Heartbeat != 0 && c.Heartbeat < 10*time.Millisecond) || c.Timeout < 10*time.Millisecond:
 		return sesame.Invalid("heartbeat", "L'intervalle des signaux de présence et le délai d'une requête doivent être d'au moins 10 ms.")
 	case c.Password == "":
 		return sesame.Invalid("password", "Le mot de passe des comptes est obligatoire.")
@@ -143,7 +141,8 @@ type RushReport struct {
 	URL            string
 	Users          int
 	Window         time.Duration
-	Offered        float64 // sign-ins per second asked for: Users / Window
+	Heartbeat      time.Duration // 0: the server's rhythm
+	Offered        float64       // sign-ins per second asked for: Users / Window
 	Elapsed        time.Duration
 	SignedIn       int
 	GaveUp         int
@@ -240,7 +239,7 @@ func newRush(cfg RushConfig) (*rush, error) {
 	return &rush{cfg: cfg, base: u.Scheme + "://" + u.Host + strings.TrimSuffix(u.Path, "/") + "/api/v1",
 		origin: u.Scheme + "://" + u.Host, over: make(chan struct{}),
 		tr: newTransport(Config{Users: n, Insecure: cfg.Insecure}),
-		rep: RushReport{URL: cfg.URL, Users: n, Window: cfg.Window, Offered: float64(n) / max(cfg.Window.Seconds(), 0.001),
+		rep: RushReport{URL: cfg.URL, Users: n, Window: cfg.Window, Heartbeat: cfg.Heartbeat, Offered: float64(n) / max(cfg.Window.Seconds(), 0.001),
 			Refused: map[string]int{}, ServerErrors: map[string]int{}}}, nil
 }
 
@@ -289,20 +288,24 @@ func (c *client) live(ctx context.Context, offset time.Duration, signed func()) 
 		signed()
 		return
 	}
-	in := c.signIn(ctx)
+	a, in := c.signIn(ctx)
 	signed()
 	if !in {
 		return
 	}
-	c.beat(ctx)
+	hb := c.r.cfg.Heartbeat
+	if hb == 0 {
+		hb = time.Duration(max(a.HeartbeatSeconds, 1)) * time.Second
+	}
+	c.beat(ctx, hb)
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_, _, _ = c.do(lctx, http.MethodPost, "/logout", nil)
 }
 
 // signIn signs the client in, following Retry-After; it reports whether
-// it got in.
-func (c *client) signIn(ctx context.Context) bool {
+// it got in, with the server's answer.
+func (c *client) signIn(ctx context.Context) (answer, bool) {
 	first := time.Now()
 	body := map[string]string{"school": c.r.cfg.UAI, "login": c.login, "password": c.r.cfg.Password,
 		"mode": c.mode, "year": c.r.cfg.Year}
@@ -322,7 +325,7 @@ func (c *client) signIn(ctx context.Context) bool {
 				c.r.last = now
 			}
 			c.r.mu.Unlock()
-			return true
+			return a, true
 		case a.status == http.StatusServiceUnavailable || a.status == http.StatusTooManyRequests:
 			c.refused(a, took)
 			wait = max(a.retryAfter, time.Second)
@@ -332,14 +335,14 @@ func (c *client) signIn(ctx context.Context) bool {
 		default:
 			// Wrong password, unknown account…: trying again changes nothing.
 			c.r.note(func(rep *RushReport) { rep.Refused[fmt.Sprintf("%d %s", a.status, a.code())]++; rep.GaveUp++ })
-			return false
+			return a, false
 		}
 		if !c.sleep(ctx, c.jitter(wait)) {
 			break
 		}
 	}
 	c.r.note(func(rep *RushReport) { rep.GaveUp++ })
-	return false
+	return answer{}, false
 }
 
 // jitter adds a random 0 to 50 % to d.
@@ -361,11 +364,9 @@ func (c *client) serverError(route string, a answer) {
 	c.r.note(func(rep *RushReport) { rep.ServerErrors[fmt.Sprintf("%s %d %s", route, a.status, a.code())]++ })
 }
 
-// beat sends heartbeats every Heartbeat, the first at a random point of
-// the first interval, until the rush is over or the server ends the
-// session.
-func (c *client) beat(ctx context.Context) {
-	hb := c.r.cfg.Heartbeat
+// beat sends heartbeats every hb, the first at a random point of the
+// first interval, until the rush is over or the server ends the session.
+func (c *client) beat(ctx context.Context, hb time.Duration) {
 	next := time.Duration(c.rnd.Int64N(int64(hb)) + 1)
 	for {
 		t := time.NewTimer(next)
@@ -568,6 +569,11 @@ func (r RushReport) Write(w io.Writer) error {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("Ruée du matin sur %s : %d connexions en %s (%s/s demandées) ; durée %s.\n",
 		r.URL, r.Users, duration(r.Window), decimal(r.Offered, 1), duration(r.Elapsed))
+	if r.Heartbeat > 0 {
+		p("Un signal de présence toutes les %s une fois connecté.\n", duration(r.Heartbeat))
+	} else {
+		p("Signaux de présence au rythme que donne le serveur une fois connecté.\n")
+	}
 	if r.Stopped != "" {
 		p("Arrêt anticipé : %s.\n", r.Stopped)
 	}

@@ -36,9 +36,17 @@ point() {
 		curl -sf -o /dev/null "${url}api/v1/permissions" && break
 		sleep 0.1
 	done
-	echo "== $name: $* (load: $(cut -d' ' -f1-3 /proc/loadavg))" | tee "$out/$name.txt"
+	{
+		echo "== $name: $*"
+		echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); server resident at rest: $(awk '/VmRSS/ { print $2, $3 }' /proc/$pid/status)"
+	} >"$out/$name.txt"
 	echo "$pw" | "$client" loadtest rush --url $url --uai $uai --year $year --pid $pid --password-stdin "$@" >>"$out/$name.txt" 2>&1 || true
-	kill "$pid"; wait "$pid" || true
+	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/$name.txt"
+	# A server still working off a backlog gets 10 s to stop.
+	kill "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" || true
 	echo "server log, by status and code: $(grep -o '"status":[0-9]*,"outcome":"[a-z_]*"' "$out/$name.serve.log" | sort | uniq -c | tr -s ' \n' ' ')" >>"$out/$name.txt"
 	cat "$out/$name.txt"
 }
