@@ -37,6 +37,15 @@
 //	rep, err := loadtest.Run(ctx, loadtest.Config{URL: "http://127.0.0.1:8080/", UAI: "0751234A",
 //		Year: "2026-2027", Users: 50, Password: pw, SPRPassword: sprPw})
 //	rep.Write(os.Stdout)
+//
+// Rush is the other profile: a morning rush of students and parents who
+// each sign in once within a short window, following Retry-After as the
+// sign-in page does, measured against the targets of a server under
+// overload (rush.go); Capacity measures the sign-in rate it is sized by.
+//
+//	rep, err := loadtest.Rush(ctx, loadtest.RushConfig{URL: "http://127.0.0.1:8080/", UAI: "0751234A",
+//		Year: "2026-2027", Password: pw, Window: 2 * time.Minute, PID: serverPID,
+//		Cohorts: []loadtest.Cohort{{Prefix: "eleve", Mode: "student", Users: 1500}}})
 package loadtest
 
 import (
