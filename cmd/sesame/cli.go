@@ -56,6 +56,8 @@ Commandes :
   sesame loadtest --url http://127.0.0.1:8080/ --uai U --year Y [--users N] [--duration D] [--heartbeat D] [--idle-share F]
                   [--idle-head-start D] [--mode M] [--prefix P] [--retry D] [--password-stdin] [--spr-login L] [--spr-password-stdin]
   sesame loadtest --create-users --uai U --year Y [--users N] [--mode M] [--prefix P] --password-stdin   (serveur arrêté)
+  sesame loadtest rush --url http://127.0.0.1:8080/ --uai U --year Y [--students N] [--parents N] [--window D] [--drain D]
+                  [--heartbeat D] [--pid PID] [--capacity D [--load F]] --password-stdin   (ruée du matin)
 
 Toutes les commandes acceptent --store URL : bolt:CHEMIN (par défaut bolt:./data/sesame.db) ou dynamodb:TABLE [--create-table].
 Les commandes d'administration agissent avec les droits du superviseur (SPR) ; le journal les attribue à « sesame (ligne de commande) ».
@@ -85,6 +87,7 @@ var commands = []command{
 	{"groups set", cmdGroupsSet},
 	{"journal", cmdJournal},
 	{"usage", cmdUsage},
+	{"loadtest rush", cmdLoadtestRush},
 	{"loadtest", cmdLoadtest},
 	{"recover", cmdRecover},
 	{"prepare-next-year", cmdPrepareNextYear},

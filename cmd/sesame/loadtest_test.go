@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -102,4 +104,30 @@ func TestLoadtestViolationExit(t *testing.T) {
 		"--heartbeat", "100ms", "--password-stdin")
 	r.want(t, exitFailure, []string{"VIOLATIONS", "(serveur) : teacher, 31 places occupées pour une limite de 30"},
 		[]string{"sesame : le test de charge a vu", "dépassement(s) de la limite des places. [seat_invariant_violated]"})
+}
+
+// A morning rush of students and parents against sesame serve, after the
+// capacity; and what the command refuses.
+func TestLoadtestRushCommand(t *testing.T) {
+	store := tempStore(t)
+	createSchool(t, store)
+	rush := func(stdin string, args ...string) result {
+		return sesameCmd(t, stdin, append([]string{"loadtest", "rush", "--uai", uai, "--year", year}, args...)...)
+	}
+	rush(pw, "--url", "http://192.168.1.10/", "--password-stdin").refused(t, exitUsage, "n'est pas locale")
+	rush(pw, "--url", "http://127.0.0.1:1/", "--password-stdin", "--load", "2").refused(t, exitUsage, "--load est un multiple positif de la capacité : il demande --capacity.")
+	rush(pw, "--url", "http://127.0.0.1:1/").refused(t, exitUsage, "l'option --password-stdin est obligatoire")
+	for _, c := range [][]string{{"student", "eleve", "4"}, {"parent", "parent", "2"}} {
+		sesameCmd(t, pw+"\n", "loadtest", "--create-users", "--store", store, "--uai", uai, "--year", year,
+			"--mode", c[0], "--prefix", c[1], "--users", c[2], "--password-stdin").ok(t)
+	}
+	s := serve(t, "--store", store)
+	rush(pw+"\n", "--url", s.url+"/", "--students", "4", "--parents", "2", "--window", "300ms", "--heartbeat", "100ms",
+		"--capacity", "300ms", "--capacity-workers", "2", "--pid", strconv.Itoa(os.Getpid()), "--password-stdin").want(t, exitOK,
+		[]string{"Capacité de connexion : ", "Ruée du matin sur " + s.url + "/ : 6 connexions en 300 ms",
+			"Connectés : 6 sur 6 (0 abandons)", "Erreurs 5xx autres que 503 busy : aucune.", "Mémoire du serveur : pic résident"},
+		[]string{"Mesure de la capacité de connexion pendant 300ms…", "Ruée : 6 connexions en 300ms contre " + s.url + "/…"})
+	if code := s.stop(t); code != exitOK {
+		t.Fatalf("serve: %d", code)
+	}
 }

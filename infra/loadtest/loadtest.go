@@ -37,6 +37,15 @@
 //	rep, err := loadtest.Run(ctx, loadtest.Config{URL: "http://127.0.0.1:8080/", UAI: "0751234A",
 //		Year: "2026-2027", Users: 50, Password: pw, SPRPassword: sprPw})
 //	rep.Write(os.Stdout)
+//
+// Rush is the other profile: a morning rush of students and parents who
+// each sign in once within a short window, following Retry-After as the
+// sign-in page does, measured against the targets of a server under
+// overload (rush.go); Capacity measures the sign-in rate it is sized by.
+//
+//	rep, err := loadtest.Rush(ctx, loadtest.RushConfig{URL: "http://127.0.0.1:8080/", UAI: "0751234A",
+//		Year: "2026-2027", Password: pw, Window: 2 * time.Minute, PID: serverPID,
+//		Cohorts: []loadtest.Cohort{{Prefix: "eleve", Mode: "student", Users: 1500}}})
 package loadtest
 
 import (
@@ -52,7 +61,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -682,8 +690,10 @@ type answer struct {
 	} `json:"idle"`
 	ExpiresAt    string `json:"expiresAt"`
 	LeaseSeconds int    `json:"leaseSeconds"`
-	Allowed      bool   `json:"allowed"`
-	Pools        []struct {
+	// HeartbeatSeconds is the server's heartbeat rhythm.
+	HeartbeatSeconds int  `json:"heartbeatSeconds"`
+	Allowed          bool `json:"allowed"`
+	Pools            []struct {
 		Pool  string `json:"pool"`
 		Limit *int   `json:"limit"`
 		Used  int    `json:"used"`
@@ -743,46 +753,48 @@ func (b *browser) do(ctx context.Context, route, method, path string, body any) 
 		b.r.stopped.Store(true)
 		return answer{}, nil, errStopped
 	}
+	a, raw, took, err := exchange(ctx, b.http, method, b.r.base.String()+"/api/v1"+path, b.r.origin, body)
+	if took > 0 {
+		b.r.record(route, took)
+	}
+	if err != nil {
+		b.r.note(func(rep *Report) { rep.NetworkErrors++ })
+	}
+	return a, raw, err
+}
+
+// exchange sends one request to the API, as the pages do, and reads its
+// answer whole; took is its latency, 0 when no answer came.
+func exchange(ctx context.Context, hc *http.Client, method, url, origin string, body any) (a answer, raw []byte, took time.Duration, err error) {
 	var rd io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
-			return answer{}, nil, err
+			return answer{}, nil, 0, err
 		}
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, b.r.base.String()+"/api/v1"+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		return answer{}, nil, err
+		return answer{}, nil, 0, err
 	}
 	if method != http.MethodGet {
-		req.Header.Set("Origin", b.r.origin)
+		req.Header.Set("Origin", origin)
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
 	t0 := time.Now()
-	res, err := b.http.Do(req)
+	res, err := hc.Do(req)
 	if err != nil {
-		b.r.note(func(rep *Report) { rep.NetworkErrors++ })
-		return answer{}, nil, err
+		return answer{}, nil, 0, err
 	}
-	raw, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
+	raw, err = io.ReadAll(io.LimitReader(res.Body, 4<<20))
 	_ = res.Body.Close()
-	b.r.record(route, time.Since(t0))
+	took = time.Since(t0)
 	if err != nil {
-		b.r.note(func(rep *Report) { rep.NetworkErrors++ })
-		return answer{}, nil, err
+		return answer{}, nil, took, err
 	}
-	a := answer{status: res.StatusCode}
-	if len(raw) > 0 && raw[0] == '{' {
-		_ = json.Unmarshal(raw, &a)
-	}
-	if s := res.Header.Get("Retry-After"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil {
-			a.retryAfter = time.Duration(n) * time.Second
-		}
-	}
-	return a, raw, nil
+	return parseAnswer(res, raw), raw, took, nil
 }
 
 func (b *browser) unexpected(route string, a answer) {

@@ -33,12 +33,8 @@ var fastHash = password.New(password.Params{Memory: 8 * 1024, Time: 1, Threads: 
 func server(t *testing.T, seats, users int, idle time.Duration) string {
 	t.Helper()
 	ctx := context.Background()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "sesame.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	svc := &sesame.Service{Store: st, Hasher: fastHash, Clock: sesame.SystemClock{}, Timing: sesame.DefaultTiming, Hashing: sesame.NewHashGate(0, time.Minute)}
+	svc, st := newService(t)
+	svc.Hashing = sesame.NewHashGate(0, time.Minute) // these runs are about seats: never 503 busy
 	if _, err := svc.CreateSchool(ctx, sesame.NewSchool{UAI: uai, Name: "Collège de charge", Year: year,
 		AdminSeats: sesame.Limit(seats), SPRPassword: pw}); err != nil {
 		t.Fatal(err)
@@ -61,6 +57,23 @@ func server(t *testing.T, seats, users int, idle time.Duration) string {
 			t.Fatal(err)
 		}
 	}
+	return listen(t, svc)
+}
+
+// newService is the product over a fresh bbolt file, with fast hashing.
+func newService(t *testing.T) (*sesame.Service, *bolt.Store) {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "sesame.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return &sesame.Service{Store: st, Hasher: fastHash, Clock: sesame.SystemClock{}, Timing: sesame.DefaultTiming}, st
+}
+
+// listen serves the product's API on a local port and returns its URL.
+func listen(t *testing.T, svc *sesame.Service) string {
+	t.Helper()
 	srv := httptest.NewServer(app.Handler(svc, httpapi.Config{}))
 	t.Cleanup(srv.Close)
 	return srv.URL

@@ -72,11 +72,14 @@ type Beat struct {
 }
 
 // Answer is the server's answer to a Beat. With neither OK nor End, the
-// heartbeat failed (no answer, or a server error) and is retried.
+// heartbeat failed (no answer, or a server error) and is retried: after
+// RetryAfter when the server said when (503 busy, 429), spread by up to
+// half, otherwise with a growing backoff. A failure never ends the session.
 type Answer struct {
-	OK     bool   // 200: Config holds the current settings
-	Config Config //
-	End    *End   // 401: the session is over, and why
+	OK         bool          // 200: Config holds the current settings
+	Config     Config        //
+	End        *End          // 401: the session is over, and why
+	RetryAfter time.Duration // 503 or 429 with Retry-After: when to try again
 }
 
 // Kind is the kind of a Message.
@@ -322,7 +325,11 @@ func (m *Machine) Answer(now time.Time, b Beat, a Answer) Out {
 			return m.end(now, End{Reason: ReasonIdleTimeout, Timeout: m.cfg.Timeout})
 		}
 		m.failures++
-		m.retryAt = now.Add(m.backoff())
+		if a.RetryAfter > 0 {
+			m.retryAt = now.Add(Jitter(a.RetryAfter, m.rand))
+		} else {
+			m.retryAt = now.Add(m.backoff())
+		}
 	}
 	return m.advance(now, share)
 }
@@ -347,6 +354,16 @@ func (m *Machine) backoff() time.Duration {
 		d = d/2 + time.Duration(m.rand()*float64(d/2))
 	}
 	return d
+}
+
+// Jitter spreads a wait the server asked for: d plus a random 0 to 50 %
+// of it, so that clients refused together do not come back as one. rand
+// returns a number in [0, 1); nil adds nothing.
+func Jitter(d time.Duration, rand func() float64) time.Duration {
+	if rand == nil {
+		return d
+	}
+	return d + time.Duration(rand()*float64(d/2))
 }
 
 // shareEvery is how often activity is shared at most. Another tab hears of

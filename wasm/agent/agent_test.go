@@ -217,6 +217,70 @@ func TestHeartbeatFailuresAndRecovery(t *testing.T) {
 	}
 }
 
+// A busy server (503 with Retry-After) is asked again when it said, plus
+// a random 0 to 50 %, however long it stays busy, and the session goes on.
+func TestBusyFollowsRetryAfter(t *testing.T) {
+	cfg := defaults
+	cfg.Idle = false
+	w := newWorld(t, cfg, false, "a")
+	a := w.tab("a")
+	draws := []float64{0, 0.5, 0.998}
+	n := 0
+	a.m = agent.New(w.now, cfg, agent.Options{Rand: func() float64 { n++; return draws[(n-1)%len(draws)] }})
+	w.apply(a, a.m.Tick(w.now))
+	w.flush()
+	w.run(at(5*time.Minute + 30*time.Second))
+	w.srv.busy = 2 * time.Second
+	from := len(a.sent)
+	w.run(at(6*time.Minute + 12*time.Second))
+	var gaps []time.Duration
+	for i := from + 1; i < len(a.sent); i++ {
+		gaps = append(gaps, a.sent[i].Sub(a.sent[i-1]))
+	}
+	want := []time.Duration{2 * time.Second, 2500 * time.Millisecond, 2998 * time.Millisecond, 2 * time.Second, 2500 * time.Millisecond}
+	if len(a.sent) <= from || !a.sent[from].Equal(at(6*time.Minute)) || len(gaps) != len(want) {
+		t.Fatalf("tries at %v, want from 6m with gaps %v", a.sent[from:], want)
+	}
+	for i := range want {
+		if gaps[i] != want[i] {
+			t.Fatalf("retry gaps %v, want %v", gaps, want)
+		}
+	}
+	// Busy for ten minutes: the seat is at risk, but the page stays.
+	w.run(at(16 * time.Minute))
+	if a.end != nil || a.done || !a.offline {
+		t.Fatalf("after ten busy minutes: end %+v, done %v, offline %v", a.end, a.done, a.offline)
+	}
+	if tries := len(a.sent) - from; tries < 10*60/3 || tries > 10*60/2+1 {
+		t.Errorf("%d tries in ten minutes, want one every 2 to 3 s", tries)
+	}
+	w.srv.busy = 0
+	w.run(at(16*time.Minute + 3*time.Second))
+	if a.offline || w.srv.beatsBy("a", at(16*time.Minute), at(16*time.Minute+3*time.Second)) != 1 {
+		t.Fatalf("not back to normal: offline %v", a.offline)
+	}
+	w.run(at(26*time.Minute + 3*time.Second))
+	if got := w.srv.beatsBy("a", at(16*time.Minute+3*time.Second), at(26*time.Minute+3*time.Second)); got != 10 {
+		t.Errorf("%d heartbeats in the ten minutes after, want one a minute", got)
+	}
+}
+
+func TestJitter(t *testing.T) {
+	for _, tc := range []struct {
+		r    func() float64
+		want time.Duration
+	}{
+		{nil, 2 * time.Second},
+		{func() float64 { return 0 }, 2 * time.Second},
+		{func() float64 { return 0.5 }, 2500 * time.Millisecond},
+		{func() float64 { return 0.999 }, 2999 * time.Millisecond},
+	} {
+		if got := agent.Jitter(2*time.Second, tc.r); got != tc.want {
+			t.Errorf("Jitter(2s) = %v, want %v", got, tc.want)
+		}
+	}
+}
+
 func TestFinalHeartbeatUnanswered(t *testing.T) {
 	w := newWorld(t, defaults, false, "a")
 	a := w.tab("a")

@@ -24,7 +24,9 @@ type server struct {
 	lastAct time.Time
 	reason  string // the session is over, why
 	down    bool   // no answer at all
-	beats   []received
+	// busy > 0 answers every heartbeat 503 with that Retry-After.
+	busy  time.Duration
+	beats []received
 }
 
 type received struct {
@@ -37,6 +39,9 @@ type received struct {
 func (s *server) heartbeat(now time.Time, tab string, b agent.Beat) agent.Answer {
 	if s.down {
 		return agent.Answer{}
+	}
+	if s.busy > 0 {
+		return agent.Answer{RetryAfter: s.busy}
 	}
 	s.beats = append(s.beats, received{at: now, tab: tab, idle: b.Idle, final: b.Final})
 	if s.reason != "" {

@@ -136,13 +136,19 @@ func Start(env Env) (*Agent, error) {
 	return a, nil
 }
 
-// session gets the session, trying again while the API cannot be reached.
+// session gets the session, trying again while the API cannot be reached
+// or is busy: after the Retry-After a busy server gave, spread by up to
+// half, otherwise with a growing backoff. It never gives up.
 func (a *Agent) session() (session, *agent.End) {
 	wait := time.Second
 	for {
 		s, end, err := a.api.session()
 		if err == nil {
 			return s, end
+		}
+		if b, ok := err.(*busyError); ok { // api.session's own error, never wrapped
+			time.Sleep(agent.Jitter(b.retry, a.env.Rand))
+			continue
 		}
 		time.Sleep(wait)
 		wait = min(2*wait, time.Minute)

@@ -23,9 +23,23 @@ type api struct {
 // errAnswer is an answer that is neither the expected one nor a 401.
 var errAnswer = errors.New("unexpected answer")
 
-// call sends a request and returns the status and the JSON body (undefined
-// when there is none). err is set when no answer came.
-func (a api) call(method, path, body string, timeout time.Duration) (int, safejs.Value, error) {
+// reply is an answer of the API: its status, its JSON body (undefined
+// when there is none) and, on a 503 or 429, the Retry-After it gave.
+type reply struct {
+	status int
+	data   safejs.Value
+	retry  time.Duration
+}
+
+// busy reports whether the server asked to come back later (503 busy,
+// 429 with a Retry-After), and when.
+func (r reply) busy() (time.Duration, bool) {
+	return r.retry, r.retry > 0 && (r.status == 503 || r.status == 429)
+}
+
+// call sends a request and returns the answer. err is set when no answer
+// came.
+func (a api) call(method, path, body string, timeout time.Duration) (reply, error) {
 	headers := map[string]any{"Accept": "application/json"}
 	init := map[string]any{"method": method, "credentials": "same-origin", "cache": "no-store", "headers": headers}
 	if body != "" {
@@ -35,22 +49,24 @@ func (a api) call(method, path, body string, timeout time.Duration) (int, safejs
 	if sig := call(get(safejs.Global(), "AbortSignal"), "timeout", timeout.Milliseconds()); !sig.IsUndefined() {
 		init["signal"] = sig
 	}
+	r := reply{data: safejs.Undefined()}
 	p, err := a.fetch.Invoke(a.base+path, init)
 	if err != nil {
-		return 0, safejs.Undefined(), err
+		return r, err
 	}
 	res, err := await(p)
 	if err != nil {
-		return 0, safejs.Undefined(), err
+		return r, err
 	}
-	status := int(num(get(res, "status")))
-	data := safejs.Undefined()
-	if strings.HasPrefix(str(call(get(res, "headers"), "get", "Content-Type")), "application/json") {
+	r.status = int(num(get(res, "status")))
+	h := get(res, "headers")
+	r.retry = seconds(call(safejs.Global(), "Number", call(h, "get", "Retry-After"))) // seconds; NaN or null: 0
+	if strings.HasPrefix(str(call(h, "get", "Content-Type")), "application/json") {
 		if v, err := await(call(res, "json")); err == nil {
-			data = v
+			r.data = v
 		}
 	}
-	return status, data, nil
+	return r, nil
 }
 
 // session is what the agent needs of GET /session.
@@ -61,15 +77,25 @@ type session struct {
 	id string
 }
 
-// session gets the session: its settings, or why it is over (a 401).
+// busyError is a 503 or 429 answer: come back after retry.
+type busyError struct{ retry time.Duration }
+
+func (e *busyError) Error() string { return "busy" }
+
+// session gets the session: its settings, or why it is over (a 401). A
+// busy server gives a *busyError.
 func (a api) session() (session, *agent.End, error) {
-	status, data, err := a.call("GET", "/session", "", 30*time.Second)
+	r, err := a.call("GET", "/session", "", 30*time.Second)
+	data := r.data
+	if retry, busy := r.busy(); busy && err == nil {
+		return session{}, nil, &busyError{retry}
+	}
 	switch {
 	case err != nil:
 		return session{}, nil, err
-	case status == 401:
+	case r.status == 401:
 		return session{}, endOf(data), nil
-	case status != 200 || data.IsUndefined():
+	case r.status != 200 || data.IsUndefined():
 		return session{}, nil, errAnswer
 	}
 	id := str(get(data, "school", "uai")) + "/" + str(get(data, "school", "year")) + "/" +
@@ -80,14 +106,17 @@ func (a api) session() (session, *agent.End, error) {
 // heartbeat reports idle and returns the server's answer.
 func (a api) heartbeat(idle time.Duration, timeout time.Duration) agent.Answer {
 	body := `{"idleSeconds":` + strconv.FormatFloat(float64(max(idle, 0).Milliseconds())/1000, 'f', -1, 64) + `}`
-	status, data, err := a.call("POST", "/heartbeat", body, timeout)
+	r, err := a.call("POST", "/heartbeat", body, timeout)
+	retry, busy := r.busy()
 	switch {
 	case err != nil:
 		return agent.Answer{}
-	case status == 200 && !data.IsUndefined():
-		return agent.Answer{OK: true, Config: configOf(data)}
-	case status == 401:
-		return agent.Answer{End: endOf(data)}
+	case r.status == 200 && !r.data.IsUndefined():
+		return agent.Answer{OK: true, Config: configOf(r.data)}
+	case r.status == 401:
+		return agent.Answer{End: endOf(r.data)}
+	case busy:
+		return agent.Answer{RetryAfter: retry}
 	}
 	return agent.Answer{}
 }

@@ -3,6 +3,7 @@
 package browser
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ func js(t *testing.T, body string, args ...any) safejs.Value {
 const fakeServer = `
 const s = {
   calls: [], fail: false, status: 0, reason: '',
+  busy: 0, busyStatus: 503, busyTimes: -1, // busy > 0: answer busyStatus with Retry-After: busy, busyTimes times (-1: always)
   idle: {enabled: true, timeoutSeconds: 2, warningSeconds: 0.5},
   heartbeatSeconds: 0.05, leaseSeconds: 1,
 };
@@ -42,9 +44,15 @@ const end = (reason) => json(401, {error: Object.assign({code: 'unauthenticated'
   reason === 'idle_timeout' ? {idleTimeoutSeconds: s.idle.timeoutSeconds} : {})});
 s.fetch = (url, init) => {
   const call = {url, method: init.method, body: init.body, credentials: init.credentials,
-    contentType: (init.headers || {})['Content-Type'], signal: !!init.signal};
+    contentType: (init.headers || {})['Content-Type'], signal: !!init.signal, at: Date.now()};
   s.calls.push(call);
   if (s.fail) return Promise.reject(new TypeError('fetch failed'));
+  if (s.busy > 0 && s.busyTimes !== 0) {
+    s.busyTimes--;
+    call.busy = true;
+    return Promise.resolve(new Response(JSON.stringify({error: {code: 'busy', message: 'Occupé.', retryAfterSeconds: s.busy}}),
+      {status: s.busyStatus, headers: {'Content-Type': 'application/json; charset=utf-8', 'Retry-After': String(s.busy)}}));
+  }
   if (s.status) return Promise.resolve(new Response('oops', {status: s.status}));
   if (s.reason) return end(s.reason);
   const cfg = {idle: s.idle, heartbeatSeconds: s.heartbeatSeconds, leaseSeconds: s.leaseSeconds};
@@ -156,6 +164,19 @@ func strs(v safejs.Value) []string {
 	var out []string
 	for i := range length(v) {
 		out = append(out, str(index(v, i)))
+	}
+	return out
+}
+
+// callTimes returns when a fake server received its calls to path, in
+// milliseconds since the epoch.
+func callTimes(srv safejs.Value, path string) []float64 {
+	var out []float64
+	calls := get(srv, "calls")
+	for i := range length(calls) {
+		if c := index(calls, i); strings.HasSuffix(str(get(c, "url")), path) {
+			out = append(out, num(get(c, "at")))
+		}
 	}
 	return out
 }

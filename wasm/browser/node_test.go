@@ -3,6 +3,7 @@
 package browser
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -81,6 +82,69 @@ func TestAPIFailures(t *testing.T) {
 	if n := Live(); n != 0 {
 		t.Errorf("%d callbacks left", n)
 	}
+}
+
+// A busy server's Retry-After reaches the machine (heartbeats) and the
+// session call; without one, the answer is a plain failure.
+func TestAPIBusy(t *testing.T) {
+	srv := js(t, fakeServer)
+	a := api{fetch: get(srv, "fetch"), base: "/api/v1"}
+	set(srv, "busy", 2)
+	for _, status := range []int{503, 429} {
+		set(srv, "busyStatus", status)
+		if ans := a.heartbeat(0, time.Second); ans.OK || ans.End != nil || ans.RetryAfter != 2*time.Second {
+			t.Errorf("%d: %+v", status, ans)
+		}
+		var b *busyError
+		if _, end, err := a.session(); end != nil || !errors.As(err, &b) || b.retry != 2*time.Second {
+			t.Errorf("%d: session end %+v, err %v", status, end, err)
+		}
+	}
+	set(srv, "busy", 0)
+	set(srv, "status", 503) // a 503 without Retry-After
+	if ans := a.heartbeat(0, time.Second); ans.OK || ans.End != nil || ans.RetryAfter != 0 {
+		t.Errorf("503 without Retry-After: %+v", ans)
+	}
+}
+
+// The agent follows a busy server's Retry-After, for its session call and
+// its heartbeats, and never leaves the page for it.
+func TestAgentBusyServer(t *testing.T) {
+	srv, page := js(t, fakeServer), js(t, fakePage)
+	set(get(srv, "idle"), "enabled", false)
+	set(srv, "busy", 1)
+	set(srv, "busyTimes", 1) // the session call
+	e := env(page, srv, safejs.Undefined())
+	e.Rand = func() float64 { return 0.5 }
+	a, err := Start(e)
+	if err != nil || a == nil {
+		t.Fatalf("Start: %v", err)
+	}
+	// Retry-After 1 s, plus half of half of it.
+	if s := callTimes(srv, "/session"); len(s) != 2 || s[1]-s[0] < 1249 {
+		a.Stop()
+		t.Fatalf("session calls at %v ms: want the second 1.25 s after the first", s)
+	}
+	eventually(t, 2*time.Second, "a heartbeat", func() bool { return beats(srv) > 0 })
+	set(srv, "busyTimes", -1) // busy from now on, heartbeats every 50 ms otherwise
+	from := len(callTimes(srv, "/heartbeat"))
+	time.Sleep(3500 * time.Millisecond)
+	busy := callTimes(srv, "/heartbeat")[from:]
+	if len(busy) < 2 || len(busy) > 4 {
+		t.Errorf("%d heartbeats in 3.5 s of a busy server; want one each 1.25 s", len(busy))
+	}
+	for i := 2; i < len(busy); i++ {
+		if busy[i]-busy[i-1] < 1249 {
+			t.Errorf("heartbeats %v ms apart: sooner than Retry-After plus jitter", busy[i]-busy[i-1])
+		}
+	}
+	if left := strs(get(page, "left")); len(left) != 0 {
+		t.Errorf("left for %v on a busy server", left)
+	}
+	set(srv, "busy", 0)
+	n := beats(srv)
+	eventually(t, 3*time.Second, "heartbeats at their rhythm again", func() bool { return beats(srv) > n+10 })
+	noLeak(t, a)
 }
 
 func TestAPISession(t *testing.T) {
