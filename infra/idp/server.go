@@ -119,7 +119,7 @@ func start(ctx context.Context, cacheDir, state string, cfg Config) (*Server, er
 	_, port, _ := net.SplitHostPort(addrs[0])
 	root, src := filepath.Join(cacheDir, "root"), filepath.Join(cacheDir, "src")
 	env := append(os.Environ(),
-		"IDP_ROOT="+root, "IDP_SRC="+src, "IDP_STATE="+state, "IDP_PORT="+port,
+		"IDP_ROOT="+root, "IDP_SRC="+src, "IDP_KEYS="+filepath.Join(cacheDir, "keys"), "IDP_STATE="+state, "IDP_PORT="+port,
 		"SP_URL="+cfg.SPURL, "OIDC_REDIRECT_URI="+cfg.OIDCRedirectURI,
 		"SAML_SP_ENTITY="+cfg.SAMLEntityID, "SAML_SP_ACS="+cfg.SAMLACS,
 		"PERL5LIB="+strings.Join([]string{filepath.Join(src, "lib"), filepath.Join(root, "usr/share/perl5"),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lay out one LemonLDAP::NG instance in $IDP_STATE (its keys, users, config and sessions); nothing is
 # written elsewhere. Run by package idp (see setup.go), which then starts the portal itself.
-# Inputs: IDP_ROOT (the Debian packages unpacked by fetch.sh), IDP_SRC (this folder), IDP_STATE,
+# Inputs: IDP_ROOT (the Debian packages unpacked by fetch.sh), IDP_SRC (this folder), IDP_KEYS, IDP_STATE,
 # IDP_PORT, SP_URL, and optionally OIDC_REDIRECT_URI, SAML_SP_ENTITY, SAML_SP_ACS, CAS_SERVICE_PREFIX.
 set -euo pipefail
 R=$IDP_ROOT
@@ -9,11 +9,18 @@ D=$IDP_STATE
 mkdir -p "$D"/{conf,sessions/lock,cache,keys,psessions/lock}
 
 # keys: OIDC signing key, SAML signing key with a self-signed certificate (crewjam/saml wants an
-# X509Certificate in the IdP metadata)
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$D/keys/oidc.key" 2>/dev/null
-openssl pkey -in "$D/keys/oidc.key" -pubout -out "$D/keys/oidc.pub"
-openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=llng-test-idp" \
-    -keyout "$D/keys/saml.key" -out "$D/keys/saml.crt" 2>/dev/null
+# X509Certificate in the IdP metadata). Generated once into $IDP_KEYS (a test provider's keys need
+# not differ between instances; RSA generation is most of this script's time), through a rename so
+# that concurrent setups never see half a folder.
+if [ ! -f "$IDP_KEYS/saml.crt" ]; then
+  K=$(mktemp -d "$IDP_KEYS.tmp-XXXXXX")
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$K/oidc.key" 2>/dev/null
+  openssl pkey -in "$K/oidc.key" -pubout -out "$K/oidc.pub"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=llng-test-idp" \
+      -keyout "$K/saml.key" -out "$K/saml.crt" 2>/dev/null
+  mv -T "$K" "$IDP_KEYS" 2>/dev/null || rm -rf "$K"   # another setup won the race: keep its keys
+fi
+cp "$IDP_KEYS"/* "$D/keys/"
 
 # user store: SQLite, read by LemonLDAP::NG's DBI authentication and user modules
 python3 - "$D/users.db" <<'PY'
