@@ -49,6 +49,7 @@ type Server struct {
 	URL    string // the portal, http://127.0.0.1:<port>, also the OIDC issuer
 	Config Config // the relying party it was prepared for, with defaults filled
 
+	cmd            *exec.Cmd // the portal's process, for tests that freeze it
 	proc           *localtool.Process
 	state          string
 	setup, started time.Duration
@@ -143,6 +144,7 @@ func start(ctx context.Context, cacheDir, state string, cfg Config) (*Server, er
 		"-s", "HTTP::Server::PSGI", "--host", "127.0.0.1", "--port", port,
 		"-E", "deployment", filepath.Join(src, "portal.psgi"))
 	cmd.Dir, cmd.Env = state, env
+	s.cmd = cmd
 	s.proc, err = localtool.StartProcess(ctx, cmd, addrs[0], 32<<10, readyTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("idp: LemonLDAP::NG: %w", err)

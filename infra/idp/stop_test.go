@@ -79,3 +79,30 @@ func TestSignInWithAWrongPasswordIsRefused(t *testing.T) {
 	}
 	t.Logf("refused: %v", err)
 }
+
+// A provider that stops answering (frozen, as a saturated or partitioned
+// server) gives a timeout error bounded by the client's timeout.
+func TestProviderFrozenMidFlowTimesOut(t *testing.T) {
+	srv := New(t, Config{SPURL: DefaultSPURL})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pid := srv.cmd.Process.Pid
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	b := NewBrowser(srv.Config.SPURL, time.Second)
+	b.BeforeCredentials = func() {
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := srv.CASURL() + "/login?" + url.Values{"service": {srv.Config.SPURL + "/cas/callback"}}.Encode()
+	_, err := b.SignIn(ctx, start, User, UserPassword)
+	var nerr interface{ Timeout() bool }
+	if !errors.As(err, &nerr) || !nerr.Timeout() || ctx.Err() != nil {
+		t.Fatalf("sign-in with the provider frozen: err = %v, want the client's timeout", err)
+	}
+	t.Logf("sign-in: %v", err)
+	_, err = casValidate(ctx, &http.Client{Timeout: time.Second}, srv.CASURL(), srv.Config.SPURL+"/cas/callback", "ST-1")
+	if !errors.As(err, &nerr) || !nerr.Timeout() || ctx.Err() != nil {
+		t.Fatalf("CAS validation with the provider frozen: err = %v, want the client's timeout", err)
+	}
+}
