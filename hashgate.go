@@ -30,12 +30,13 @@ type HashGate struct {
 	average  time.Duration // moving average of one hashing job
 }
 
-// NewHashGate returns a gate of slots concurrent jobs (the number of CPUs
-// when 0) that refuses callers who would wait more than maxWait
-// (DefaultHashWait when 0).
+// NewHashGate returns a gate of slots concurrent jobs (when 0: one CPU
+// fewer than the machine has, at least one, so that heartbeats and page
+// loads always find a CPU) that refuses callers who would wait more than
+// maxWait (DefaultHashWait when 0).
 func NewHashGate(slots int, maxWait time.Duration) *HashGate {
 	if slots <= 0 {
-		slots = runtime.NumCPU()
+		slots = max(1, runtime.NumCPU()-1)
 	}
 	if maxWait <= 0 {
 		maxWait = DefaultHashWait

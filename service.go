@@ -55,7 +55,7 @@ type Service struct {
 	Log *slog.Logger
 
 	// Hashing bounds concurrent password hashing (NewHashGate(0, 0) when
-	// nil: as many as there are CPUs, a queue of at most 2 s).
+	// nil: one job fewer than there are CPUs, a queue of at most 2 s).
 	Hashing *HashGate
 
 	keyOnce   sync.Mutex
