@@ -81,6 +81,9 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 	if o.timing == (sesame.Timing{}) {
 		o.timing = sesame.DefaultTiming
 	}
+	if onHosted(t) {
+		return newHostedStack(t, o)
+	}
 	pages := web.Handler()
 	if o.agent {
 		pages = web.New(web.Options{Agent: agentBuild(t)})

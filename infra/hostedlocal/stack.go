@@ -119,8 +119,10 @@ func (o *Options) defaults() {
 	def(&o.SecretKey, "local")
 	def(&o.Region, "eu-west-3")
 	def(&o.Table, "sesame-local")
-	def(&o.ImportBucket, strings.ToLower(o.Table)+"-imports")
-	def(&o.WebBucket, strings.ToLower(o.Table)+"-web")
+	// Bucket names as the template's: lower case, no dots.
+	base := strings.ReplaceAll(strings.ToLower(o.Table), ".", "-")
+	def(&o.ImportBucket, base+"-imports")
+	def(&o.WebBucket, base+"-web")
 	if o.Web == nil {
 		o.Web = web.Static()
 	}
@@ -436,7 +438,8 @@ func (st *Stack) WaitEvents(ctx context.Context, n int) error { return st.bridge
 // deliver an event for an object that is gone, as S3 may).
 func (st *Stack) Notify(body []byte) { st.bridge.Handle(body) }
 
-// Logs returns what the functions printed (JSON lines), by logical id.
+// Logs returns what the functions printed (JSON lines), by logical id,
+// and versitygw's output.
 func (st *Stack) Logs() map[string]string {
 	out := map[string]string{}
 	for id, p := range st.pools {
@@ -444,6 +447,9 @@ func (st *Stack) Logs() map[string]string {
 	}
 	if st.trigger != nil {
 		out["RecoverFunction (S3)"] = st.trigger.Logs()
+	}
+	if st.s3 != nil {
+		out["versitygw"] = st.s3.Output()
 	}
 	return out
 }
