@@ -15,7 +15,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # because `go test ./...` hides the output of passing packages.
 SKIP_LOG := .cache/skipped-tests.log
 
-.PHONY: test bench lint build run dynamodb-local hosted-tools axe-core generate lambdas deploy-web
+.PHONY: test bench lint build run run-hosted dynamodb-local hosted-tools axe-core generate lambdas deploy-web
 
 test:
 	@mkdir -p .cache; rm -f '$(SKIP_LOG)'
@@ -43,6 +43,15 @@ build: agent
 # The agent is built first, so that the server embeds and serves it.
 run: agent
 	$(GO) run ./cmd/sesame serve --demo
+
+# The hosted deployment on this machine (infra/hostedlocal): DynamoDB
+# Local, versitygw, the five functions under RIE and a gateway playing
+# CloudFront and the HTTP API. Ctrl-C stops it all.
+#   make run-hosted              (with the demo school, as make run)
+#   make run-hosted ARGS=        (without)
+ARGS ?= --demo
+run-hosted: agent
+	$(GO) run ./infra/hostedlocal/cmd/run $(ARGS)
 
 # Installs DynamoDB Local into .cache/dynamodb-local (tests start it themselves).
 dynamodb-local:

@@ -30,6 +30,7 @@ const (
 	CodeBusy               = "busy" // sign-in is saturated: try again shortly
 	CodeUnauthenticated    = "unauthenticated"
 	CodeForbidden          = "forbidden"
+	CodeUnavailable        = "unavailable" // the table cannot be reached (yet): try again shortly
 	CodeUnknownAction      = "unknown_action"
 	CodeUnlicensed         = "consultation_unlicensed"
 	CodePlanStale          = "plan_stale"       // a dry run's base changed since

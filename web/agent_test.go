@@ -94,42 +94,15 @@ type beatSeen struct {
 
 func newAgentStack(t testing.TB) *agentStack {
 	t.Helper()
-	agent := agentBuild(t)
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "sesame.db"), bolt.WithNoSync())
-	if err != nil {
-		t.Fatalf("bolt.Open: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	svc := &sesame.Service{
-		Store:  st,
-		Hasher: password.New(password.Params{Memory: 8 * 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}),
-		Clock:  sesame.SystemClock{},
-		Timing: testTiming,
-	}
 	s := &agentStack{}
-	api := httpapi.New(httpapi.Config{Service: svc})
-	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/api/v1/heartbeat" {
-			api.ServeHTTP(w, r)
-			return
-		}
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		s.mu.Lock()
-		down := s.down
-		s.mu.Unlock()
-		if down {
-			http.Error(rec, "indisponible", http.StatusServiceUnavailable)
-		} else {
-			api.ServeHTTP(rec, r)
-		}
-		s.mu.Lock()
-		s.beats = append(s.beats, beatSeen{at: time.Now(), status: rec.status})
-		s.mu.Unlock()
-	}))
-	mux.Handle("/", web.New(web.Options{Agent: agent}))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	var url string
+	var svc *sesame.Service
+	if onHosted(t) {
+		url, svc = newHostedServer(t, hostedOptions{timing: testTiming, wrap: s.watch})
+	} else {
+		url, svc = s.newServer(t)
+	}
+	st := svc.Store
 	ctx := context.Background()
 	if _, err := svc.CreateSchool(ctx, sesame.NewSchool{UAI: uai, Name: schoolName, Year: year, SPRPassword: sprPass}); err != nil {
 		t.Fatalf("CreateSchool: %v", err)
@@ -148,12 +121,58 @@ func newAgentStack(t testing.TB) *agentStack {
 			}
 		}
 	}
-	s.stack = &stack{url: srv.URL, svc: svc}
+	s.stack = &stack{url: url, svc: svc}
 	if _, err := svc.AddUser(ctx, sesame.NewUser{UAI: uai, Year: year, Login: "mdurand", Kind: "teacher",
 		DisplayName: "Marie Durand", Password: userPass}); err != nil {
 		t.Fatalf("AddUser: %v", err)
 	}
 	return s
+}
+
+// newServer serves the product in-process, as `sesame serve` does, with
+// the heartbeats watched (watch).
+func (s *agentStack) newServer(t testing.TB) (string, *sesame.Service) {
+	agent := agentBuild(t)
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "sesame.db"), bolt.WithNoSync())
+	if err != nil {
+		t.Fatalf("bolt.Open: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	svc := &sesame.Service{
+		Store:  st,
+		Hasher: password.New(password.Params{Memory: 8 * 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}),
+		Clock:  sesame.SystemClock{},
+		Timing: testTiming,
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", s.watch(httpapi.New(httpapi.Config{Service: svc})))
+	mux.Handle("/", web.New(web.Options{Agent: agent}))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL, svc
+}
+
+// watch logs the heartbeats api receives, and answers them 503 while the
+// test says the server is down.
+func (s *agentStack) watch(api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/heartbeat" {
+			api.ServeHTTP(w, r)
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		s.mu.Lock()
+		down := s.down
+		s.mu.Unlock()
+		if down {
+			http.Error(rec, "indisponible", http.StatusServiceUnavailable)
+		} else {
+			api.ServeHTTP(rec, r)
+		}
+		s.mu.Lock()
+		s.beats = append(s.beats, beatSeen{at: time.Now(), status: rec.status})
+		s.mu.Unlock()
+	})
 }
 
 type statusRecorder struct {

@@ -88,6 +88,9 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 	if o.name == "" {
 		o.name = schoolName
 	}
+	if onHosted(t) {
+		return newHostedStack(t, o)
+	}
 	pages := web.Handler()
 	if o.agent {
 		pages = web.New(web.Options{Agent: agentBuild(t)})

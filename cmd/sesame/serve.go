@@ -226,72 +226,15 @@ func plainHTTPWarning(host string) string {
 	return "ATTENTION : Sésame est servi en HTTP simple, sans chiffrement : ce n'est acceptable que sur cette machine (localhost). Pour un vrai déploiement, donnez --tls-cert et --tls-key."
 }
 
-// The demo school.
+// The demo school (app.CreateDemo creates it; `make run-hosted --demo`
+// creates the same).
 const (
-	demoUAI      = "0751234A"
-	demoName     = "Collège de démonstration Jean Moulin"
-	demoPassword = "demo-sesame" // every demo account's; the demo serves localhost only
+	demoUAI      = app.DemoUAI
+	demoPassword = app.DemoPassword
 )
-
-type demoAccount struct{ login, kind, name, group, profile string }
-
-var demoAccounts = []demoAccount{
-	{"secretariat1", "staff", "Mme Lefèvre (secrétariat)", "Modification", ""},
-	{"secretariat2", "staff", "M. Garnier (secrétariat)", "Modification", ""},
-	{"intendance", "staff", "Mme Roux (intendance)", "Modification", ""},
-	{"principal-adjoint", "staff", "M. Fontaine (principal adjoint)", "Modification", ""},
-	{"documentaliste", "staff", "Mme Chevalier (documentaliste)", "Modification", ""},
-	{"gestionnaire", "staff", "M. Perrin (gestionnaire, consultation)", "Consultation", ""},
-	{"cpe", "staff", "Mme Morel (CPE)", "", "Personnels"},
-	{"surveillant", "staff", "M. Girard (assistant d'éducation)", "", "Personnels"},
-	{"prof.martin", "teacher", "M. Martin (mathématiques)", "", "Professeurs"},
-	{"prof.bernard", "teacher", "Mme Bernard (français)", "", "Professeurs"},
-	{"prof.dubois", "teacher", "M. Dubois (histoire-géographie)", "", "Professeurs"},
-	{"parent.durand", "parent", "Mme Durand (parent)", "", ""},
-	{"parent.petit", "parent", "M. Petit (parent)", "", ""},
-	{"eleve.durand", "student", "Léa Durand (élève de 4e B)", "", ""},
-	{"eleve.petit", "student", "Hugo Petit (élève de 3e A)", "", ""},
-	{"tuteur.stage", "mentor", "M. Lambert (maître de stage)", "", ""},
-	{"inspection", "inspector", "Mme Blanc (inspectrice)", "", ""},
-}
 
 // createDemo creates the demo school on first start, then prints its
 // accounts.
 func createDemo(ctx context.Context, e env, svc *sesame.Service) error {
-	year := sesame.SchoolYearOf(time.Now())
-	c, err := svc.CreateSchool(ctx, sesame.NewSchool{UAI: demoUAI, Name: demoName, Year: string(year),
-		Consultation: true, SPRPassword: demoPassword})
-	switch {
-	case errors.Is(err, sesame.ErrExists):
-		fmt.Fprintf(e.stdout, "Établissement de démonstration déjà présent (%s, %s).\n", demoUAI, year)
-	case err != nil:
-		return err
-	default:
-		// A demo started in a new school year gets a new base, where
-		// sign-in must lead.
-		if c.School.CurrentYear != year {
-			if err := svc.UseYear(ctx, demoUAI, string(year)); err != nil {
-				return err
-			}
-		}
-		for _, a := range demoAccounts {
-			_, err := svc.AddUser(ctx, sesame.NewUser{UAI: demoUAI, Year: string(year), Login: a.login, Kind: a.kind,
-				DisplayName: a.name, AdminGroup: a.group, Profile: a.profile, Password: demoPassword})
-			if err != nil && !errors.Is(err, sesame.ErrExists) {
-				return err
-			}
-		}
-		fmt.Fprintf(e.stdout, "Établissement de démonstration créé : %s, %s, année %s.\n", demoName, demoUAI, year)
-	}
-	fmt.Fprintf(e.stdout, "Comptes de démonstration (code établissement %s, mot de passe « %s » pour tous) :\n", demoUAI, demoPassword)
-	fmt.Fprintf(e.stdout, "  %-18s %-10s %s\n", "spr", "staff", "superviseur (SPR), mode administratif sans prendre de place")
-	for _, a := range demoAccounts {
-		how := a.group
-		if how == "" {
-			how = a.profile
-		}
-		fmt.Fprintf(e.stdout, "  %-18s %-10s %s%s\n", a.login, a.kind, a.name, map[bool]string{true: " — " + how, false: ""}[how != ""])
-	}
-	fmt.Fprintln(e.stdout, "Le mode administratif offre 4 places en modification : le 5e compte du groupe Modification est refusé tant que 4 sont connectés.")
-	return nil
+	return app.CreateDemo(ctx, svc, e.stdout)
 }

@@ -55,6 +55,7 @@ var statusOf = map[string]int{
 	sesame.CodeForbidden:          http.StatusForbidden,
 	sesame.CodeTooManyAttempts:    http.StatusTooManyRequests,
 	sesame.CodeBusy:               http.StatusServiceUnavailable,
+	sesame.CodeUnavailable:        http.StatusServiceUnavailable,
 	sesame.CodeInvalidImport:      http.StatusUnprocessableEntity,
 	sesame.CodeExportTooLarge:     http.StatusRequestEntityTooLarge,
 	sesame.CodeCanceled:           statusClientClosed,

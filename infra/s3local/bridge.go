@@ -3,6 +3,7 @@ package s3local
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/sesame-ecole/sesame/infra/localtool"
 	"github.com/sesame-ecole/sesame/infra/tabledef"
@@ -81,6 +83,10 @@ type Bridge struct {
 	S3      *s3.Client // reads each object's version back
 	Filters []Filter
 	Deliver func(ctx context.Context, event []byte) ([]byte, error)
+	// OnUnreadable, when set, receives a webhook body the bridge could not
+	// turn into notifications, and why (the caller's on-failure
+	// destination): nothing is dropped silently.
+	OnUnreadable func(body []byte, err error)
 
 	once    sync.Once
 	queue   chan []byte
@@ -108,6 +114,9 @@ func (b *Bridge) run() {
 		evs, err := b.Convert(ctx, body)
 		if err != nil {
 			b.fail(err)
+			if b.OnUnreadable != nil {
+				b.OnUnreadable(body, err)
+			}
 		}
 		for _, raw := range evs {
 			b.mu.Lock()
@@ -198,9 +207,18 @@ func (b *Bridge) Convert(ctx context.Context, body []byte) ([]json.RawMessage, e
 		if !matched {
 			continue
 		}
+		// S3 notifies a PUT even when the object is gone by the time the
+		// function runs: an object already deleted is notified without
+		// its version, and the function finds it missing.
+		var version *string
 		head, err := b.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-		if err != nil {
+		var notFound *types.NotFound
+		switch {
+		case errors.As(err, &notFound):
+		case err != nil:
 			return out, fmt.Errorf("s3local: reading back %s/%s: %w", bucket, key, err)
+		default:
+			version = head.VersionId
 		}
 		at, err := time.Parse(time.RFC3339, r.EventTime)
 		if err != nil {
@@ -214,7 +232,7 @@ func (b *Bridge) Convert(ctx context.Context, body []byte) ([]json.RawMessage, e
 				SchemaVersion: "1.0", ConfigurationID: "local",
 				Bucket: events.S3Bucket{Name: bucket, OwnerIdentity: events.S3UserIdentity{PrincipalID: "local"}, Arn: "arn:aws:s3:::" + bucket},
 				Object: events.S3Object{Key: EncodeKey(key), Size: r.S3.Object.Size, ETag: strings.Trim(r.S3.Object.ETag, `"`),
-					VersionID: aws.ToString(head.VersionId), Sequencer: fmt.Sprintf("%016X", at.UnixNano())},
+					VersionID: aws.ToString(version), Sequencer: fmt.Sprintf("%016X", at.UnixNano())},
 			},
 		}
 		out = append(out, Wire(events.S3Event{Records: []events.S3EventRecord{rec}}))

@@ -47,8 +47,12 @@ func Install(ctx context.Context) (string, error) {
 	return Versitygw.Install(ctx, dir)
 }
 
+// Credentials are the access key, secret and region a server accepts.
+type Credentials struct{ AccessKey, SecretKey, Region string }
+
 // Server is a running versitygw with its event webhook.
 type Server struct {
+	creds    Credentials
 	proc     *localtool.Process
 	endpoint string
 	hook     *http.Server
@@ -62,13 +66,19 @@ type Server struct {
 // and its webhook pointed at a listener of this process; events go to the
 // function set by OnEvent (dropped until then).
 func Start(ctx context.Context, bin, dir string) (*Server, error) {
+	return StartWith(ctx, bin, dir, Credentials{AccessKey, SecretKey, Region})
+}
+
+// StartWith is Start with the credentials and region the server accepts
+// (the local hosted stack takes them from the environment).
+func StartWith(ctx context.Context, bin, dir string, c Credentials) (*Server, error) {
 	data, versions := filepath.Join(dir, "data"), filepath.Join(dir, "versions")
 	for _, d := range []string{data, versions} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
 		}
 	}
-	s := &Server{}
+	s := &Server{creds: c}
 	// versitygw sends s3:TestEvent at start and exits unless the webhook
 	// answers: it must listen first.
 	hl, err := net.Listen("tcp", "127.0.0.1:0")
@@ -82,7 +92,7 @@ func Start(ctx context.Context, bin, dir string) (*Server, error) {
 		if addrs, err = localtool.FreeAddrs(1); err != nil {
 			break
 		}
-		cmd := exec.Command(bin, "--access", AccessKey, "--secret", SecretKey, "--region", Region,
+		cmd := exec.Command(bin, "--access", c.AccessKey, "--secret", c.SecretKey, "--region", c.Region,
 			"--port", addrs[0], "--event-webhook-url", "http://"+hl.Addr().String()+"/", "posix", "--versioning-dir", versions, data)
 		s.proc, err = localtool.StartProcess(ctx, cmd, addrs[0], 64<<10, 10*time.Second)
 		s.endpoint = "http://" + addrs[0]
@@ -126,13 +136,14 @@ func (s *Server) Endpoint() string { return s.endpoint }
 func (s *Server) Output() string { return s.proc.Output.String() }
 
 // Client returns an S3 client for the server (path-style addressing,
-// the SDK's default checksums), signed with secret (SecretKey when "").
+// the SDK's default checksums), signed with secret (the server's own when
+// "").
 func (s *Server) Client(secret string) *s3.Client {
 	if secret == "" {
-		secret = SecretKey
+		secret = s.creds.SecretKey
 	}
-	return s3.New(s3.Options{BaseEndpoint: aws.String(s.endpoint), Region: Region, UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(AccessKey, secret, "")})
+	return s3.New(s3.Options{BaseEndpoint: aws.String(s.endpoint), Region: s.creds.Region, UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(s.creds.AccessKey, secret, "")})
 }
 
 // CreateBucket creates a bucket, versioned when asked.
@@ -155,8 +166,8 @@ func (s *Server) CreateBucket(ctx context.Context, name string, versioned bool) 
 // Env returns the variables that point an AWS SDK at the server: the
 // S3 endpoint, the credentials and region.
 func (s *Server) Env() []string {
-	return []string{"AWS_ENDPOINT_URL_S3=" + s.endpoint, "AWS_ACCESS_KEY_ID=" + AccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + SecretKey, "AWS_REGION=" + Region}
+	return []string{"AWS_ENDPOINT_URL_S3=" + s.endpoint, "AWS_ACCESS_KEY_ID=" + s.creds.AccessKey,
+		"AWS_SECRET_ACCESS_KEY=" + s.creds.SecretKey, "AWS_REGION=" + s.creds.Region}
 }
 
 // Stop kills versitygw and closes the webhook.

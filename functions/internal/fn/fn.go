@@ -239,12 +239,21 @@ func Endpoint(getenv func(string) string, service string) *string {
 }
 
 // Run builds the function and serves Lambda invocations until the runtime
-// stops the process. It returns only when the function cannot start.
+// stops the process. It returns only when the configuration is wrong; a
+// table that cannot be reached at start is tried again at each invocation
+// (Lazy).
 func Run(ctx context.Context, function string, getenv func(string) string, stdout io.Writer) error {
-	h, err := New(ctx, function, getenv, stdout, core.StoreOptions{})
+	cfg, err := LoadConfig(function, getenv)
 	if err != nil {
 		return fmt.Errorf("%s: %w", function, err)
 	}
+	h := Lazy(ctx, cfg.Logger(stdout), func(ctx context.Context) (RawHandler, error) {
+		h, err := New(ctx, function, getenv, stdout, core.StoreOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return Raw(h), nil
+	})
 	lambda.StartHandlerFunc(h, lambda.WithContext(ctx))
 	return nil
 }

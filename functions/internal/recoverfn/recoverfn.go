@@ -106,13 +106,20 @@ func NewRecover(ctx context.Context, getenv func(string) string, stdout io.Write
 }
 
 // RunRecover builds the recover function and serves Lambda invocations
-// until the runtime stops the process. It returns only when the function
-// cannot start.
+// until the runtime stops the process. It returns only when the
+// configuration is wrong; a table that cannot be reached at start is tried
+// again at each invocation (fn.Lazy).
 func RunRecover(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	h, err := NewRecover(ctx, getenv, stdout, core.StoreOptions{}, nil)
+	cfg, err := fn.LoadConfig("recover", getenv)
+	if err == nil && cfg.ImportBucket == "" {
+		err = fmt.Errorf("%s is not set", fn.EnvImportBucket)
+	}
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
+	h := fn.Lazy(ctx, cfg.Logger(stdout), func(ctx context.Context) (fn.RawHandler, error) {
+		return NewRecover(ctx, getenv, stdout, core.StoreOptions{}, nil)
+	})
 	lambda.StartHandlerFunc(h, lambda.WithContext(ctx))
 	return nil
 }

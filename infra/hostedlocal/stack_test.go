@@ -1,0 +1,211 @@
+package hostedlocal_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/sesame-ecole/sesame"
+	"github.com/sesame-ecole/sesame/infra/app/core"
+	"github.com/sesame-ecole/sesame/infra/dynamolocal"
+	"github.com/sesame-ecole/sesame/infra/hostedlocal"
+	"github.com/sesame-ecole/sesame/infra/testenv"
+)
+
+const (
+	uai  = "0751234A"
+	year = "2026-2027"
+	pass = "superviseur-2026"
+)
+
+// switchProxy forwards TCP connections to target while up, and cuts
+// them (DynamoDB unreachable) while down.
+type switchProxy struct {
+	ln     net.Listener
+	target string
+	up     atomic.Bool
+	wg     sync.WaitGroup
+}
+
+func newSwitchProxy(t *testing.T, target string) *switchProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &switchProxy{ln: ln, target: strings.TrimPrefix(target, "http://")}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if !p.up.Load() {
+				c.Close()
+				continue
+			}
+			p.wg.Go(func() { p.pipe(c) })
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	return p
+}
+
+func (p *switchProxy) pipe(c net.Conn) {
+	defer c.Close()
+	u, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer u.Close()
+	go func() { _, _ = io.Copy(u, c); u.Close() }()
+	_, _ = io.Copy(c, u)
+}
+
+func (p *switchProxy) endpoint() string { return "http://" + p.ln.Addr().String() }
+
+// TestStack runs the hosted deployment and reaches it as a browser does:
+// the pages from the web bucket through the page function, the API through
+// the gateway to the functions under RIE. The functions start with
+// DynamoDB unreachable: they answer a clean 503 unavailable, and serve once
+// it is back. An S3 event whose object is gone ends in the on-failure
+// destination after the template's retries. Skipped with -short.
+func TestStack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole hosted stack; skipped with -short")
+	}
+	dyn := dynamolocal.Endpoint(t)
+	proxy := newSwitchProxy(t, dyn)
+	st, err := hostedlocal.Start(t.Context(), hostedlocal.Options{DynamoDB: dyn, FunctionsDynamoDB: proxy.endpoint(),
+		Table: dynamolocal.TableName(t), RetryDelay: 10 * time.Millisecond,
+		Instances: map[string]int{"LoginFunction": 1, "SeatsFunction": 1, "AuthorizeFunction": 1}})
+	var missing *hostedlocal.MissingError
+	if errors.As(err, &missing) {
+		testenv.Require(t, "the hosted stack's components", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Stop)
+	site := strings.TrimSuffix(st.URL, "/")
+
+	get := func(path string, cookie string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, site+path, nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	for _, tc := range []struct {
+		path   string
+		status int
+		ctype  string
+	}{{"/", 200, "text/html"}, {"/accueil", 200, "text/html"}, {"/sesame.css", 200, "text/css"}, {"/absent", 403, "application/xml"}} {
+		res, _ := get(tc.path, "")
+		if res.StatusCode != tc.status || !strings.HasPrefix(res.Header.Get("Content-Type"), tc.ctype) ||
+			!strings.Contains(res.Header.Get("Content-Security-Policy"), "connect-src 'self' "+st.S3) {
+			t.Errorf("GET %s: %d %s, CSP %q", tc.path, res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Content-Security-Policy"))
+		}
+	}
+	if res, body := get("/api/v1/nothing", ""); res.StatusCode != 404 || body != `{"message":"Not Found"}` {
+		t.Errorf("an unknown route: %d %s", res.StatusCode, body)
+	}
+
+	// DynamoDB unreachable since the functions started.
+	res, body := get("/api/v1/session", "")
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if res.StatusCode != http.StatusServiceUnavailable || json.Unmarshal([]byte(body), &e) != nil || e.Error.Code != sesame.CodeUnavailable ||
+		res.Header.Get("Retry-After") == "" {
+		t.Fatalf("DynamoDB unreachable: %d %s\n%s", res.StatusCode, body, st.Logs()["SeatsFunction"])
+	}
+
+	// Back: the same instances serve.
+	proxy.up.Store(true)
+	store, err := core.OpenDynamo(t.Context(), st.DynamoDBClient(), st.Table, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := core.NewService(store, sesame.DefaultTiming)
+	if _, err := svc.CreateSchool(t.Context(), sesame.NewSchool{UAI: uai, Name: "Collège Jean Moulin", Year: year, SPRPassword: pass}); err != nil {
+		t.Fatal(err)
+	}
+	if res, body := get("/api/v1/session", ""); res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `"unauthenticated"`) {
+		t.Fatalf("DynamoDB back: %d %s", res.StatusCode, body)
+	}
+	req, _ := http.NewRequest(http.MethodPost, site+"/api/v1/login",
+		strings.NewReader(`{"school":"`+uai+`","login":"spr","password":"`+pass+`","mode":"admin","access":"modify"}`))
+	req.Header.Set("Origin", site)
+	req.Header.Set("Content-Type", "application/json")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var cookie string
+	for _, c := range res.Cookies() {
+		if c.Name == "sesame_session" && c.Secure && c.HttpOnly {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	if res.StatusCode != http.StatusOK || cookie == "" {
+		t.Fatalf("login: %d, cookies %v\n%s", res.StatusCode, res.Cookies(), st.Logs()["LoginFunction"])
+	}
+	if res, body := get("/api/v1/session", cookie); res.StatusCode != http.StatusOK || !strings.Contains(body, `"uai":"`+uai+`"`) {
+		t.Fatalf("session: %d %s", res.StatusCode, body)
+	}
+	// The journal names the viewer's address, from CloudFront-Viewer-Address.
+	if res, body := get("/api/v1/journal?event=login", cookie); res.StatusCode != http.StatusOK || !strings.Contains(body, `"address":"127.0.0.1"`) {
+		t.Errorf("journal: %d %s", res.StatusCode, body)
+	}
+
+	// An import whose object is gone: retried, then the destination.
+	key := "imports/" + uai + "/" + year + "/disparu.zip"
+	st.Notify([]byte(`{"Records":[{"eventName":"s3:ObjectCreated:Put","eventTime":"` + time.Now().UTC().Format(time.RFC3339) +
+		`","awsRegion":"eu-west-3","s3":{"bucket":{"name":"` + st.ImportBucket + `"},"object":{"key":"` + key + `","size":10,"eTag":"x"}}}]}`))
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := st.WaitEvents(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// The recover function finds no object at the event's version: it
+	// writes a report saying so (never silently), or the event goes to the
+	// destination.
+	list, err := st.S3Client().ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(st.ImportBucket),
+		Prefix: aws.String("reports/" + uai + "/" + year + "/disparu")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := st.Failures(); len(list.Contents) == 0 && (len(f) != 1 || !strings.Contains(string(f[0].Event), "disparu.zip")) {
+		t.Fatalf("neither a report nor the destination: %+v\n%s", f, st.Logs()["RecoverFunction (S3)"])
+	}
+	if len(list.Contents) == 1 {
+		obj, err := st.S3Client().GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(st.ImportBucket), Key: list.Contents[0].Key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(obj.Body)
+		obj.Body.Close()
+		if !strings.Contains(string(b), `"not_found"`) {
+			t.Errorf("the report of a missing object: %s", b)
+		}
+	}
+}
