@@ -1,6 +1,7 @@
 package hostedlocal
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,5 +67,22 @@ func TestRoutesAndEdge(t *testing.T) {
 	}
 	if csp := e.SecurityHeaders["Content-Security-Policy"]; !strings.Contains(csp, "connect-src 'self' http://127.0.0.1:9 ") {
 		t.Errorf("CSP %q does not let the pages reach the local S3", csp)
+	}
+}
+
+// TestImportCORSIsTheTemplates: the local import bucket allows what the
+// template's does (the presigned PUT's If-None-Match among the headers).
+func TestImportCORSIsTheTemplates(t *testing.T) {
+	parsed, err := samlocal.Parse(t.Context(), sesame.Template)
+	if err != nil {
+		testenv.Require(t, "aws-sam-translator", err)
+	}
+	rules, err := importCORS(parsed, "http://127.0.0.1:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules) != 1 || !slices.Contains(rules[0].AllowedHeaders, "if-none-match") || !slices.Contains(rules[0].AllowedMethods, "PUT") ||
+		rules[0].AllowedOrigins[0] != "http://127.0.0.1:9" {
+		t.Fatalf("CORS rules %+v", rules)
 	}
 }

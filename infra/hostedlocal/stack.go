@@ -171,7 +171,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	st.server = &http.Server{ReadHeaderTimeout: 10 * time.Second}
 	st.URL = "http://" + ln.Addr().String() + "/"
-	if err := st.startS3(ctx, p.versitygw); err != nil {
+	if err := st.startS3(ctx, p.versitygw, p.parsed); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -303,7 +303,7 @@ func (st *Stack) createTable(ctx context.Context) error {
 // startS3 starts versitygw with the import bucket (versioned, with the
 // template's CORS rule for the site) and the web bucket, filled as `make
 // deploy-web` fills it.
-func (st *Stack) startS3(ctx context.Context, bin string) (err error) {
+func (st *Stack) startS3(ctx context.Context, bin string, template map[string]any) (err error) {
 	o := st.opts
 	st.s3, err = s3local.StartWith(ctx, bin, filepath.Join(st.dir, "s3"), s3local.Credentials{AccessKey: o.AccessKey, SecretKey: o.SecretKey, Region: o.Region})
 	if err != nil {
@@ -316,10 +316,11 @@ func (st *Stack) startS3(ctx context.Context, bin string) (err error) {
 		}
 	}
 	c := st.s3.Client("")
-	origin := st.URL[:len(st.URL)-1]
-	_, err = c.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String(o.ImportBucket), CORSConfiguration: &s3types.CORSConfiguration{
-		CORSRules: []s3types.CORSRule{{ID: aws.String("PresignedUploads"), AllowedMethods: []string{"PUT"}, AllowedOrigins: []string{origin},
-			AllowedHeaders: []string{"content-type", "x-amz-*"}, ExposeHeaders: []string{"ETag"}, MaxAgeSeconds: aws.Int32(3600)}}}})
+	rules, err := importCORS(template, st.URL[:len(st.URL)-1])
+	if err != nil {
+		return err
+	}
+	_, err = c.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String(o.ImportBucket), CORSConfiguration: &s3types.CORSConfiguration{CORSRules: rules}})
 	if err != nil {
 		return fmt.Errorf("hostedlocal: CORS of %s: %w", o.ImportBucket, err)
 	}
@@ -487,4 +488,46 @@ func (st *Stack) Stop() {
 			_ = os.RemoveAll(st.dir)
 		}
 	})
+}
+
+// importCORS reads the import bucket's CORS rules from the template, each
+// allowing origin (the template names the distribution's domain there).
+func importCORS(template map[string]any, origin string) ([]s3types.CORSRule, error) {
+	res, _ := template["Resources"].(map[string]any)
+	bucket, _ := res["ImportBucket"].(map[string]any)
+	props, _ := bucket["Properties"].(map[string]any)
+	cors, _ := props["CorsConfiguration"].(map[string]any)
+	raw, _ := cors["CorsRules"].([]any)
+	if len(raw) == 0 {
+		return nil, errors.New("hostedlocal: the template's ImportBucket has no CORS rule")
+	}
+	strs := func(v any) []string {
+		var out []string
+		for _, x := range asList(v) {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	var rules []s3types.CORSRule
+	for _, r := range raw {
+		m, _ := r.(map[string]any)
+		rule := s3types.CORSRule{AllowedMethods: strs(m["AllowedMethods"]), AllowedOrigins: []string{origin},
+			AllowedHeaders: strs(m["AllowedHeaders"]), ExposeHeaders: strs(m["ExposedHeaders"])}
+		if id, ok := m["Id"].(string); ok {
+			rule.ID = aws.String(id)
+		}
+		if age, ok := m["MaxAge"].(float64); ok {
+			rule.MaxAgeSeconds = aws.Int32(int32(age))
+		}
+		rules = append(rules, rule)
+	}
+	return rules, nil
+}
+
+// asList is v as a list ([]any), or nil.
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
