@@ -98,16 +98,3 @@ func (t *Ticket) Leave() {
 	t.g.inflight--
 	t.g.mu.Unlock()
 }
-
-// Do enters the gate and runs job (see Enter and Run).
-func (g *HashGate) Do(ctx context.Context, job func()) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	t, err := g.Enter()
-	if err != nil {
-		return err
-	}
-	defer t.Leave()
-	return t.Run(ctx, job)
-}

@@ -156,8 +156,7 @@ func (e JournalEntry) Summarised() JournalEntry {
 	if e.Count == 0 {
 		return e
 	}
-	why := map[string]string{CodeInvalidCredentials: "identifiants incorrects", CodeTooManyAttempts: "trop de tentatives",
-		CodeBusy: "connexions trop nombreuses au même moment"}[e.Reason]
+	why := map[string]string{CodeInvalidCredentials: "identifiants incorrects", CodeTooManyAttempts: "trop de tentatives"}[e.Reason]
 	if why == "" {
 		why = e.Reason
 	}
