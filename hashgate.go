@@ -12,8 +12,9 @@ import (
 // memory (19 MiB) while it runs, so hashing runs at most Slots at once,
 // behind a queue no longer than what can be served within MaxWait. A
 // sign-in that would wait longer is told at once that the school's
-// connection is busy (BusyError, HTTP 503 with Retry-After): it holds no
-// memory and counts as nobody's failed attempt. A caller that goes away
+// connection is busy (BusyError, HTTP 503 with Retry-After: when the
+// queue will have room again): it holds no memory and counts as nobody's
+// failed attempt. A caller that goes away
 // while queued leaves the queue and hashes nothing.
 
 // DefaultHashWait is the longest a sign-in queues for hashing.
@@ -54,7 +55,10 @@ func (g *HashGate) Enter() (*Ticket, error) {
 		// slots serve cap(g.slots) of them per average job.
 		wait := time.Duration(g.inflight+1) * g.average / time.Duration(cap(g.slots))
 		if wait > g.maxWait {
-			return nil, &BusyError{RetryAfter: max(time.Second, wait)}
+			// Come back when the queue has room again, not when it
+			// has emptied: a gate whose refused callers all return
+			// after the queue drained stands idle in between.
+			return nil, &BusyError{RetryAfter: max(time.Second, wait-g.maxWait)}
 		}
 	}
 	g.inflight++

@@ -1,0 +1,51 @@
+package sesame_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sesame-ecole/sesame"
+)
+
+// A refused sign-in is told to come back when the queue has room again,
+// not once it has drained: callers told the latter return to an idle gate.
+func TestHashGateRetryAfterIsWhenQueueHasRoom(t *testing.T) {
+	const maxWait = 3 * time.Second
+	g := sesame.NewHashGate(1, maxWait)
+	release := make(chan struct{})
+	running := make(chan struct{})
+	first, err := g.Enter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = first.Run(context.Background(), func() { close(running); <-release }) }()
+	<-running
+	defer close(release)
+
+	var busy *sesame.BusyError
+	queued := 0
+	for queued < 10_000 {
+		tk, err := g.Enter()
+		if errors.As(err, &busy) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tk.Leave()
+		queued++
+	}
+	if busy == nil {
+		t.Fatalf("%d callers queued behind a busy slot, none refused", queued)
+	}
+	// The queue is just over its limit: it has room again well before it
+	// drains (maxWait), so the caller comes back after the shortest wait.
+	if busy.RetryAfter != time.Second {
+		t.Fatalf("refused with %d queued: Retry-After %s, want 1s (the queue holds %s of work)", queued, busy.RetryAfter, maxWait)
+	}
+	if p := busy.Problem(); p.RetryAfter != time.Second || p.Details["retryAfterSeconds"] != 1 {
+		t.Fatalf("problem = %+v, want a Retry-After of 1 s", p)
+	}
+}
