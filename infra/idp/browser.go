@@ -35,6 +35,21 @@ type Arrival struct {
 	Form   url.Values // the posted fields, for POST
 }
 
+// Request rebuilds the request the browser makes at the relying party, for
+// a handler or a relying party's callback code to read: a GET with the
+// redirect's query, or a form POST.
+func (a *Arrival) Request(ctx context.Context) (*http.Request, error) {
+	if a.Method != http.MethodPost {
+		return http.NewRequestWithContext(ctx, http.MethodGet, a.URL.String(), nil)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.URL.String(), strings.NewReader(a.Form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req, nil
+}
+
 // NewBrowser returns a browser with a fresh cookie jar whose requests each
 // time out after timeout.
 func NewBrowser(stopAt string, timeout time.Duration) *Browser {

@@ -4,12 +4,13 @@
 The equivalent of a Keycloak realm: the users of setup.sh (SQLite), the OIDC
 confidential client 'sesame', the SAML SP of sp-metadata.xml and the CAS server.
 Usage: mkconf.py <default lmConf-1.json> <output> <port> <state dir>; the
-environment gives SP_URL and optionally OIDC_REDIRECT_URI."""
+environment gives SP_URL and optionally OIDC_REDIRECT_URI and POST_LOGOUT_URI."""
 import json, os, sys, time
 
 src, dst, port, D = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 sp = os.environ["SP_URL"]
 redirect = os.environ.get("OIDC_REDIRECT_URI") or f"{sp}/callback"
+post_logout = os.environ.get("POST_LOGOUT_URI") or f"{sp}/logged-out"
 portal = f"http://127.0.0.1:{port}/"
 rd = lambda p: open(p).read()
 
@@ -50,21 +51,24 @@ c.update({
     "oidcServicePrivateKeySig": rd(f"{D}/keys/oidc.key"),
     "oidcServicePublicKeySig": rd(f"{D}/keys/oidc.pub"),
     "oidcServiceKeyIdSig": "test-key-1",
-    "oidcRPMetaDataOptions": {"sesame": {
-        "oidcRPMetaDataOptionsClientID": "sesame",
-        "oidcRPMetaDataOptionsClientSecret": "sesame-secret",
+    # two confidential clients with the same redirect URI: "sesame-other" is
+    # another relying party of the same provider (another school's client)
+    "oidcRPMetaDataOptions": {cid: {
+        "oidcRPMetaDataOptionsClientID": cid,
+        "oidcRPMetaDataOptionsClientSecret": cid + "-secret",
         "oidcRPMetaDataOptionsPublic": 0,
         "oidcRPMetaDataOptionsRedirectUris": redirect,
+        "oidcRPMetaDataOptionsPostLogoutRedirectUris": post_logout,
         "oidcRPMetaDataOptionsIDTokenSignAlg": "RS256",
         "oidcRPMetaDataOptionsBypassConsent": 1,
         "oidcRPMetaDataOptionsRequirePKCE": 1,  # a code is exchanged only with its verifier
         "oidcRPMetaDataOptionsIDTokenForceClaims": 1,
-        "oidcRPMetaDataOptionsDisplayName": "Sesame",
-    }},
-    "oidcRPMetaDataExportedVars": {"sesame": {
+        "oidcRPMetaDataOptionsDisplayName": cid,
+    } for cid in ("sesame", "sesame-other")},
+    "oidcRPMetaDataExportedVars": {cid: {
         "email": "mail", "name": "cn", "preferred_username": "uid",
-        "ent_profile": "ent_profile", "uai": "uai"}},
-    "oidcRPMetaDataOptionsExtraClaims": {"sesame": {"ent": "ent_profile uai"}},
+        "ent_profile": "ent_profile", "uai": "uai"} for cid in ("sesame", "sesame-other")},
+    "oidcRPMetaDataOptionsExtraClaims": {cid: {"ent": "ent_profile uai"} for cid in ("sesame", "sesame-other")},
 
     # --- SAML 2.0 IdP ---
     "issuerDBSAMLActivation": 1,
