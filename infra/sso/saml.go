@@ -193,7 +193,8 @@ func samlIdentity(cfg Config, a *saml.Assertion) Identity {
 	}
 	if s := a.Subject; s != nil {
 		if s.NameID != nil {
-			id.NameID, id.NameIDFormat = s.NameID.Value, s.NameID.Format
+			n := s.NameID
+			id.NameID, id.NameIDFormat, id.NameQualifier, id.SPNameQualifier = n.Value, n.Format, n.NameQualifier, n.SPNameQualifier
 		}
 		for _, sc := range s.SubjectConfirmations {
 			if d := sc.SubjectConfirmationData; d != nil && !d.NotOnOrAfter.IsZero() && (id.NotOnOrAfter.IsZero() || d.NotOnOrAfter.Before(id.NotOnOrAfter)) {
@@ -241,8 +242,8 @@ func (c *Client) logoutSAML(ctx context.Context, cfg Config, hint LogoutHint) (s
 		return "", failf(Misconfigured, SAML, "logout", "the IdP has no HTTP-Redirect single logout service")
 	}
 	u, err := sp.MakeRedirectLogoutRequest(hint.NameID, "", saml.WithSessionIndex(hint.SessionIndex), func(r *saml.LogoutRequest) {
-		if r.NameID != nil && hint.NameIDFormat != "" {
-			r.NameID.Format = hint.NameIDFormat
+		if r.NameID != nil { // as the assertion named the subject
+			r.NameID.Format, r.NameID.NameQualifier, r.NameID.SPNameQualifier = hint.NameIDFormat, hint.NameQualifier, hint.SPNameQualifier
 		}
 	})
 	if err != nil {

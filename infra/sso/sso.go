@@ -156,8 +156,9 @@ type Identity struct {
 	// SessionIndex is the provider's session: the SAML SessionIndex, or
 	// the ID token's sid.
 	SessionIndex string
-	// NameID and NameIDFormat are the SAML subject, needed for single logout.
-	NameID, NameIDFormat string
+	// NameID, NameIDFormat and the qualifiers are the SAML subject as the
+	// assertion gave it: single logout must name it exactly so.
+	NameID, NameIDFormat, NameQualifier, SPNameQualifier string
 	// IDToken is the raw OIDC ID token, the id_token_hint of a logout.
 	IDToken string
 }
@@ -165,15 +166,18 @@ type Identity struct {
 // LogoutHint is what [Client.LogoutURL] needs of a session; keep it with
 // the Sésame session when the school ends provider sessions on logout.
 type LogoutHint struct {
-	NameID       string `json:"nameId,omitempty"`
-	NameIDFormat string `json:"nameIdFormat,omitempty"`
-	SessionIndex string `json:"sessionIndex,omitempty"`
-	IDToken      string `json:"idToken,omitempty"`
+	NameID          string `json:"nameId,omitempty"`
+	NameIDFormat    string `json:"nameIdFormat,omitempty"`
+	NameQualifier   string `json:"nameQualifier,omitempty"`
+	SPNameQualifier string `json:"spNameQualifier,omitempty"`
+	SessionIndex    string `json:"sessionIndex,omitempty"`
+	IDToken         string `json:"idToken,omitempty"`
 }
 
 // LogoutHint returns what a later logout needs of this identity.
 func (id Identity) LogoutHint() LogoutHint {
-	return LogoutHint{NameID: id.NameID, NameIDFormat: id.NameIDFormat, SessionIndex: id.SessionIndex, IDToken: id.IDToken}
+	return LogoutHint{NameID: id.NameID, NameIDFormat: id.NameIDFormat, NameQualifier: id.NameQualifier,
+		SPNameQualifier: id.SPNameQualifier, SessionIndex: id.SessionIndex, IDToken: id.IDToken}
 }
 
 // ReplayGuard records the identifiers of one-time proofs (SAML assertion
