@@ -1,6 +1,7 @@
 package sso_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -72,4 +73,17 @@ func TestCASRefusals(t *testing.T) {
 		{name: "flow of another school", kind: sso.Refused, reason: "another provider", cfg: &other},
 	}
 	refuse(t, ctx, srv, cfg, cases)
+}
+
+func TestCASBrokenGuardRefuses(t *testing.T) {
+	ctx, srv := setup(t)
+	cfg := casConfig(srv)
+	flow, arr := signIn(t, ctx, newClient(), cfg, browser(srv), idp.User, idp.UserPassword)
+	broken := &sso.Client{HTTP: newClient().HTTP, Replay: brokenGuard{}}
+	if _, err := finish(t, ctx, broken, cfg, flow, arr); !errors.Is(err, errStoreDown) || sso.KindOf(err) != "" {
+		t.Fatalf("err = %v (kind %q), want the store's error and no kind", err, sso.KindOf(err))
+	}
+	// A client without a guard cannot finish at all.
+	_, err := finish(t, ctx, &sso.Client{HTTP: newClient().HTTP}, cfg, flow, arr)
+	wantKind(t, err, sso.Misconfigured)
 }

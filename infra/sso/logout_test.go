@@ -14,7 +14,7 @@ import (
 // showing its login form (so a wrong password is never asked for).
 func TestLogoutEndsTheProviderSession(t *testing.T) {
 	ctx, srv := setup(t)
-	for _, cfg := range []sso.Config{oidcConfig(srv), samlConfig(srv), casConfig(srv)} {
+	for _, cfg := range allProtocols(srv) {
 		t.Run(string(cfg.Protocol), func(t *testing.T) {
 			c, b := newClient(), browser(srv)
 			flow, arr := signIn(t, ctx, c, cfg, b, idp.User, idp.UserPassword)

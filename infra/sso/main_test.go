@@ -2,6 +2,7 @@ package sso_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"os"
@@ -63,8 +64,13 @@ func casConfig(srv *idp.Server) sso.Config {
 		PostLogoutURL: srv.Config.PostLogoutURI}
 }
 
+// allProtocols returns one configuration of each protocol for srv.
+func allProtocols(srv *idp.Server) []sso.Config {
+	return []sso.Config{oidcConfig(srv), samlConfig(srv), casConfig(srv)}
+}
+
 // setup returns the shared provider and a context bounding the test.
-func setup(t *testing.T) (context.Context, *idp.Server) {
+func setup(t testing.TB) (context.Context, *idp.Server) {
 	t.Helper()
 	srv := idp.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -75,7 +81,7 @@ func setup(t *testing.T) (context.Context, *idp.Server) {
 // signIn begins a flow, keeps it through a sealed cookie value as the
 // product will, signs in at the provider with a headless browser and returns
 // the flow and how the browser came back.
-func signIn(t *testing.T, ctx context.Context, c *sso.Client, cfg sso.Config, b *idp.Browser, user, password string) (sso.Flow, *idp.Arrival) {
+func signIn(t testing.TB, ctx context.Context, c *sso.Client, cfg sso.Config, b *idp.Browser, user, password string) (sso.Flow, *idp.Arrival) {
 	t.Helper()
 	start, flow, err := c.Begin(ctx, cfg)
 	if err != nil {
@@ -99,7 +105,7 @@ func browser(srv *idp.Server) *idp.Browser { return idp.NewBrowser(srv.Config.SP
 
 // finish rebuilds the callback request from arr (each call gets a fresh
 // one, as a replaying attacker would send) and finishes the flow.
-func finish(t *testing.T, ctx context.Context, c *sso.Client, cfg sso.Config, flow sso.Flow, arr *idp.Arrival) (sso.Identity, error) {
+func finish(t testing.TB, ctx context.Context, c *sso.Client, cfg sso.Config, flow sso.Flow, arr *idp.Arrival) (sso.Identity, error) {
 	t.Helper()
 	r, err := arr.Request(ctx)
 	if err != nil {
@@ -198,3 +204,10 @@ func refuse(t *testing.T, ctx context.Context, srv *idp.Server, cfg sso.Config, 
 		})
 	}
 }
+
+// brokenGuard is a ReplayGuard whose store fails.
+type brokenGuard struct{}
+
+var errStoreDown = errors.New("store down")
+
+func (brokenGuard) Seen(context.Context, string, time.Time) (bool, error) { return false, errStoreDown }

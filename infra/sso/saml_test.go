@@ -3,6 +3,8 @@ package sso_test
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
+	"io"
 	"net/http"
 	"regexp"
 	"testing"
@@ -87,4 +89,32 @@ func TestSAMLRefusals(t *testing.T) {
 		}},
 	}
 	refuse(t, ctx, srv, cfg, cases)
+}
+
+// With the IdP's metadata given as XML, the callback needs nothing from the
+// provider; and a replay guard that cannot answer refuses the sign-in as an
+// internal error, of no kind.
+func TestSAMLMetadataXMLAndBrokenGuard(t *testing.T) {
+	ctx, srv := setup(t)
+	resp, err := (&http.Client{Timeout: flowTimeout}).Get(srv.SAMLMetadataURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := samlConfig(srv)
+	cfg.SAMLMetadataURL, cfg.SAMLMetadataXML = "", string(md)
+	c := newClient()
+	flow, arr := signIn(t, ctx, c, cfg, browser(srv), idp.User, idp.UserPassword)
+	broken := &sso.Client{HTTP: &http.Client{Timeout: flowTimeout}, Replay: brokenGuard{}}
+	if _, err := finish(t, ctx, broken, cfg, flow, arr); !errors.Is(err, errStoreDown) || sso.KindOf(err) != "" {
+		t.Fatalf("with a broken guard: err = %v (kind %q), want the store's error and no kind", err, sso.KindOf(err))
+	}
+	id, err := finish(t, ctx, c, cfg, flow, arr)
+	if err != nil || id.Subject != idp.User {
+		t.Fatalf("subject %q, %v", id.Subject, err)
+	}
 }

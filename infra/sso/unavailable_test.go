@@ -27,7 +27,7 @@ func TestProviderStoppedMidFlow(t *testing.T) {
 		arr  *idp.Arrival
 	}
 	var flows []started
-	for _, cfg := range []sso.Config{oidcConfig(srv), samlConfig(srv), casConfig(srv)} {
+	for _, cfg := range allProtocols(srv) {
 		flow, arr := signIn(t, ctx, c, cfg, browser(srv), idp.User, idp.UserPassword)
 		flows = append(flows, started{cfg, flow, arr})
 	}
