@@ -56,6 +56,9 @@ func (c *Client) finishCAS(ctx context.Context, cfg Config, f Flow, r *http.Requ
 	if !same(q.Get("state"), f.State) {
 		return Identity{}, failf(Refused, CAS, "finish", "state does not match the flow")
 	}
+	if f.Service == "" {
+		return Identity{}, failf(Refused, CAS, "finish", "the flow has no service")
+	}
 	ticket := q.Get("ticket")
 	if ticket == "" {
 		return Identity{}, failf(Cancelled, CAS, "finish", "the callback has no ticket")

@@ -68,6 +68,7 @@ func TestCASRefusals(t *testing.T) {
 		{name: "forged ticket", kind: sso.Refused, reason: "INVALID_TICKET", change: func(_ *sso.Flow, a *idp.Arrival) *idp.Arrival {
 			return withQuery(a, "ticket", "ST-forged")
 		}},
+		{name: "flow without service", reason: "no service", change: func(f *sso.Flow, a *idp.Arrival) *idp.Arrival { f.Service = ""; return a }},
 		{name: "state", kind: sso.Refused, reason: "state", change: func(_ *sso.Flow, a *idp.Arrival) *idp.Arrival { return withQuery(a, "state", "forged") }},
 		{name: "no ticket", kind: sso.Cancelled, reason: "no ticket", change: func(_ *sso.Flow, a *idp.Arrival) *idp.Arrival { return withQuery(a, "ticket", "") }},
 		{name: "flow of another school", kind: sso.Refused, reason: "another provider", cfg: &other},

@@ -78,6 +78,9 @@ func (c *Client) finishOIDC(ctx context.Context, cfg Config, f Flow, r *http.Req
 		return Identity{}, failf(kind, OIDC, "finish", "the provider answered %q: %.200s", e, q.Get("error_description"))
 	}
 	code := q.Get("code")
+	if f.Verifier == "" {
+		return Identity{}, failf(Refused, OIDC, "finish", "the flow has no PKCE verifier")
+	}
 	if code == "" {
 		return Identity{}, failf(Refused, OIDC, "finish", "no code in the callback")
 	}

@@ -114,6 +114,8 @@ func TestOIDCRefusals(t *testing.T) {
 		{reason: `state does not match`, name: "state missing", change: func(_ *sso.Flow, a *idp.Arrival) *idp.Arrival { return withQuery(a, "state", "") }},
 		{reason: `nonce does not match`, name: "nonce", change: func(f *sso.Flow, a *idp.Arrival) *idp.Arrival { f.Nonce = "another-nonce"; return a }},
 		{reason: `invalid_grant`, name: "PKCE verifier", change: func(f *sso.Flow, a *idp.Arrival) *idp.Arrival { f.Verifier = strings.Repeat("v", 43); return a }},
+		{reason: `no PKCE verifier`, name: "PKCE verifier missing", change: func(f *sso.Flow, a *idp.Arrival) *idp.Arrival { f.Verifier = ""; return a }},
+		{reason: `nonce does not match`, name: "nonce missing", change: func(f *sso.Flow, a *idp.Arrival) *idp.Arrival { f.Nonce = ""; return a }},
 		{reason: `expired`, name: "expired ID token", now: 24 * time.Hour},
 		{reason: `audience`, name: "another audience", client: rewritingClient(func(string) string { return otherID.IDToken })},
 		{reason: `signature`, name: "tampered payload", client: rewritingClient(func(raw string) string {

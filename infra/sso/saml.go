@@ -2,7 +2,9 @@ package sso
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
@@ -43,7 +45,14 @@ func (c *Client) serviceProvider(ctx context.Context, cfg Config, op string, gua
 	}
 	if cfg.SPKey != nil {
 		sp.Key, sp.Certificate = cfg.SPKey, cfg.SPCertificate
-		sp.SignatureMethod = dsig.RSASHA256SignatureMethod
+		switch cfg.SPKey.Public().(type) {
+		case *rsa.PublicKey:
+			sp.SignatureMethod = dsig.RSASHA256SignatureMethod
+		case *ecdsa.PublicKey:
+			sp.SignatureMethod = dsig.ECDSASHA256SignatureMethod
+		default:
+			return nil, failf(Misconfigured, SAML, op, "SPKey: an RSA or ECDSA key is needed, not %T", cfg.SPKey.Public())
+		}
 	}
 	if c.Now != nil {
 		sp.Clock = dsig.NewFakeClockAt(c.Now())
@@ -113,6 +122,9 @@ func (c *Client) finishSAML(ctx context.Context, cfg Config, f Flow, r *http.Req
 	form, err := callbackValues(r) // crewjam reads r.PostForm, it does not parse it
 	if err != nil {
 		return Identity{}, fail(Refused, SAML, "finish", err)
+	}
+	if f.RequestID == "" { // never an unsolicited (IdP-initiated) response
+		return Identity{}, failf(Refused, SAML, "finish", "the flow has no request ID")
 	}
 	if !same(form.Get("RelayState"), f.State) {
 		return Identity{}, failf(Refused, SAML, "finish", "RelayState does not match the flow")

@@ -83,6 +83,7 @@ func TestSAMLRefusals(t *testing.T) {
 		{name: "late response", reason: "expired", now: 5 * time.Minute},
 		{name: "past NotOnOrAfter", reason: "expired", now: 21 * time.Hour},
 		{name: "wrong InResponseTo", reason: "InResponseTo", change: func(f *sso.Flow, a *idp.Arrival) *idp.Arrival { f.RequestID = "id-of-another-request"; return a }},
+		{name: "unsolicited", reason: "no request ID", change: func(f *sso.Flow, a *idp.Arrival) *idp.Arrival { f.RequestID = ""; return a }},
 		{name: "wrong RelayState", reason: "RelayState", change: func(_ *sso.Flow, a *idp.Arrival) *idp.Arrival { return withForm(a, "RelayState", "forged") }},
 		{name: "sent by GET", reason: "posted", change: func(_ *sso.Flow, a *idp.Arrival) *idp.Arrival {
 			return &idp.Arrival{Method: http.MethodGet, URL: a.URL}

@@ -55,7 +55,7 @@ type Config struct {
 	// required of assertions.
 	SPEntityID string
 	// SPKey and SPCertificate, when both are set, sign the AuthnRequests
-	// and LogoutRequests (RSA-SHA256). Optional.
+	// and LogoutRequests (RSA-SHA256, or ECDSA-SHA256). Optional.
 	SPKey         crypto.Signer
 	SPCertificate *x509.Certificate
 
