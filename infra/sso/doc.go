@@ -12,8 +12,11 @@
 //	redirect, flow, err := c.Begin(ctx, cfg)
 //	flow.Data = map[string]string{"uai": uai, "mode": mode}
 //	cookie, err := sso.Seal(key, flow, now.Add(10*time.Minute))
-//	// set the cookie (HttpOnly, Secure, SameSite=Lax: the SAML POST and the
-//	// redirects come from the provider's site), then redirect
+//	// set the cookie (HttpOnly, Secure, short Max-Age), then redirect.
+//	// SameSite=Lax suits OIDC and CAS, whose callbacks are top-level GETs;
+//	// the SAML response is a cross-site POST, which carries only a
+//	// SameSite=None (hence Secure) cookie, or let the ACS answer a
+//	// cookie-less POST with a page that re-posts the form same-site
 //
 //	// 2. The callback (GET for OIDC and CAS, POST for SAML).
 //	flow, err := sso.Open(key, cookie, now)
