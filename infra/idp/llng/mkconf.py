@@ -18,7 +18,7 @@ c = json.load(open(src))
 c.update({
     "cfgNum": 1, "cfgDate": str(int(time.time())), "cfgAuthor": "infra/idp",
     "portal": portal,
-    "domain": "127.0.0.1",          # cookie domain must equal the IP host for Go's cookiejar
+    "domain": "127.0.0.1",          # sent as ".127.0.0.1": see ipCookieJar in browser.go
     "securedCookie": 0,
     "https": 0,
     "logLevel": "warn",
