@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -98,4 +99,37 @@ func TestProviderNotAnsweringTimesOut(t *testing.T) {
 	}
 	_, err = c.Finish(ctx, cas, flow, r)
 	wantKind(t, err, sso.Unavailable)
+}
+
+// failPath fails the requests whose path ends with suffix: with a transport
+// error, or with status when it is not zero.
+type failPath struct {
+	suffix string
+	status int
+}
+
+func (f failPath) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(req.URL.Path, f.suffix) {
+		return http.DefaultTransport.RoundTrip(req)
+	}
+	if f.status == 0 {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	}
+	return &http.Response{StatusCode: f.status, Status: http.StatusText(f.status), Header: http.Header{},
+		Body: http.NoBody, Request: req}, nil
+}
+
+// Each OIDC call of Finish after discovery failing on its own: the token
+// endpoint down or answering 503, the signing keys out of reach. All are
+// Unavailable, not a refusal of the user.
+func TestOIDCProviderFailingDuringFinish(t *testing.T) {
+	ctx, srv := setup(t)
+	client := func(f failPath) *sso.Client {
+		return &sso.Client{HTTP: &http.Client{Timeout: flowTimeout, Transport: f}}
+	}
+	refuse(t, ctx, srv, oidcConfig(srv), []refusal{
+		{name: "token endpoint down", kind: sso.Unavailable, reason: "token exchange", client: client(failPath{suffix: "/oauth2/token"})},
+		{name: "token endpoint 503", kind: sso.Unavailable, reason: "token exchange", client: client(failPath{suffix: "/oauth2/token", status: 503})},
+		{name: "keys out of reach", kind: sso.Unavailable, reason: "signing keys", client: client(failPath{suffix: "/oauth2/jwks"})},
+	})
 }
