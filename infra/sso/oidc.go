@@ -75,7 +75,7 @@ func (c *Client) finishOIDC(ctx context.Context, cfg Config, f Flow, r *http.Req
 		if e == "access_denied" {
 			kind = Cancelled
 		}
-		return Identity{}, failf(kind, OIDC, "finish", "the provider answered %q: %.200s", e, q.Get("error_description"))
+		return Identity{}, failf(kind, OIDC, "finish", "the provider answered %.64q: %.200q", e, q.Get("error_description"))
 	}
 	code := q.Get("code")
 	if f.Verifier == "" {

@@ -160,7 +160,7 @@ func samlErr(err error, response string) error {
 		if sub == saml.StatusAuthnFailed || sub == saml.StatusRequestDenied {
 			kind = Cancelled
 		}
-		return failf(kind, SAML, "finish", "the IdP answered %s %s", bad.Status, sub)
+		return failf(kind, SAML, "finish", "the IdP answered %.200q %.200q", bad.Status, sub)
 	}
 	return fail(Refused, SAML, "finish", err)
 }

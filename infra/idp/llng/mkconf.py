@@ -62,7 +62,9 @@ c.update({
         "oidcRPMetaDataOptionsIDTokenSignAlg": "RS256",
         "oidcRPMetaDataOptionsBypassConsent": 1,
         "oidcRPMetaDataOptionsRequirePKCE": 1,  # a code is exchanged only with its verifier
-        "oidcRPMetaDataOptionsIDTokenForceClaims": 1,
+        # sesame's ID tokens carry every claim; sesame-other's only the
+        # required ones, the others coming from the userinfo endpoint
+        "oidcRPMetaDataOptionsIDTokenForceClaims": 1 if cid == "sesame" else 0,
         "oidcRPMetaDataOptionsDisplayName": cid,
     } for cid in ("sesame", "sesame-other")},
     "oidcRPMetaDataExportedVars": {cid: {
