@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -35,12 +36,27 @@ type Arrival struct {
 	Form   url.Values // the posted fields, for POST
 }
 
+// Request rebuilds the request the browser makes at the relying party, for
+// a handler or a relying party's callback code to read: a GET with the
+// redirect's query, or a form POST.
+func (a *Arrival) Request(ctx context.Context) (*http.Request, error) {
+	if a.Method != http.MethodPost {
+		return http.NewRequestWithContext(ctx, http.MethodGet, a.URL.String(), nil)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.URL.String(), strings.NewReader(a.Form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req, nil
+}
+
 // NewBrowser returns a browser with a fresh cookie jar whose requests each
 // time out after timeout.
 func NewBrowser(stopAt string, timeout time.Duration) *Browser {
 	jar, _ := cookiejar.New(nil) // never fails without options
 	b := &Browser{StopAt: strings.TrimRight(stopAt, "/")}
-	b.Client = &http.Client{Jar: jar, Timeout: timeout, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+	b.Client = &http.Client{Jar: ipCookieJar{jar}, Timeout: timeout, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if b.atRelyingParty(req.URL.String()) {
 			return http.ErrUseLastResponse
 		}
@@ -50,6 +66,26 @@ func NewBrowser(stopAt string, timeout time.Duration) *Browser {
 		return nil
 	}}
 	return b
+}
+
+// ipCookieJar keeps a cookie whose Domain is ".<the host's IP address>" as
+// a host cookie, as RFC 6265 §5.2.3 says (strip the leading dot) and curl
+// does. LemonLDAP::NG always prefixes its cookie domain with a dot, and Go's
+// jar (like Chromium) refuses that for an IP address: without this the
+// provider's session cookie would be dropped, and every sign-in would show
+// the login form again (single sign-on and logout could not be tested).
+type ipCookieJar struct{ http.CookieJar }
+
+func (j ipCookieJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
+	host := u.Hostname()
+	if net.ParseIP(host) != nil {
+		for _, c := range cookies {
+			if strings.TrimPrefix(c.Domain, ".") == host {
+				c.Domain = ""
+			}
+		}
+	}
+	j.CookieJar.SetCookies(u, cookies)
 }
 
 func (b *Browser) atRelyingParty(u string) bool {

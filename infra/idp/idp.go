@@ -15,10 +15,12 @@
 // The provider's configuration is the equivalent of a Keycloak realm:
 //   - users (SQLite): [User] prof.martin and [OtherUser] eleve.durand, with
 //     the attributes uid, cn, mail, ent_profile and uai;
-//   - the confidential OpenID Connect client [ClientID], redirect URI
-//     [Config.OIDCRedirectURI], scope "ent" for the claims ent_profile and uai;
+//   - the confidential OpenID Connect clients [ClientID] and [OtherClientID],
+//     redirect URI [Config.OIDCRedirectURI], post-logout redirect URI
+//     [Config.PostLogoutURI], scope "ent" for the claims ent_profile and uai;
 //   - the SAML 2.0 service provider [Config.SAMLEntityID] with its assertion
-//     consumer service [Config.SAMLACS] (HTTP-POST), signed assertions;
+//     consumer service [Config.SAMLACS] (HTTP-POST), single logout service
+//     [Config.SAMLSLO] (HTTP-Redirect), signed assertions;
 //   - a CAS server (protocol 3) accepting any service.
 //
 // The scripts it runs live in llng/ (embedded in the package).
@@ -44,17 +46,21 @@ const Version = "2.16.1"
 
 // The test users and the OpenID Connect client of every instance.
 const (
-	User            = "prof.martin"
-	UserPassword    = "Secret123!"
-	OtherUser       = "eleve.durand"
-	OtherPassword   = "Eleve123!"
-	ClientID        = "sesame"
-	ClientSecret    = "sesame-secret"
-	installedMarker = "root/usr/share/perl5/Lemonldap"
-	installTimeout  = 5 * time.Minute
-	setupTimeout    = 30 * time.Second
-	readyTimeout    = 30 * time.Second
-	cacheName       = "idp"
+	User          = "prof.martin"
+	UserPassword  = "Secret123!"
+	OtherUser     = "eleve.durand"
+	OtherPassword = "Eleve123!"
+	ClientID      = "sesame"
+	ClientSecret  = "sesame-secret"
+	// OtherClientID is a second confidential client of every instance, with
+	// the same redirect URI: another relying party of the same provider.
+	OtherClientID     = "sesame-other"
+	OtherClientSecret = "sesame-other-secret"
+	installedMarker   = "root/usr/share/perl5/Lemonldap"
+	installTimeout    = 5 * time.Minute
+	setupTimeout      = 30 * time.Second
+	readyTimeout      = 30 * time.Second
+	cacheName         = "idp"
 )
 
 //go:embed llng

@@ -28,6 +28,12 @@ type Config struct {
 	// SAMLACS is its assertion consumer service, HTTP-POST binding
 	// (default SPURL+"/saml/acs").
 	SAMLACS string
+	// SAMLSLO is its single logout service, HTTP-Redirect binding
+	// (default SPURL+"/saml/slo").
+	SAMLSLO string
+	// PostLogoutURI is the OpenID Connect clients' only
+	// post_logout_redirect_uri (default SPURL+"/logged-out").
+	PostLogoutURI string
 }
 
 func (c Config) withDefaults() Config {
@@ -40,6 +46,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SAMLACS == "" {
 		c.SAMLACS = c.SPURL + "/saml/acs"
+	}
+	if c.SAMLSLO == "" {
+		c.SAMLSLO = c.SPURL + "/saml/slo"
+	}
+	if c.PostLogoutURI == "" {
+		c.PostLogoutURI = c.SPURL + "/logged-out"
 	}
 	return c
 }
@@ -123,6 +135,7 @@ func start(ctx context.Context, cacheDir, state string, cfg Config) (*Server, er
 		"IDP_ROOT="+root, "IDP_SRC="+src, "IDP_KEYS="+filepath.Join(cacheDir, "keys"), "IDP_STATE="+state, "IDP_PORT="+port,
 		"SP_URL="+cfg.SPURL, "OIDC_REDIRECT_URI="+cfg.OIDCRedirectURI,
 		"SAML_SP_ENTITY="+cfg.SAMLEntityID, "SAML_SP_ACS="+cfg.SAMLACS,
+		"SAML_SP_SLO="+cfg.SAMLSLO, "POST_LOGOUT_URI="+cfg.PostLogoutURI,
 		"PERL5LIB="+strings.Join([]string{filepath.Join(src, "lib"), filepath.Join(root, "usr/share/perl5"),
 			filepath.Join(root, "usr/lib/x86_64-linux-gnu/perl5/5.36")}, ":"),
 		// liblasso sits in usr/lib, not in the multiarch folder

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/sesame-ecole/sesame/infra/sso"
 )
 
 // A provider that goes away mid-flow gives the relying party an error at
@@ -39,8 +40,8 @@ func TestProviderStoppedMidFlow(t *testing.T) {
 	if _, err := oidc.NewProvider(oidc.ClientContext(ctx, client), srv.Issuer()); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("OIDC discovery: err = %v, want a refused connection", err)
 	}
-	if _, err := casValidate(ctx, client, srv.CASURL(), srv.Config.SPURL+"/cas/callback", "ST-1"); !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Errorf("CAS validation: err = %v, want a refused connection", err)
+	if err := casValidate(ctx, client, srv, "ST-1"); !errors.Is(err, syscall.ECONNREFUSED) || sso.KindOf(err) != sso.Unavailable {
+		t.Errorf("CAS validation: err = %v, want a refused connection, unavailable", err)
 	}
 	if _, err := os.Stat(srv.state); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("instance folder %s left behind: %v", filepath.Base(srv.state), err)
@@ -101,8 +102,8 @@ func TestProviderFrozenMidFlowTimesOut(t *testing.T) {
 		t.Fatalf("sign-in with the provider frozen: err = %v, want the client's timeout", err)
 	}
 	t.Logf("sign-in: %v", err)
-	_, err = casValidate(ctx, &http.Client{Timeout: time.Second}, srv.CASURL(), srv.Config.SPURL+"/cas/callback", "ST-1")
-	if !errors.As(err, &nerr) || !nerr.Timeout() || ctx.Err() != nil {
+	err = casValidate(ctx, &http.Client{Timeout: time.Second}, srv, "ST-1")
+	if !errors.As(err, &nerr) || !nerr.Timeout() || ctx.Err() != nil || sso.KindOf(err) != sso.Unavailable {
 		t.Fatalf("CAS validation with the provider frozen: err = %v, want the client's timeout", err)
 	}
 }

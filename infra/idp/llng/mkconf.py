@@ -4,12 +4,13 @@
 The equivalent of a Keycloak realm: the users of setup.sh (SQLite), the OIDC
 confidential client 'sesame', the SAML SP of sp-metadata.xml and the CAS server.
 Usage: mkconf.py <default lmConf-1.json> <output> <port> <state dir>; the
-environment gives SP_URL and optionally OIDC_REDIRECT_URI."""
+environment gives SP_URL and optionally OIDC_REDIRECT_URI and POST_LOGOUT_URI."""
 import json, os, sys, time
 
 src, dst, port, D = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 sp = os.environ["SP_URL"]
 redirect = os.environ.get("OIDC_REDIRECT_URI") or f"{sp}/callback"
+post_logout = os.environ.get("POST_LOGOUT_URI") or f"{sp}/logged-out"
 portal = f"http://127.0.0.1:{port}/"
 rd = lambda p: open(p).read()
 
@@ -17,7 +18,7 @@ c = json.load(open(src))
 c.update({
     "cfgNum": 1, "cfgDate": str(int(time.time())), "cfgAuthor": "infra/idp",
     "portal": portal,
-    "domain": "127.0.0.1",          # cookie domain must equal the IP host for Go's cookiejar
+    "domain": "127.0.0.1",          # sent as ".127.0.0.1": see ipCookieJar in browser.go
     "securedCookie": 0,
     "https": 0,
     "logLevel": "warn",
@@ -50,21 +51,26 @@ c.update({
     "oidcServicePrivateKeySig": rd(f"{D}/keys/oidc.key"),
     "oidcServicePublicKeySig": rd(f"{D}/keys/oidc.pub"),
     "oidcServiceKeyIdSig": "test-key-1",
-    "oidcRPMetaDataOptions": {"sesame": {
-        "oidcRPMetaDataOptionsClientID": "sesame",
-        "oidcRPMetaDataOptionsClientSecret": "sesame-secret",
+    # two confidential clients with the same redirect URI: "sesame-other" is
+    # another relying party of the same provider (another school's client)
+    "oidcRPMetaDataOptions": {cid: {
+        "oidcRPMetaDataOptionsClientID": cid,
+        "oidcRPMetaDataOptionsClientSecret": cid + "-secret",
         "oidcRPMetaDataOptionsPublic": 0,
         "oidcRPMetaDataOptionsRedirectUris": redirect,
+        "oidcRPMetaDataOptionsPostLogoutRedirectUris": post_logout,
         "oidcRPMetaDataOptionsIDTokenSignAlg": "RS256",
         "oidcRPMetaDataOptionsBypassConsent": 1,
         "oidcRPMetaDataOptionsRequirePKCE": 1,  # a code is exchanged only with its verifier
-        "oidcRPMetaDataOptionsIDTokenForceClaims": 1,
-        "oidcRPMetaDataOptionsDisplayName": "Sesame",
-    }},
-    "oidcRPMetaDataExportedVars": {"sesame": {
+        # sesame's ID tokens carry every claim; sesame-other's only the
+        # required ones, the others coming from the userinfo endpoint
+        "oidcRPMetaDataOptionsIDTokenForceClaims": 1 if cid == "sesame" else 0,
+        "oidcRPMetaDataOptionsDisplayName": cid,
+    } for cid in ("sesame", "sesame-other")},
+    "oidcRPMetaDataExportedVars": {cid: {
         "email": "mail", "name": "cn", "preferred_username": "uid",
-        "ent_profile": "ent_profile", "uai": "uai"}},
-    "oidcRPMetaDataOptionsExtraClaims": {"sesame": {"ent": "ent_profile uai"}},
+        "ent_profile": "ent_profile", "uai": "uai"} for cid in ("sesame", "sesame-other")},
+    "oidcRPMetaDataOptionsExtraClaims": {cid: {"ent": "ent_profile uai"} for cid in ("sesame", "sesame-other")},
 
     # --- SAML 2.0 IdP ---
     "issuerDBSAMLActivation": 1,

@@ -2,7 +2,8 @@
 # Lay out one LemonLDAP::NG instance in $IDP_STATE (its keys, users, config and sessions); nothing is
 # written elsewhere. Run by package idp (see setup.go), which then starts the portal itself.
 # Inputs: IDP_ROOT (the Debian packages unpacked by fetch.sh), IDP_SRC (this folder), IDP_KEYS, IDP_STATE,
-# IDP_PORT, SP_URL, and optionally OIDC_REDIRECT_URI, SAML_SP_ENTITY, SAML_SP_ACS, CAS_SERVICE_PREFIX.
+# IDP_PORT, SP_URL, and optionally OIDC_REDIRECT_URI, POST_LOGOUT_URI, SAML_SP_ENTITY, SAML_SP_ACS, SAML_SP_SLO,
+# CAS_SERVICE_PREFIX.
 set -euo pipefail
 R=$IDP_ROOT
 D=$IDP_STATE
@@ -54,5 +55,6 @@ useRedirectOnError = 1
 INI
 
 sed -e "s#@SAML_SP_ENTITY@#${SAML_SP_ENTITY:-$SP_URL/saml/metadata}#g" \
-    -e "s#@SAML_SP_ACS@#${SAML_SP_ACS:-$SP_URL/saml/acs}#g" "$IDP_SRC/sp-metadata.xml" > "$D/sp-metadata.xml"
+    -e "s#@SAML_SP_ACS@#${SAML_SP_ACS:-$SP_URL/saml/acs}#g" \
+    -e "s#@SAML_SP_SLO@#${SAML_SP_SLO:-$SP_URL/saml/slo}#g" "$IDP_SRC/sp-metadata.xml" > "$D/sp-metadata.xml"
 python3 "$IDP_SRC/mkconf.py" "$R/var/lib/lemonldap-ng/conf/lmConf-1.json" "$D/conf/lmConf-1.json" "$IDP_PORT" "$D"
