@@ -210,29 +210,28 @@ func (s *Service) Heartbeat(ctx context.Context, token string, idle time.Duratio
 	if r := sess.Heartbeat(now, idle, cur.Idle); r != "" {
 		return HeartbeatResult{}, s.endIdle(ctx, sess, r, now, cur.Idle)
 	}
-	if err := s.Store.TouchSession(ctx, sess); err != nil {
-		return HeartbeatResult{}, s.ended(ctx, sess.ID, err)
-	}
-	if sess.Pool != "" {
-		base := cur.Base
-		for try := 0; ; try++ {
-			p := SeatPolicy{Limit: base.License.Limit(sess.Pool), Lease: s.Timing.Lease, LicenseVersion: base.Version}
-			_, err := s.Store.RenewSeat(ctx, sess.ID, p, now)
-			if err == nil {
-				break
-			}
-			if errors.Is(err, ErrSeatLost) {
-				s.journal(ctx, sess.Base(), JournalEntry{Event: EventSeatLost, Subject: sess.Login, Mode: sess.Mode, Pool: sess.Pool,
-					Reason: string(ReasonSeatLost), Detail: ReasonSeatLost.Message()})
-				return HeartbeatResult{}, &UnauthenticatedError{Reason: ReasonSeatLost}
-			}
-			if !errors.Is(err, ErrConflict) || try == 3 {
-				return HeartbeatResult{}, s.ended(ctx, sess.ID, err)
-			}
-			// The licence changed meanwhile: decide again under the new one.
-			if base, err = s.Store.GetBase(ctx, sess.Base()); err != nil {
-				return HeartbeatResult{}, fmt.Errorf("heartbeat: %w", err)
-			}
+	// The activity and the seat's renewal: one write where the store can.
+	base := cur.Base
+	for try := 0; ; try++ {
+		var p SeatPolicy
+		if sess.Pool != "" {
+			p = SeatPolicy{Limit: base.License.Limit(sess.Pool), Lease: s.Timing.Lease, LicenseVersion: base.Version}
+		}
+		_, err := s.Store.BeatSession(ctx, sess, p, now)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, ErrSeatLost) {
+			s.journal(ctx, sess.Base(), JournalEntry{Event: EventSeatLost, Subject: sess.Login, Mode: sess.Mode, Pool: sess.Pool,
+				Reason: string(ReasonSeatLost), Detail: ReasonSeatLost.Message()})
+			return HeartbeatResult{}, &UnauthenticatedError{Reason: ReasonSeatLost}
+		}
+		if !errors.Is(err, ErrConflict) || try == 3 {
+			return HeartbeatResult{}, s.ended(ctx, sess.ID, err)
+		}
+		// The licence changed meanwhile: decide again under the new one.
+		if base, err = s.Store.GetBase(ctx, sess.Base()); err != nil {
+			return HeartbeatResult{}, fmt.Errorf("heartbeat: %w", err)
 		}
 	}
 	return HeartbeatResult{Timing: s.Timing, IdleRemaining: sess.IdleRemaining(now, cur.Idle),

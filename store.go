@@ -133,6 +133,12 @@ type Store interface {
 	// ErrSessionEnded if the session has ended (its seat moved to a newer
 	// session of the same user, among others); ErrNotFound.
 	RenewSeat(ctx context.Context, id string, p SeatPolicy, now time.Time) (Lease, error)
+	// BeatSession is a heartbeat's writes: TouchSession(s), then, when the
+	// session holds a seat, RenewSeat(s.ID, p, now), with the same errors
+	// (ErrNotFound, ErrSessionEnded before anything is stored; then those
+	// of RenewSeat). A store may do both in one write; the activity stored
+	// before a failed renewal may stay.
+	BeatSession(ctx context.Context, s Session, p SeatPolicy, now time.Time) (Lease, error)
 	// EndSession ends open session id with reason r and frees its seat at
 	// once, in one step, and returns the ended session. Ending an ended
 	// session changes nothing and returns it as it is, with

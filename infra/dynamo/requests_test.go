@@ -150,12 +150,12 @@ func (c *countingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.Trans
 // heartbeat 1 conditional write, a seat-less heartbeat 1, an authorize
 // check 1 read); each budget comes down as its work lands.
 var requestBudget = map[string]int{
-	"signin_limited":       20, // 7 reads, 8 Queries (the usage peak lists every pool's leases), 5 writes
-	"signin_unlimited":     20,
+	"signin_limited":       12, // 7 reads (HOLDER and COUNT in one), 5 writes (attempts ×2, admission, journal, usage)
+	"signin_unlimited":     12,
 	"page_load":            5, // GET /session
-	"heartbeat_active":     7, // a seat holder, active
-	"heartbeat_idle":       7, // a seat holder reporting idleness under the limit
-	"heartbeat_seatless":   7, // a session of an unlimited pool
+	"heartbeat_active":     6, // a seat holder, active: 4 reads, the activity, the lease
+	"heartbeat_idle":       6, // a seat holder reporting idleness under the limit
+	"heartbeat_seatless":   6, // a session of an unlimited pool (which still holds a lease)
 	"authorize":            4,
 	"permissions":          0, // GET /permissions: the catalogue, from memory
 	"logout":               4,

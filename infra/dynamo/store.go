@@ -224,6 +224,46 @@ func (s *Store) get(ctx context.Context, k map[string]types.AttributeValue, out 
 	return true, nil
 }
 
+// getPair reads two items of the table in one BatchGetItem, with strongly
+// consistent reads, into out1 and out2, and reports which exist. Keys
+// left unprocessed are asked for again after a pause.
+func (s *Store) getPair(ctx context.Context, k1 map[string]types.AttributeValue, out1 any, k2 map[string]types.AttributeValue, out2 any) (found1, found2 bool, err error) {
+	id := func(k map[string]types.AttributeValue) string {
+		pk, _ := k[attrPK].(*types.AttributeValueMemberS)
+		sk, _ := k[attrSK].(*types.AttributeValueMemberS)
+		return pk.Value + "\x00" + sk.Value
+	}
+	want := map[string]any{id(k1): out1, id(k2): out2}
+	found := map[string]bool{}
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: []map[string]types.AttributeValue{k1, k2}, ConsistentRead: aws.Bool(true)}}
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > 0 {
+			if attempt > s.attempts {
+				return false, false, errGaveUp
+			}
+			if err := s.pause(ctx, attempt); err != nil {
+				return false, false, err
+			}
+		}
+		var res *dynamodb.BatchGetItemOutput
+		if err := s.read(ctx, func() (err error) {
+			res, err = s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			return err
+		}); err != nil {
+			return false, false, err
+		}
+		for _, item := range res.Responses[s.table] {
+			k := id(item)
+			if err := attributevalue.UnmarshalMap(item, want[k]); err != nil {
+				return false, false, fmt.Errorf("dynamo: decoding item: %w", err)
+			}
+			found[k] = true
+		}
+		req = res.UnprocessedKeys
+	}
+	return found[id(k1)], found[id(k2)], nil
+}
+
 // read runs a read, and runs it again after a pause while it fails for a
 // reason that a new try may not meet (a broken connection or a reply cut
 // short, which the SDK does not always try again; throttling), up to the

@@ -139,6 +139,58 @@ func testSeats(t *testing.T, open Opener) {
 		mustOpen(t, st, k, "u5", sesame.PoolVieScolaire, sesame.Unlimited, c.Now())
 	})
 
+	t.Run("AdmissionCountsTheSeatsHeld", func(t *testing.T) {
+		k := MustBase(t, st, NewUAI(), year, sesame.DefaultLicense)
+		held := func(login string, limit sesame.Limit, p sesame.Pool) int {
+			t.Helper()
+			l, err := st.OpenSession(ctx, newSession(k, login, p, t0), policy(limit), t0)
+			must(t, "OpenSession "+login, err)
+			return l.Held
+		}
+		for i, u := range []string{"u1", "u2", "u3"} {
+			if got := held(u, 4, pool); got != i+1 {
+				t.Fatalf("%s's admission counts %d seats held, want %d", u, got, i+1)
+			}
+		}
+		if got := held("u2", 4, pool); got != 3 {
+			t.Fatalf("u2 signing in again counts %d seats held, want 3 (a move)", got)
+		}
+		for i, u := range []string{"e1", "e2"} {
+			if got := held(u, sesame.Unlimited, sesame.PoolStudent); got != i+1 {
+				t.Fatalf("%s's admission into an unlimited pool counts %d seats held, want %d", u, got, i+1)
+			}
+		}
+	})
+
+	t.Run("BeatSession", func(t *testing.T) {
+		k := MustBase(t, st, NewUAI(), year, sesame.DefaultLicense)
+		a := mustOpen(t, st, k, "a", pool, 1, t0)
+		at := t0.Add(time.Minute)
+		a.LastActivity, a.LastSeen = at.Add(-10*time.Second), at
+		l, err := st.BeatSession(ctx, a, policy(1), at)
+		must(t, "BeatSession", err)
+		if l.Session != a.ID || !l.ExpiresAt.Equal(at.Add(lease)) {
+			t.Fatalf("BeatSession's lease = %+v, want session %s until %v", l, a.ID, at.Add(lease))
+		}
+		got, err := st.GetSession(ctx, a.ID)
+		must(t, "GetSession", err)
+		if !got.LastActivity.Equal(a.LastActivity) || !got.LastSeen.Equal(at) {
+			t.Fatalf("after BeatSession: activity %v, seen %v; want %v, %v", got.LastActivity, got.LastSeen, a.LastActivity, at)
+		}
+		// Without a seat: the activity alone.
+		e := mustOpen(t, st, k, "e", "", sesame.Unlimited, t0)
+		e.LastActivity = at
+		if l, err := st.BeatSession(ctx, e, policy(sesame.Unlimited), at); err != nil || l != (sesame.Lease{}) {
+			t.Fatalf("BeatSession without a seat: %+v, %v", l, err)
+		}
+		// Lapsed in a full pool: the seat is lost and the session over.
+		late := at.Add(lease + time.Second)
+		mustOpen(t, st, k, "b", pool, 1, late)
+		wantErr(t, "BeatSession of a lapsed seat in a full pool", second(st.BeatSession(ctx, a, policy(1), late)), sesame.ErrSeatLost)
+		ended(t, st, a.ID, sesame.ReasonSeatLost)
+		wantErr(t, "BeatSession after the end", second(st.BeatSession(ctx, a, policy(1), late)), sesame.ErrSessionEnded)
+	})
+
 	t.Run("SignInAgainMovesTheSeat", func(t *testing.T) {
 		k := MustBase(t, st, NewUAI(), year, sesame.DefaultLicense)
 		now := t0
