@@ -44,8 +44,9 @@ func (s *Service) Resolve(ctx context.Context, token string, activity bool) (Cur
 		return Current{}, &UnauthenticatedError{Reason: ReasonMissing}
 	}
 	now := s.now()
-	sess, err := s.Store.GetSession(ctx, TokenID(token))
-	if errors.Is(err, ErrNotFound) {
+	read, err := s.Store.ReadSession(ctx, TokenID(token))
+	sess := read.Session
+	if errors.Is(err, ErrNotFound) && sess.ID == "" {
 		return Current{}, &UnauthenticatedError{Reason: ReasonExpired}
 	} else if err != nil {
 		return Current{}, fmt.Errorf("resolve session: %w", err)
@@ -53,17 +54,10 @@ func (s *Service) Resolve(ctx context.Context, token string, activity bool) (Cur
 	if !sess.Open() {
 		return Current{}, &UnauthenticatedError{Reason: sess.EndReason}
 	}
-	u, err := s.Store.GetUser(ctx, sess.Base(), sess.Login)
-	if errors.Is(err, ErrNotFound) || (err == nil && !u.Enabled) {
+	if read.User == nil || !read.User.Enabled {
 		return Current{}, s.end(ctx, sess.ID, ReasonDisconnected, now)
-	} else if err != nil {
-		return Current{}, fmt.Errorf("resolve session: %w", err)
 	}
-	base, err := s.Store.GetBase(ctx, sess.Base())
-	if err != nil {
-		return Current{}, fmt.Errorf("resolve session: %w", err)
-	}
-	cur, err := s.current(ctx, sess, u, base)
+	cur, err := s.currentWith(ctx, sess, *read.User, read.Base, read.Profile)
 	if err != nil {
 		return Current{}, err
 	}
@@ -109,10 +103,18 @@ func (s *Service) operator(ctx context.Context, k BaseKey) (Current, error) {
 
 // current assembles the session's principal and idle setting.
 func (s *Service) current(ctx context.Context, sess Session, u User, base Base) (Current, error) {
+	return s.currentWith(ctx, sess, u, base, nil)
+}
+
+// currentWith is current, given the profile that applies when it was read
+// already (read: nil, or a profile whose ID may or may not be the one).
+func (s *Service) currentWith(ctx context.Context, sess Session, u User, base Base, read *Profile) (Current, error) {
 	cur := Current{Session: sess, User: u, Base: base,
 		Idle: DefaultIdle}
 	var grants []string
-	if id := IdleProfileFor(u, sess.Mode); id != "" {
+	if id := IdleProfileFor(u, sess.Mode); id != "" && read != nil && read.ID == id {
+		cur.Idle, grants = read.AutoDisconnect, read.Grants
+	} else if id != "" {
 		p, err := s.Store.GetProfile(ctx, sess.Base(), id)
 		switch {
 		case err == nil:

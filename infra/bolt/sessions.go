@@ -3,6 +3,7 @@ package bolt
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -261,6 +262,35 @@ func (s *Store) GetSession(ctx context.Context, id string) (sesame.Session, erro
 		return sesame.Session{}, fmt.Errorf("get session %s: %w", shortID(id), err)
 	}
 	return r.domain(), nil
+}
+
+// ReadSession reads session id and, when it is open, its user, base and
+// space's setting: reads of the file in memory, one after the other (a
+// round trip costs nothing here).
+func (s *Store) ReadSession(ctx context.Context, id string) (sesame.SessionRead, error) {
+	x, err := s.GetSession(ctx, id)
+	if err != nil || !x.Open() {
+		return sesame.SessionRead{Session: x}, err
+	}
+	r := sesame.SessionRead{Session: x}
+	if r.Base, err = s.GetBase(ctx, x.Base()); err != nil {
+		return r, fmt.Errorf("read session %s: %w", shortID(id), err)
+	}
+	switch u, err := s.GetUser(ctx, x.Base(), x.Login); {
+	case err == nil:
+		r.User = &u
+	case !errors.Is(err, sesame.ErrNotFound):
+		return r, fmt.Errorf("read session %s: %w", shortID(id), err)
+	}
+	if space := sesame.IdleProfileFor(sesame.User{}, x.Mode); space != "" {
+		switch p, err := s.GetProfile(ctx, x.Base(), space); {
+		case err == nil:
+			r.Profile = &p
+		case !errors.Is(err, sesame.ErrNotFound):
+			return r, fmt.Errorf("read session %s: %w", shortID(id), err)
+		}
+	}
+	return r, nil
 }
 
 // TouchSession stores the activity of open session sess.ID.

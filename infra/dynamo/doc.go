@@ -38,7 +38,10 @@
 // partition read backwards (ScanIndexForward false), its sort key between
 // the time range's IDs and below the cursor, filtered likewise on the
 // event types and the login keys, then checked by
-// sesame.JournalEntry.Matches. ListUsage is a Query between "<from>" and
+// sesame.JournalEntry.Matches. ReadSession, which every request under a
+// session makes, is a consistent GetItem of the session, then one
+// consistent BatchGetItem of its user, its base and, in a space, the
+// space's setting. ListUsage is a Query between "<from>" and
 // "<to>$". ListSessions is a Query of GSI1 confirmed by consistent reads,
 // ListLeases a Query per pool partition. Every read that decides or lists
 // is strongly consistent. Times people read are RFC 3339 strings in UTC;

@@ -152,14 +152,14 @@ func (c *countingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.Trans
 var requestBudget = map[string]int{
 	"signin_limited":       12, // 7 reads (HOLDER and COUNT in one), 5 writes (attempts ×2, admission, journal, usage)
 	"signin_unlimited":     12,
-	"page_load":            5, // GET /session
-	"heartbeat_active":     6, // a seat holder, active: 4 reads, the activity, the lease
-	"heartbeat_idle":       6, // a seat holder reporting idleness under the limit
-	"heartbeat_seatless":   6, // a session of an unlimited pool (which still holds a lease)
-	"authorize":            4,
+	"page_load":            4, // GET /session: the session, then its user and base at once, the profile, the school
+	"heartbeat_active":     5, // a seat holder, active: 3 reads as above, the activity, the lease
+	"heartbeat_idle":       5, // a seat holder reporting idleness under the limit
+	"heartbeat_seatless":   4, // a student: the space's setting comes with the user and base; its lease still renewed
+	"authorize":            3,
 	"permissions":          0, // GET /permissions: the catalogue, from memory
 	"logout":               4,
-	"forced_disconnection": 10,
+	"forced_disconnection": 9,
 	"licence_change":       2,
 }
 

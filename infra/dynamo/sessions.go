@@ -475,6 +475,57 @@ func (s *Store) GetSession(ctx context.Context, id string) (sesame.Session, erro
 	return x, nil
 }
 
+// ReadSession reads session id (one consistent GetItem), then, when it is
+// open, its user, its base and its space's setting in one consistent
+// BatchGetItem.
+func (s *Store) ReadSession(ctx context.Context, id string) (sesame.SessionRead, error) {
+	fail := func(err error) (sesame.SessionRead, error) {
+		return sesame.SessionRead{}, fmt.Errorf("read session %.8s: %w", id, err)
+	}
+	x, err := s.GetSession(ctx, id)
+	if err != nil || !x.Open() {
+		return sesame.SessionRead{Session: x}, err
+	}
+	k := x.Base()
+	var (
+		u  userRecord
+		b  baseRecord
+		pr profileRecord
+	)
+	keys, outs := []map[string]types.AttributeValue{contentKey(k, userSK(x.Login)), baseKey(k)}, []any{&u, &b}
+	space := sesame.IdleProfileFor(sesame.User{}, x.Mode)
+	if space != "" {
+		keys, outs = append(keys, contentKey(k, profileSK(space))), append(outs, &pr)
+	}
+	found, err := s.getMany(ctx, keys, outs)
+	if err != nil {
+		return fail(err)
+	}
+	if !found[1] {
+		_, err := fail(sesame.NotFound(baseName(k)))
+		return sesame.SessionRead{Session: x}, err
+	}
+	r := sesame.SessionRead{Session: x}
+	if r.Base, err = b.domain(); err != nil {
+		return fail(err)
+	}
+	if found[0] {
+		v, err := u.domain()
+		if err != nil {
+			return fail(err)
+		}
+		r.User = &v
+	}
+	if space != "" && found[2] {
+		p, err := pr.domain()
+		if err != nil {
+			return fail(err)
+		}
+		r.Profile = &p
+	}
+	return r, nil
+}
+
 // TouchSession stores the activity times of open session x.ID.
 func (s *Store) TouchSession(ctx context.Context, x sesame.Session) error {
 	fail := func(err error) error { return fmt.Errorf("touch session %.8s: %w", x.ID, err) }

@@ -52,6 +52,36 @@ func testSessions(t *testing.T, open Opener) {
 		wantErr(t, "RenewSeat after the end", second(st.RenewSeat(ctx, s.ID, sesame.SeatPolicy{Limit: sesame.Unlimited, Lease: lease}, now.Add(time.Minute))), sesame.ErrSessionEnded)
 	})
 
+	t.Run("ReadSession", func(t *testing.T) {
+		_, err := st.ReadSession(ctx, "absente")
+		wantErr(t, "ReadSession of no session", err, sesame.ErrNotFound)
+		s := newSession(k, "SPR", "", now)
+		s.Mode = sesame.SpaceStudent // a space: its setting comes along
+		_, err = st.OpenSession(ctx, s, sesame.SeatPolicy{}, now)
+		must(t, "OpenSession", err)
+		r, err := st.ReadSession(ctx, s.ID)
+		must(t, "ReadSession", err)
+		if r.Session.ID != s.ID || r.User == nil || r.User.Login != "spr" || r.Base.BaseKey != k || r.Base.Version == 0 {
+			t.Fatalf("ReadSession = session %.8s, user %v, base %+v", r.Session.ID, r.User, r.Base)
+		}
+		if r.Profile == nil || r.Profile.ID != string(sesame.SpaceStudent) {
+			t.Fatalf("ReadSession's profile = %+v, want the student space's setting", r.Profile)
+		}
+		_, err = st.EndSession(ctx, s.ID, sesame.ReasonLoggedOut, now)
+		must(t, "EndSession", err)
+		r, err = st.ReadSession(ctx, s.ID)
+		if err != nil || r.Session.EndReason != sesame.ReasonLoggedOut || r.User != nil {
+			t.Fatalf("ReadSession of an ended session = %+v, %v", r, err)
+		}
+		// A session of an account that no longer exists: no user.
+		g := newSession(k, "fantome", "", now)
+		_, err = st.OpenSession(ctx, g, sesame.SeatPolicy{}, now)
+		must(t, "OpenSession", err)
+		if r, err := st.ReadSession(ctx, g.ID); err != nil || r.User != nil || r.Profile != nil {
+			t.Fatalf("ReadSession of a session without its account = %+v, %v", r, err)
+		}
+	})
+
 	t.Run("EndTwice", func(t *testing.T) {
 		s := mustOpen(t, st, k, "deux-fois", sesame.PoolVieScolaire, sesame.Unlimited, now)
 		e, err := st.EndSession(ctx, s.ID, sesame.ReasonIdleTimeout, now.Add(time.Minute))
