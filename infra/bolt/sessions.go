@@ -3,7 +3,6 @@ package bolt
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -265,30 +264,58 @@ func (s *Store) GetSession(ctx context.Context, id string) (sesame.Session, erro
 }
 
 // ReadSession reads session id and, when it is open, its user, base and
-// space's setting: reads of the file in memory, one after the other (a
-// round trip costs nothing here).
+// space's setting, in one read transaction.
 func (s *Store) ReadSession(ctx context.Context, id string) (sesame.SessionRead, error) {
-	x, err := s.GetSession(ctx, id)
-	if err != nil || !x.Open() {
-		return sesame.SessionRead{Session: x}, err
-	}
-	r := sesame.SessionRead{Session: x}
-	if r.Base, err = s.GetBase(ctx, x.Base()); err != nil {
-		return r, fmt.Errorf("read session %s: %w", shortID(id), err)
-	}
-	switch u, err := s.GetUser(ctx, x.Base(), x.Login); {
-	case err == nil:
-		r.User = &u
-	case !errors.Is(err, sesame.ErrNotFound):
-		return r, fmt.Errorf("read session %s: %w", shortID(id), err)
-	}
-	if space := sesame.IdleProfileFor(sesame.User{}, x.Mode); space != "" {
-		switch p, err := s.GetProfile(ctx, x.Base(), space); {
-		case err == nil:
-			r.Profile = &p
-		case !errors.Is(err, sesame.ErrNotFound):
-			return r, fmt.Errorf("read session %s: %w", shortID(id), err)
+	var (
+		sr    sessionRec
+		found bool
+		br    baseRec
+		ur    userRec
+		pr    profileRec
+		hasU  bool
+		hasP  bool
+	)
+	err := s.view(ctx, func(tx *bbolt.Tx) (err error) {
+		if sr, found, err = getSession(tx, id); err != nil || !found || sr.EndReason != "" {
+			return err
 		}
+		x := sr.domain()
+		bb, err := needBase(tx, x.Base())
+		if err != nil {
+			return err
+		}
+		if _, err = load(bb, keyMeta, &br); err != nil {
+			return err
+		}
+		if hasU, err = load(bb.Bucket(bucketUsers), []byte(sesame.LoginKey(x.Login)), &ur); err != nil {
+			return err
+		}
+		if space := sesame.IdleProfileFor(sesame.User{}, x.Mode); space != "" {
+			hasP, err = load(bb.Bucket(bucketProfiles), []byte(space), &pr)
+		}
+		return err
+	})
+	switch {
+	case err == nil && !found:
+		err = sessionNotFound()
+	case err == nil && sr.EndReason != "":
+		return sesame.SessionRead{Session: sr.domain()}, nil
+	}
+	if err != nil {
+		r := sesame.SessionRead{}
+		if found {
+			r.Session = sr.domain()
+		}
+		return r, fmt.Errorf("read session %s: %w", shortID(id), err)
+	}
+	r := sesame.SessionRead{Session: sr.domain(), Base: br.domain()}
+	if hasU {
+		u := ur.domain()
+		r.User = &u
+	}
+	if hasP {
+		p := pr.domain()
+		r.Profile = &p
 	}
 	return r, nil
 }
