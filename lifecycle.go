@@ -57,7 +57,7 @@ func (s *Service) Resolve(ctx context.Context, token string, activity bool) (Cur
 	if read.User == nil || !read.User.Enabled {
 		return Current{}, s.end(ctx, sess.ID, ReasonDisconnected, now)
 	}
-	cur, err := s.currentWith(ctx, sess, *read.User, read.Base, read.Profile)
+	cur, err := s.current(ctx, sess, *read.User, read.Base, read.Profile)
 	if err != nil {
 		return Current{}, err
 	}
@@ -101,14 +101,9 @@ func (s *Service) operator(ctx context.Context, k BaseKey) (Current, error) {
 	return Current{Session: sess, User: u, Base: base, Principal: NewPrincipal(u, ModeAdmin, Modify, nil)}, nil
 }
 
-// current assembles the session's principal and idle setting.
-func (s *Service) current(ctx context.Context, sess Session, u User, base Base) (Current, error) {
-	return s.currentWith(ctx, sess, u, base, nil)
-}
-
-// currentWith is current, given the profile that applies when it was read
-// already (read: nil, or a profile whose ID may or may not be the one).
-func (s *Service) currentWith(ctx context.Context, sess Session, u User, base Base, read *Profile) (Current, error) {
+// current assembles the session's principal and idle setting. read is a
+// profile read already, used when it is the one that applies (nil: none).
+func (s *Service) current(ctx context.Context, sess Session, u User, base Base, read *Profile) (Current, error) {
 	cur := Current{Session: sess, User: u, Base: base,
 		Idle: DefaultIdle}
 	var grants []string

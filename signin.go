@@ -329,7 +329,7 @@ func (s *Service) admit(ctx context.Context, a *attempt) (LoginResult, error) {
 			return LoginResult{}, err
 		}
 	}
-	cur, err := s.current(ctx, sess, u, base)
+	cur, err := s.current(ctx, sess, u, base, group) // an admin group, read once
 	if err != nil {
 		return LoginResult{}, err
 	}
