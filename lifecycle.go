@@ -44,8 +44,9 @@ func (s *Service) Resolve(ctx context.Context, token string, activity bool) (Cur
 		return Current{}, &UnauthenticatedError{Reason: ReasonMissing}
 	}
 	now := s.now()
-	sess, err := s.Store.GetSession(ctx, TokenID(token))
-	if errors.Is(err, ErrNotFound) {
+	read, err := s.Store.ReadSession(ctx, TokenID(token))
+	sess := read.Session
+	if errors.Is(err, ErrNotFound) && sess.ID == "" {
 		return Current{}, &UnauthenticatedError{Reason: ReasonExpired}
 	} else if err != nil {
 		return Current{}, fmt.Errorf("resolve session: %w", err)
@@ -53,17 +54,10 @@ func (s *Service) Resolve(ctx context.Context, token string, activity bool) (Cur
 	if !sess.Open() {
 		return Current{}, &UnauthenticatedError{Reason: sess.EndReason}
 	}
-	u, err := s.Store.GetUser(ctx, sess.Base(), sess.Login)
-	if errors.Is(err, ErrNotFound) || (err == nil && !u.Enabled) {
+	if read.User == nil || !read.User.Enabled {
 		return Current{}, s.end(ctx, sess.ID, ReasonDisconnected, now)
-	} else if err != nil {
-		return Current{}, fmt.Errorf("resolve session: %w", err)
 	}
-	base, err := s.Store.GetBase(ctx, sess.Base())
-	if err != nil {
-		return Current{}, fmt.Errorf("resolve session: %w", err)
-	}
-	cur, err := s.current(ctx, sess, u, base)
+	cur, err := s.current(ctx, sess, *read.User, read.Base, read.Profile)
 	if err != nil {
 		return Current{}, err
 	}
@@ -107,12 +101,15 @@ func (s *Service) operator(ctx context.Context, k BaseKey) (Current, error) {
 	return Current{Session: sess, User: u, Base: base, Principal: NewPrincipal(u, ModeAdmin, Modify, nil)}, nil
 }
 
-// current assembles the session's principal and idle setting.
-func (s *Service) current(ctx context.Context, sess Session, u User, base Base) (Current, error) {
+// current assembles the session's principal and idle setting. read is a
+// profile read already, used when it is the one that applies (nil: none).
+func (s *Service) current(ctx context.Context, sess Session, u User, base Base, read *Profile) (Current, error) {
 	cur := Current{Session: sess, User: u, Base: base,
 		Idle: DefaultIdle}
 	var grants []string
-	if id := IdleProfileFor(u, sess.Mode); id != "" {
+	if id := IdleProfileFor(u, sess.Mode); id != "" && read != nil && read.ID == id {
+		cur.Idle, grants = read.AutoDisconnect, read.Grants
+	} else if id != "" {
 		p, err := s.Store.GetProfile(ctx, sess.Base(), id)
 		switch {
 		case err == nil:
@@ -210,29 +207,28 @@ func (s *Service) Heartbeat(ctx context.Context, token string, idle time.Duratio
 	if r := sess.Heartbeat(now, idle, cur.Idle); r != "" {
 		return HeartbeatResult{}, s.endIdle(ctx, sess, r, now, cur.Idle)
 	}
-	if err := s.Store.TouchSession(ctx, sess); err != nil {
-		return HeartbeatResult{}, s.ended(ctx, sess.ID, err)
-	}
-	if sess.Pool != "" {
-		base := cur.Base
-		for try := 0; ; try++ {
-			p := SeatPolicy{Limit: base.License.Limit(sess.Pool), Lease: s.Timing.Lease, LicenseVersion: base.Version}
-			_, err := s.Store.RenewSeat(ctx, sess.ID, p, now)
-			if err == nil {
-				break
-			}
-			if errors.Is(err, ErrSeatLost) {
-				s.journal(ctx, sess.Base(), JournalEntry{Event: EventSeatLost, Subject: sess.Login, Mode: sess.Mode, Pool: sess.Pool,
-					Reason: string(ReasonSeatLost), Detail: ReasonSeatLost.Message()})
-				return HeartbeatResult{}, &UnauthenticatedError{Reason: ReasonSeatLost}
-			}
-			if !errors.Is(err, ErrConflict) || try == 3 {
-				return HeartbeatResult{}, s.ended(ctx, sess.ID, err)
-			}
-			// The licence changed meanwhile: decide again under the new one.
-			if base, err = s.Store.GetBase(ctx, sess.Base()); err != nil {
-				return HeartbeatResult{}, fmt.Errorf("heartbeat: %w", err)
-			}
+	// The activity and the seat's renewal: one write where the store can.
+	base := cur.Base
+	for try := 0; ; try++ {
+		var p SeatPolicy
+		if sess.Pool != "" {
+			p = SeatPolicy{Limit: base.License.Limit(sess.Pool), Lease: s.Timing.Lease, LicenseVersion: base.Version}
+		}
+		_, err := s.Store.BeatSession(ctx, sess, p, now)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, ErrSeatLost) {
+			s.journal(ctx, sess.Base(), JournalEntry{Event: EventSeatLost, Subject: sess.Login, Mode: sess.Mode, Pool: sess.Pool,
+				Reason: string(ReasonSeatLost), Detail: ReasonSeatLost.Message()})
+			return HeartbeatResult{}, &UnauthenticatedError{Reason: ReasonSeatLost}
+		}
+		if !errors.Is(err, ErrConflict) || try == 3 {
+			return HeartbeatResult{}, s.ended(ctx, sess.ID, err)
+		}
+		// The licence changed meanwhile: decide again under the new one.
+		if base, err = s.Store.GetBase(ctx, sess.Base()); err != nil {
+			return HeartbeatResult{}, fmt.Errorf("heartbeat: %w", err)
 		}
 	}
 	return HeartbeatResult{Timing: s.Timing, IdleRemaining: sess.IdleRemaining(now, cur.Idle),

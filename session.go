@@ -210,6 +210,12 @@ type Lease struct {
 	Session    string // the session ID holding it
 	AcquiredAt time.Time
 	ExpiresAt  time.Time
+	// Held is set on the lease OpenSession returns, for the seat usage:
+	// how many seats the pool held just after this admission, as the
+	// admission's atomic step counted them (a store may count lapsed
+	// leases it has not cleared yet, and a DynamoDB admission counts from
+	// the pool's COUNT read just before it). 0 when unknown.
+	Held int
 }
 
 // Live reports whether the lease still holds its seat at now.

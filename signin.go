@@ -315,10 +315,11 @@ func (s *Service) admit(ctx context.Context, a *attempt) (LoginResult, error) {
 	if err != nil {
 		return LoginResult{}, err
 	}
-	sess, base, err := s.open(ctx, key, u, group, a, base, token)
+	sess, lease, base, err := s.open(ctx, key, u, group, a, base, token)
 	if err != nil {
 		return LoginResult{}, err
 	}
+	s.noteAdmission(ctx, key, lease, a.now)
 	if a.rehash {
 		s.rehash(ctx, key, u, a.r.Password)
 	}
@@ -328,7 +329,7 @@ func (s *Service) admit(ctx context.Context, a *attempt) (LoginResult, error) {
 			return LoginResult{}, err
 		}
 	}
-	cur, err := s.current(ctx, sess, u, base)
+	cur, err := s.current(ctx, sess, u, base, group) // an admin group, read once
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -337,24 +338,25 @@ func (s *Service) admit(ctx context.Context, a *attempt) (LoginResult, error) {
 
 // open decides the entry and opens the session in one atomic write with
 // its seat; when the licence changed meanwhile, it decides again under the
-// new one. It returns the base as last read.
-func (s *Service) open(ctx context.Context, key BaseKey, u User, group *Profile, a *attempt, base Base, token string) (Session, Base, error) {
+// new one. It returns the lease (zero without a pool) and the base as last
+// read.
+func (s *Service) open(ctx context.Context, key BaseKey, u User, group *Profile, a *attempt, base Base, token string) (Session, Lease, Base, error) {
 	for try := 0; ; try++ {
 		entry, err := Enter(u, group, a.mode, a.access, base.License)
 		if err != nil {
-			return Session{}, base, err
+			return Session{}, Lease{}, base, err
 		}
 		sess := NewSession(TokenID(token), key, u, entry, s.Timing, a.now)
 		p := SeatPolicy{Limit: entry.Limit, Lease: s.Timing.Lease, LicenseVersion: base.Version}
-		_, err = s.Store.OpenSession(ctx, sess, p, a.now)
+		lease, err := s.Store.OpenSession(ctx, sess, p, a.now)
 		if err == nil {
-			return sess, base, nil
+			return sess, lease, base, nil
 		}
 		if !errors.Is(err, ErrConflict) || try == 3 {
-			return Session{}, base, fmt.Errorf("login: %w", err)
+			return Session{}, Lease{}, base, fmt.Errorf("login: %w", err)
 		}
 		if base, err = s.Store.GetBase(ctx, key); err != nil {
-			return Session{}, base, fmt.Errorf("login: %w", err)
+			return Session{}, Lease{}, base, fmt.Errorf("login: %w", err)
 		}
 	}
 }
@@ -368,9 +370,6 @@ func (s *Service) open(ctx context.Context, key BaseKey, u User, group *Profile,
 func (s *Service) journalLogin(ctx context.Context, a *attempt, res LoginResult, err error) {
 	if err == nil {
 		sess := res.View.Session
-		if sess.Pool != "" {
-			s.noteAdmission(ctx, sess.Base(), sess.Pool, sess.CreatedAt)
-		}
 		detail := "Connexion en " + sess.Mode.Label()
 		if sess.Access == Consult {
 			detail += " (consultation)"

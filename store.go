@@ -119,6 +119,11 @@ type Store interface {
 	// GetSession returns the session with this ID, open or ended. Returns
 	// ErrNotFound if there is none (or it was collected).
 	GetSession(ctx context.Context, id string) (Session, error)
+	// ReadSession returns session id, open or ended, and, when it is open,
+	// what a request under it reads next (see SessionRead), in as few
+	// round trips as the backend allows. Returns ErrNotFound if the session
+	// does not exist (or was collected), or if its base does not.
+	ReadSession(ctx context.Context, id string) (SessionRead, error)
 	// TouchSession stores s.LastActivity and s.LastSeen on the open session
 	// s.ID. Returns ErrNotFound, or ErrSessionEnded if it has ended.
 	TouchSession(ctx context.Context, s Session) error
@@ -133,6 +138,12 @@ type Store interface {
 	// ErrSessionEnded if the session has ended (its seat moved to a newer
 	// session of the same user, among others); ErrNotFound.
 	RenewSeat(ctx context.Context, id string, p SeatPolicy, now time.Time) (Lease, error)
+	// BeatSession is a heartbeat's writes: TouchSession(s), then, when the
+	// session holds a seat, RenewSeat(s.ID, p, now), with the same errors
+	// (ErrNotFound, ErrSessionEnded before anything is stored; then those
+	// of RenewSeat). A store may do both in one write; the activity stored
+	// before a failed renewal may stay.
+	BeatSession(ctx context.Context, s Session, p SeatPolicy, now time.Time) (Lease, error)
 	// EndSession ends open session id with reason r and frees its seat at
 	// once, in one step, and returns the ended session. Ending an ended
 	// session changes nothing and returns it as it is, with
@@ -177,6 +188,16 @@ type Store interface {
 
 	// Close releases the store's resources.
 	Close() error
+}
+
+// SessionRead is what a request under a session reads: the session and,
+// when it is open, its user, its base, and the profile that IdleProfileFor
+// names without knowing the user (a space's setting), when there is one.
+type SessionRead struct {
+	Session Session
+	User    *User    // nil when the account no longer exists (or the session has ended)
+	Base    Base     // zero when the session has ended
+	Profile *Profile // the space's setting of a space session; nil otherwise or when missing
 }
 
 // UserQuery selects a page of users.

@@ -14,7 +14,10 @@
 //
 // # Transactions
 //
-// Every method runs in one bbolt transaction (db.Update or db.View). bbolt
+// Every method runs in one bbolt transaction (db.Update or db.View; the
+// journal, the seat usage and BeatSession, a heartbeat's activity and
+// renewal, in db.Batch, which commits and syncs concurrent callers' writes
+// together and runs a failed one again alone). bbolt
 // runs one write transaction at a time, so a seat decision reads every lease
 // of the pool inside the write transaction that writes the outcome, and
 // decides with sesame.Admission: it is exact, with no retry. A refusal

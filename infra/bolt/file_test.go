@@ -82,6 +82,10 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if err != nil || !got.Open() || got.CreatedAt != t0 {
 		t.Fatalf("session after reopen: %+v, %v", got, err)
 	}
+	if l.Held != 1 {
+		t.Fatalf("the lease counts %d seats held after its admission, want 1", l.Held)
+	}
+	l.Held = 0 // a count of the admission, not stored with the lease
 	ls, err := st.ListLeases(ctx, k, t0.Add(time.Minute))
 	if err != nil || len(ls) != 1 || ls[0] != l {
 		t.Fatalf("leases after reopen: %+v, %v (want %+v)", ls, err, l)

@@ -112,6 +112,29 @@ func poolLeases(pb *bbolt.Bucket, login string, limit sesame.Limit) ([]sesame.Le
 	return ls, err
 }
 
+// held counts the seats pool pb holds just after login's admission, for
+// the seat usage: the live leases of the others read for the decision,
+// and login's own. An unlimited pool's decision reads no other lease, so
+// there it counts the pool's lease items, lapsed ones included, as
+// DynamoDB's COUNT does.
+func held(pb *bbolt.Bucket, leases []sesame.Lease, login string, limit sesame.Limit, now time.Time) int {
+	n := 1
+	if limit == sesame.Unlimited {
+		n = 0
+		c := pb.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			n++
+		}
+		return n
+	}
+	for _, l := range leases {
+		if l.Login != login && l.Live(now) {
+			n++
+		}
+	}
+	return n
+}
+
 // admitAgain gives lease l back to its session when the pool admits it at
 // now (checking the licence's version, and clearing the lapsed leases of
 // others), and reports whether it did.
@@ -196,6 +219,7 @@ func (s *Store) OpenSession(ctx context.Context, sess sesame.Session, p sesame.S
 			if err := putLease(bb, lease); err != nil {
 				return err
 			}
+			lease.Held = held(poolBucket(bb, sess.Pool), leases, login, p.Limit, now)
 		}
 		return putSession(tx, toSessionRec(sess))
 	})
@@ -239,87 +263,176 @@ func (s *Store) GetSession(ctx context.Context, id string) (sesame.Session, erro
 	return r.domain(), nil
 }
 
-// TouchSession stores s.LastActivity and s.LastSeen on the open session.
-func (s *Store) TouchSession(ctx context.Context, sess sesame.Session) error {
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		r, ok, err := getSession(tx, sess.ID)
-		switch {
-		case err != nil:
+// ReadSession reads session id and, when it is open, its user, base and
+// space's setting, in one read transaction.
+func (s *Store) ReadSession(ctx context.Context, id string) (sesame.SessionRead, error) {
+	var (
+		sr    sessionRec
+		found bool
+		br    baseRec
+		ur    userRec
+		pr    profileRec
+		hasU  bool
+		hasP  bool
+	)
+	err := s.view(ctx, func(tx *bbolt.Tx) (err error) {
+		if sr, found, err = getSession(tx, id); err != nil || !found || sr.EndReason != "" {
 			return err
-		case !ok:
-			return sessionNotFound()
-		case r.EndReason != "":
-			return sessionEnded(r)
 		}
-		r.LastActivity, r.LastSeen = sess.LastActivity.UTC(), sess.LastSeen.UTC()
-		return store(tx.Bucket(bucketSessions), []byte(r.ID), r)
+		x := sr.domain()
+		bb, err := needBase(tx, x.Base())
+		if err != nil {
+			return err
+		}
+		if _, err = load(bb, keyMeta, &br); err != nil {
+			return err
+		}
+		if hasU, err = load(bb.Bucket(bucketUsers), []byte(sesame.LoginKey(x.Login)), &ur); err != nil {
+			return err
+		}
+		if space := sesame.IdleProfileFor(sesame.User{}, x.Mode); space != "" {
+			hasP, err = load(bb.Bucket(bucketProfiles), []byte(space), &pr)
+		}
+		return err
 	})
+	switch {
+	case err == nil && !found:
+		err = sessionNotFound()
+	case err == nil && sr.EndReason != "":
+		return sesame.SessionRead{Session: sr.domain()}, nil
+	}
 	if err != nil {
+		r := sesame.SessionRead{}
+		if found {
+			r.Session = sr.domain()
+		}
+		return r, fmt.Errorf("read session %s: %w", shortID(id), err)
+	}
+	r := sesame.SessionRead{Session: sr.domain(), Base: br.domain()}
+	if hasU {
+		u := ur.domain()
+		r.User = &u
+	}
+	if hasP {
+		p := pr.domain()
+		r.Profile = &p
+	}
+	return r, nil
+}
+
+// TouchSession stores the activity of open session sess.ID.
+func (s *Store) TouchSession(ctx context.Context, sess sesame.Session) error {
+	if err := s.update(ctx, func(tx *bbolt.Tx) error { return touch(tx, sess) }); err != nil {
 		return fmt.Errorf("touch session %s: %w", shortID(sess.ID), err)
 	}
 	return nil
 }
 
+// openRecord reads session id, which must be open.
+func openRecord(tx *bbolt.Tx, id string) (sessionRec, error) {
+	r, ok, err := getSession(tx, id)
+	if err == nil && !ok {
+		err = sessionNotFound()
+	} else if err == nil && r.EndReason != "" {
+		err = sessionEnded(r)
+	}
+	return r, err
+}
+
+// touch is TouchSession inside transaction tx.
+func touch(tx *bbolt.Tx, sess sesame.Session) error {
+	r, err := openRecord(tx, sess.ID)
+	if err != nil {
+		return err
+	}
+	r.LastActivity, r.LastSeen = sess.LastActivity.UTC(), sess.LastSeen.UTC()
+	return store(tx.Bucket(bucketSessions), []byte(r.ID), r)
+}
+
 // RenewSeat extends the lease of open session id, takes a lapsed one again
 // when the pool admits it, or ends the session as seat_lost.
 func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
-	var lease sesame.Lease
-	lost := false
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		r, ok, err := getSession(tx, id)
-		switch {
-		case err != nil:
-			return err
-		case !ok:
-			return sessionNotFound()
-		case r.EndReason != "":
-			return sessionEnded(r)
-		case r.Pool == "":
-			return nil
-		}
-		sess := r.domain()
-		bb := baseBucket(tx, sess.Base())
-		pb := poolBucket(bb, sess.Pool)
-		login := sesame.LoginKey(sess.Login)
-		cur, has, err := getLease(pb, login)
-		if err != nil {
-			return err
-		}
-		if has && cur.Session == id && cur.Live(now) {
-			cur.ExpiresAt = now.Add(p.Lease).UTC()
-			lease = cur
-			return putLease(bb, cur)
-		}
-		if !has || cur.Session == id {
-			// Lapsed but still ours, or cleared after its lapse to make
-			// room: a newcomer again, counted against the other live
-			// holders.
-			l := sesame.Lease{SeatKey: sesame.SeatKey{UAI: sess.UAI, Year: sess.Year, Pool: sess.Pool},
-				Login: login, Session: id, AcquiredAt: now.UTC(), ExpiresAt: now.Add(p.Lease).UTC()}
-			admitted, err := admitAgain(bb, pb, l, p, now)
-			if admitted || err != nil {
-				lease = l
-				return err
-			}
-			if has {
-				if err := pb.Delete([]byte(login)); err != nil {
-					return err
-				}
-			}
-		}
-		// The seat is gone (taken by a newer session of the user, or
-		// lapsed in a full pool): the session is over. This is committed,
-		// and the caller gets ErrSeatLost.
-		lost = true
-		return endSession(tx, id, sesame.ReasonSeatLost, now)
+	var r renewal
+	err := s.update(ctx, func(tx *bbolt.Tx) (err error) {
+		r, err = renew(tx, id, p, now)
+		return err
 	})
-	if err == nil && lost {
+	if err == nil && r.lost {
 		err = seatLost()
 	}
 	if err != nil {
 		return sesame.Lease{}, fmt.Errorf("renew seat of session %s: %w", shortID(id), err)
 	}
-	return lease, nil
+	return r.lease, nil
+}
+
+// BeatSession stores the activity of open session sess.ID and renews its
+// seat as RenewSeat does, in one write transaction that bbolt shares with
+// concurrent heartbeats' (one commit and one sync for all).
+func (s *Store) BeatSession(ctx context.Context, sess sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+	var r renewal
+	err := s.batch(ctx, func(tx *bbolt.Tx) (err error) {
+		r = renewal{} // a batch may run this again, alone
+		if err := touch(tx, sess); err != nil {
+			return err
+		}
+		r, err = renew(tx, sess.ID, p, now)
+		return err
+	})
+	if err == nil && r.lost {
+		err = seatLost()
+	}
+	if err != nil {
+		return sesame.Lease{}, fmt.Errorf("heartbeat of session %s: %w", shortID(sess.ID), err)
+	}
+	return r.lease, nil
+}
+
+// renewal is what renew did: the lease as renewed, or the session ended
+// because its seat was lost (committed with the transaction).
+type renewal struct {
+	lease sesame.Lease
+	lost  bool
+}
+
+// renew is RenewSeat inside transaction tx.
+func renew(tx *bbolt.Tx, id string, p sesame.SeatPolicy, now time.Time) (renewal, error) {
+	r, err := openRecord(tx, id)
+	if err != nil || r.Pool == "" {
+		return renewal{}, err
+	}
+	sess := r.domain()
+	bb := baseBucket(tx, sess.Base())
+	pb := poolBucket(bb, sess.Pool)
+	login := sesame.LoginKey(sess.Login)
+	cur, has, err := getLease(pb, login)
+	if err != nil {
+		return renewal{}, err
+	}
+	if has && cur.Session == id && cur.Live(now) {
+		cur.ExpiresAt = now.Add(p.Lease).UTC()
+		return renewal{lease: cur}, putLease(bb, cur)
+	}
+	if !has || cur.Session == id {
+		// Lapsed but still ours, or cleared after its lapse to make
+		// room: a newcomer again, counted against the other live
+		// holders.
+		l := sesame.Lease{SeatKey: sesame.SeatKey{UAI: sess.UAI, Year: sess.Year, Pool: sess.Pool},
+			Login: login, Session: id, AcquiredAt: now.UTC(), ExpiresAt: now.Add(p.Lease).UTC()}
+		admitted, err := admitAgain(bb, pb, l, p, now)
+		if admitted || err != nil {
+			return renewal{lease: l}, err
+		}
+		if has {
+			if err := pb.Delete([]byte(login)); err != nil {
+				return renewal{}, err
+			}
+		}
+	}
+	// The seat is gone (taken by a newer session of the user, or lapsed
+	// in a full pool): the session is over. This is committed, and the
+	// caller gets ErrSeatLost.
+	return renewal{lost: true}, endSession(tx, id, sesame.ReasonSeatLost, now)
 }
 
 // EndSession ends open session id with reason r and frees its seat.

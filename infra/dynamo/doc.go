@@ -38,7 +38,10 @@
 // partition read backwards (ScanIndexForward false), its sort key between
 // the time range's IDs and below the cursor, filtered likewise on the
 // event types and the login keys, then checked by
-// sesame.JournalEntry.Matches. ListUsage is a Query between "<from>" and
+// sesame.JournalEntry.Matches. ReadSession, which every request under a
+// session makes, is a consistent GetItem of the session, then one
+// consistent BatchGetItem of its user, its base and, in a space, the
+// space's setting. ListUsage is a Query between "<from>" and
 // "<to>$". ListSessions is a Query of GSI1 confirmed by consistent reads,
 // ListLeases a Query per pool partition. Every read that decides or lists
 // is strongly consistent. Times people read are RFC 3339 strings in UTC;
@@ -74,7 +77,10 @@
 // TransactWriteItems. A newcomer's HOLDER is created only with
 // "n < limit", so live holders ≤ HOLDER items < limit before it: no read
 // decides alone, the condition does, against the now passed in. OpenSession
-// reads the user's HOLDER (consistently) to choose one transaction:
+// reads the user's HOLDER and the pool's COUNT in one consistent
+// BatchGetItem (the COUNT read, plus one for a newcomer, is the lease's Held,
+// which the seat usage notes: no Query of the pool) to choose one
+// transaction:
 //
 //   - live: the lease moves. Update HOLDER if it still names the old
 //     session and is live; end the old session (replaced, removed from
@@ -94,6 +100,12 @@
 // If the count is above the HOLDER items although none lapsed (the TTL
 // deleted one), n is set to the number of HOLDER items, on condition that v
 // did not change since n was read before the Query.
+//
+// BeatSession, a heartbeat, is TouchSession (one conditional UpdateItem,
+// tried again after an unknown outcome: it holds again once landed) then,
+// for a seat, the extension below without reading the session first: a
+// live HOLDER naming the session proves it open. Anything else falls to
+// RenewSeat.
 //
 // RenewSeat extends a live HOLDER of its session with one conditional
 // UpdateItem; a lapsed one is taken again with Transact[Update HOLDER if

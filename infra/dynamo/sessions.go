@@ -236,7 +236,8 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 			}
 		}
 		var h holderRecord
-		found, err := s.get(ctx, holderKey(seat, login), &h)
+		var c countRecord
+		found, _, err := s.getPair(ctx, holderKey(seat, login), &h, countKey(seat), &c)
 		if err != nil {
 			return sesame.Lease{}, err
 		}
@@ -309,6 +310,12 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 
 		err = s.transact(ctx, t.items)
 		if err == nil {
+			// The count read with the HOLDER, and this admission: the
+			// holders just after it, unless others came in between.
+			lease.Held = int(c.N)
+			if !found {
+				lease.Held++
+			}
 			return lease, nil
 		}
 		retry := unsure.again(ctx, err)
@@ -468,6 +475,57 @@ func (s *Store) GetSession(ctx context.Context, id string) (sesame.Session, erro
 	return x, nil
 }
 
+// ReadSession reads session id (one consistent GetItem), then, when it is
+// open, its user, its base and its space's setting in one consistent
+// BatchGetItem.
+func (s *Store) ReadSession(ctx context.Context, id string) (sesame.SessionRead, error) {
+	fail := func(err error) (sesame.SessionRead, error) {
+		return sesame.SessionRead{}, fmt.Errorf("read session %.8s: %w", id, err)
+	}
+	x, err := s.GetSession(ctx, id)
+	if err != nil || !x.Open() {
+		return sesame.SessionRead{Session: x}, err
+	}
+	k := x.Base()
+	var (
+		u  userRecord
+		b  baseRecord
+		pr profileRecord
+	)
+	keys, outs := []map[string]types.AttributeValue{contentKey(k, userSK(x.Login)), baseKey(k)}, []any{&u, &b}
+	space := sesame.IdleProfileFor(sesame.User{}, x.Mode)
+	if space != "" {
+		keys, outs = append(keys, contentKey(k, profileSK(space))), append(outs, &pr)
+	}
+	found, err := s.getMany(ctx, keys, outs)
+	if err != nil {
+		return fail(err)
+	}
+	if !found[1] {
+		_, err := fail(sesame.NotFound(baseName(k)))
+		return sesame.SessionRead{Session: x}, err
+	}
+	r := sesame.SessionRead{Session: x}
+	if r.Base, err = b.domain(); err != nil {
+		return fail(err)
+	}
+	if found[0] {
+		v, err := u.domain()
+		if err != nil {
+			return fail(err)
+		}
+		r.User = &v
+	}
+	if space != "" && found[2] {
+		p, err := pr.domain()
+		if err != nil {
+			return fail(err)
+		}
+		r.Profile = &p
+	}
+	return r, nil
+}
+
 // TouchSession stores the activity times of open session x.ID.
 func (s *Store) TouchSession(ctx context.Context, x sesame.Session) error {
 	fail := func(err error) error { return fmt.Errorf("touch session %.8s: %w", x.ID, err) }
@@ -478,10 +536,22 @@ func (s *Store) TouchSession(ctx context.Context, x sesame.Session) error {
 	if err != nil {
 		return fail(err)
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: sessionKey(x.ID),
-		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	// The write holds again after it landed (the session is still open),
+	// so an unknown outcome or a conflict is simply tried again.
+	unsure := s.streak()
+	for attempt := 0; ; attempt++ {
+		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: sessionKey(x.ID),
+			UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+		retry := unsure.again(ctx, err)
+		if attempt+1 >= s.attempts || !(retry || contended(err, nil)) {
+			break
+		}
+		if err := s.pause(ctx, attempt+1); err != nil {
+			return fail(err)
+		}
+	}
 	if old, ok := conditionFailed(err); ok {
 		if len(old) == 0 {
 			return fail(sesame.NotFound(sessionName(x.ID)))
@@ -508,6 +578,29 @@ var (
 	errAgain     = errors.New("dynamo: try again")
 	errContended = errors.New("dynamo: contended")
 )
+
+// BeatSession stores the activity of open session x, then, when it holds
+// a seat, extends its live HOLDER with one conditional UpdateItem: a HOLDER
+// that names x and is live proves the session open, since every end of a
+// session deletes the HOLDER that names it in the same transaction. Any
+// other case (a lapsed, lost or moved seat) is RenewSeat's.
+func (s *Store) BeatSession(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+	if err := s.TouchSession(ctx, x); err != nil {
+		return sesame.Lease{}, err
+	}
+	if x.Pool == "" {
+		return sesame.Lease{}, nil // the session as stored takes no seat
+	}
+	if p.Lease <= 0 {
+		return s.RenewSeat(ctx, x.ID, p, now)
+	}
+	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
+	l := sesame.Lease{SeatKey: seat, Login: sesame.LoginKey(x.Login), Session: x.ID, AcquiredAt: now, ExpiresAt: now.Add(p.Lease)}
+	if l, _, err := s.extend(ctx, l, now); err == nil {
+		return l, nil
+	}
+	return s.RenewSeat(ctx, x.ID, p, now)
+}
 
 // RenewSeat extends the lease of open session id. See doc.go.
 func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {

@@ -224,6 +224,63 @@ func (s *Store) get(ctx context.Context, k map[string]types.AttributeValue, out 
 	return true, nil
 }
 
+// getPair reads two items in one BatchGetItem (see getMany) and reports
+// which exist.
+func (s *Store) getPair(ctx context.Context, k1 map[string]types.AttributeValue, out1 any, k2 map[string]types.AttributeValue, out2 any) (found1, found2 bool, err error) {
+	found, err := s.getMany(ctx, []map[string]types.AttributeValue{k1, k2}, []any{out1, out2})
+	if err != nil {
+		return false, false, err
+	}
+	return found[0], found[1], nil
+}
+
+// getMany reads items of the table (at most 100, distinct) in one
+// BatchGetItem, with strongly consistent reads, each into its out, and
+// reports which exist. Keys left unprocessed are asked for again after a
+// pause.
+func (s *Store) getMany(ctx context.Context, keys []map[string]types.AttributeValue, outs []any) ([]bool, error) {
+	id := func(k map[string]types.AttributeValue) string {
+		pk, _ := k[attrPK].(*types.AttributeValueMemberS)
+		sk, _ := k[attrSK].(*types.AttributeValueMemberS)
+		return pk.Value + "\x00" + sk.Value
+	}
+	at := map[string]int{}
+	for i, k := range keys {
+		at[id(k)] = i
+	}
+	found := make([]bool, len(keys))
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > 0 {
+			if attempt > s.attempts {
+				return nil, errGaveUp
+			}
+			if err := s.pause(ctx, attempt); err != nil {
+				return nil, err
+			}
+		}
+		var res *dynamodb.BatchGetItemOutput
+		if err := s.read(ctx, func() (err error) {
+			res, err = s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		for _, item := range res.Responses[s.table] {
+			i, ok := at[id(item)]
+			if !ok {
+				continue
+			}
+			if err := attributevalue.UnmarshalMap(item, outs[i]); err != nil {
+				return nil, fmt.Errorf("dynamo: decoding item: %w", err)
+			}
+			found[i] = true
+		}
+		req = res.UnprocessedKeys
+	}
+	return found, nil
+}
+
 // read runs a read, and runs it again after a pause while it fails for a
 // reason that a new try may not meet (a broken connection or a reply cut
 // short, which the SDK does not always try again; throttling), up to the

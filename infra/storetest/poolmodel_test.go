@@ -235,6 +235,11 @@ func (f *fakePool) RenewSeat(_ context.Context, id string, p sesame.SeatPolicy, 
 	return l, nil
 }
 
+// BeatSession is RenewSeat: the fake keeps no activity.
+func (f *fakePool) BeatSession(ctx context.Context, s sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+	return f.RenewSeat(ctx, s.ID, p, now)
+}
+
 func (f *fakePool) EndSession(_ context.Context, id string, r sesame.EndReason, now time.Time) (sesame.Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

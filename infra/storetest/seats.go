@@ -52,6 +52,36 @@ func testSessions(t *testing.T, open Opener) {
 		wantErr(t, "RenewSeat after the end", second(st.RenewSeat(ctx, s.ID, sesame.SeatPolicy{Limit: sesame.Unlimited, Lease: lease}, now.Add(time.Minute))), sesame.ErrSessionEnded)
 	})
 
+	t.Run("ReadSession", func(t *testing.T) {
+		_, err := st.ReadSession(ctx, "absente")
+		wantErr(t, "ReadSession of no session", err, sesame.ErrNotFound)
+		s := newSession(k, "SPR", "", now)
+		s.Mode = sesame.SpaceStudent // a space: its setting comes along
+		_, err = st.OpenSession(ctx, s, sesame.SeatPolicy{}, now)
+		must(t, "OpenSession", err)
+		r, err := st.ReadSession(ctx, s.ID)
+		must(t, "ReadSession", err)
+		if r.Session.ID != s.ID || r.User == nil || r.User.Login != "spr" || r.Base.BaseKey != k || r.Base.Version == 0 {
+			t.Fatalf("ReadSession = session %.8s, user %v, base %+v", r.Session.ID, r.User, r.Base)
+		}
+		if r.Profile == nil || r.Profile.ID != string(sesame.SpaceStudent) {
+			t.Fatalf("ReadSession's profile = %+v, want the student space's setting", r.Profile)
+		}
+		_, err = st.EndSession(ctx, s.ID, sesame.ReasonLoggedOut, now)
+		must(t, "EndSession", err)
+		r, err = st.ReadSession(ctx, s.ID)
+		if err != nil || r.Session.EndReason != sesame.ReasonLoggedOut || r.User != nil {
+			t.Fatalf("ReadSession of an ended session = %+v, %v", r, err)
+		}
+		// A session of an account that no longer exists: no user.
+		g := newSession(k, "fantome", "", now)
+		_, err = st.OpenSession(ctx, g, sesame.SeatPolicy{}, now)
+		must(t, "OpenSession", err)
+		if r, err := st.ReadSession(ctx, g.ID); err != nil || r.User != nil || r.Profile != nil {
+			t.Fatalf("ReadSession of a session without its account = %+v, %v", r, err)
+		}
+	})
+
 	t.Run("EndTwice", func(t *testing.T) {
 		s := mustOpen(t, st, k, "deux-fois", sesame.PoolVieScolaire, sesame.Unlimited, now)
 		e, err := st.EndSession(ctx, s.ID, sesame.ReasonIdleTimeout, now.Add(time.Minute))
@@ -137,6 +167,58 @@ func testSeats(t *testing.T, open Opener) {
 		}
 		// Other pools of the base are not affected.
 		mustOpen(t, st, k, "u5", sesame.PoolVieScolaire, sesame.Unlimited, c.Now())
+	})
+
+	t.Run("AdmissionCountsTheSeatsHeld", func(t *testing.T) {
+		k := MustBase(t, st, NewUAI(), year, sesame.DefaultLicense)
+		held := func(login string, limit sesame.Limit, p sesame.Pool) int {
+			t.Helper()
+			l, err := st.OpenSession(ctx, newSession(k, login, p, t0), policy(limit), t0)
+			must(t, "OpenSession "+login, err)
+			return l.Held
+		}
+		for i, u := range []string{"u1", "u2", "u3"} {
+			if got := held(u, 4, pool); got != i+1 {
+				t.Fatalf("%s's admission counts %d seats held, want %d", u, got, i+1)
+			}
+		}
+		if got := held("u2", 4, pool); got != 3 {
+			t.Fatalf("u2 signing in again counts %d seats held, want 3 (a move)", got)
+		}
+		for i, u := range []string{"e1", "e2"} {
+			if got := held(u, sesame.Unlimited, sesame.PoolStudent); got != i+1 {
+				t.Fatalf("%s's admission into an unlimited pool counts %d seats held, want %d", u, got, i+1)
+			}
+		}
+	})
+
+	t.Run("BeatSession", func(t *testing.T) {
+		k := MustBase(t, st, NewUAI(), year, sesame.DefaultLicense)
+		a := mustOpen(t, st, k, "a", pool, 1, t0)
+		at := t0.Add(time.Minute)
+		a.LastActivity, a.LastSeen = at.Add(-10*time.Second), at
+		l, err := st.BeatSession(ctx, a, policy(1), at)
+		must(t, "BeatSession", err)
+		if l.Session != a.ID || !l.ExpiresAt.Equal(at.Add(lease)) {
+			t.Fatalf("BeatSession's lease = %+v, want session %s until %v", l, a.ID, at.Add(lease))
+		}
+		got, err := st.GetSession(ctx, a.ID)
+		must(t, "GetSession", err)
+		if !got.LastActivity.Equal(a.LastActivity) || !got.LastSeen.Equal(at) {
+			t.Fatalf("after BeatSession: activity %v, seen %v; want %v, %v", got.LastActivity, got.LastSeen, a.LastActivity, at)
+		}
+		// Without a seat: the activity alone.
+		e := mustOpen(t, st, k, "e", "", sesame.Unlimited, t0)
+		e.LastActivity = at
+		if l, err := st.BeatSession(ctx, e, policy(sesame.Unlimited), at); err != nil || l != (sesame.Lease{}) {
+			t.Fatalf("BeatSession without a seat: %+v, %v", l, err)
+		}
+		// Lapsed in a full pool: the seat is lost and the session over.
+		late := at.Add(lease + time.Second)
+		mustOpen(t, st, k, "b", pool, 1, late)
+		wantErr(t, "BeatSession of a lapsed seat in a full pool", second(st.BeatSession(ctx, a, policy(1), late)), sesame.ErrSeatLost)
+		ended(t, st, a.ID, sesame.ReasonSeatLost)
+		wantErr(t, "BeatSession after the end", second(st.BeatSession(ctx, a, policy(1), late)), sesame.ErrSessionEnded)
 	})
 
 	t.Run("SignInAgainMovesTheSeat", func(t *testing.T) {
