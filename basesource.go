@@ -56,7 +56,7 @@ func (b *baseSource) Users(ctx context.Context, f func(RentreeUser) error) error
 		for _, u := range page.Users {
 			ru := RentreeUser{Login: u.Login, DisplayName: u.DisplayName, Kind: u.Kind, Enabled: u.Enabled,
 				Supervisor: u.Supervisor, PasswordHash: u.PasswordHash, AdminGroup: b.names[u.AdminGroup],
-				Profile: b.names[u.Profile], Entry: string(b.k.Year)}
+				Profile: b.names[u.Profile], ENTID: u.ENTID, Entry: string(b.k.Year)}
 			if err := f(ru); err != nil {
 				return err
 			}

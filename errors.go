@@ -39,6 +39,12 @@ const (
 	CodeCanceled           = "canceled"         // the caller went away before the answer
 	CodeNotConfigured      = "not_configured"   // a feature this server was not set up for
 	CodeInternal           = "internal"
+
+	// Sign-in through an identity provider (the school's ENT, EduConnect).
+	CodeIdentityUnknown     = "identity_unknown"     // the provider's identity is linked to no account of the base
+	CodeProviderForbidden   = "provider_forbidden"   // the account's kind may not use this provider
+	CodeProviderUnavailable = "provider_unavailable" // the provider did not answer, or answered nonsense
+	CodeAssertionReplayed   = "assertion_replayed"   // a SAML assertion or CAS ticket already used
 )
 
 // Problem is what a domain error says of itself: a stable Code, a French
@@ -429,3 +435,46 @@ func (e *WriteConflict) Is(target error) bool { return target == ErrConflict }
 
 // Problem describes e as the conflict it is.
 func (e *WriteConflict) Problem() Problem { return ErrConflict.Problem() }
+
+// ProviderUnavailableError says that an identity provider could not be
+// reached or gave an answer that cannot be used (the protocol layer
+// returns it; Err, never shown, says what happened).
+type ProviderUnavailableError struct {
+	Provider string // the provider's display name, for the message
+	Err      error
+}
+
+func (e *ProviderUnavailableError) Error() string {
+	if e.Err != nil {
+		return CodeProviderUnavailable + ": " + e.Provider + ": " + e.Err.Error()
+	}
+	return CodeProviderUnavailable + ": " + e.Provider
+}
+
+// Unwrap returns the underlying cause.
+func (e *ProviderUnavailableError) Unwrap() error { return e.Err }
+
+// ProviderRetry is how long a page asks to wait after a provider failed.
+const ProviderRetry = 30 * time.Second
+
+// Problem describes e, with how long to wait before trying again.
+func (e *ProviderUnavailableError) Problem() Problem {
+	name := e.Provider
+	if name == "" {
+		name = "de l'établissement"
+	} else {
+		name = "« " + name + " »"
+	}
+	return Problem{Code: CodeProviderUnavailable, RetryAfter: ProviderRetry,
+		Message: "Le service de connexion " + name + " ne répond pas. Réessayez dans quelques instants, ou connectez-vous avec votre identifiant et votre mot de passe Sésame.",
+		Details: map[string]any{"retryAfterSeconds": int(ProviderRetry / time.Second)}}
+}
+
+// Errors of the sign-in through an identity provider. Their messages are
+// what the sign-in page shows.
+var (
+	ErrIdentityUnknown = &Error{Code: CodeIdentityUnknown,
+		Message: "Votre compte de l'ENT n'est relié à aucun compte Sésame de l'établissement. Demandez au superviseur (SPR) de renseigner votre identifiant ENT."}
+	ErrAssertionReplayed = &Error{Code: CodeAssertionReplayed,
+		Message: "Cette réponse du service de connexion a déjà servi. Recommencez la connexion depuis la page d'accueil."}
+)

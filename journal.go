@@ -33,12 +33,13 @@ const (
 	EventProfileUpdated Event = "profile_updated" // a group, a profile or a space setting changed
 	EventProfileDeleted Event = "profile_deleted" // a group or a profile was removed
 	EventRecovery       Event = "recovery"        // users were recovered
+	EventProviderEdited Event = "provider_edited" // an identity provider was added, changed or removed
 )
 
 // Events lists every event type.
 var Events = []Event{EventLogin, EventLoginRefused, EventLogout, EventIdleTimeout, EventDisconnected, EventSeatLost,
 	EventUserCreated, EventUserUpdated, EventUserDisabled, EventUserEnabled, EventPasswordReset,
-	EventProfileCreated, EventProfileUpdated, EventProfileDeleted, EventRecovery}
+	EventProfileCreated, EventProfileUpdated, EventProfileDeleted, EventRecovery, EventProviderEdited}
 
 // Label is the event's French name.
 func (e Event) Label() string {
@@ -73,6 +74,8 @@ func (e Event) Label() string {
 		return "Groupe ou profil supprimé"
 	case EventRecovery:
 		return "Récupération des utilisateurs"
+	case EventProviderEdited:
+		return "Connexion via l'ENT modifiée"
 	}
 	return string(e)
 }
@@ -156,7 +159,9 @@ func (e JournalEntry) Summarised() JournalEntry {
 	if e.Count == 0 {
 		return e
 	}
-	why := map[string]string{CodeInvalidCredentials: "identifiants incorrects", CodeTooManyAttempts: "trop de tentatives"}[e.Reason]
+	why := map[string]string{CodeInvalidCredentials: "identifiants incorrects", CodeTooManyAttempts: "trop de tentatives",
+		CodeIdentityUnknown: "identité ENT non reliée", CodeAssertionReplayed: "réponse de l'ENT rejouée",
+		CodeProviderUnavailable: "service de connexion indisponible"}[e.Reason]
 	if why == "" {
 		why = e.Reason
 	}

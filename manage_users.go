@@ -120,6 +120,7 @@ type UserEdit struct {
 	AdminGroup  *string // "" takes the user out of admin groups
 	Profile     *string
 	Enabled     *bool
+	ENTID       *string // the « identifiant ENT »; "" unlinks
 	Version     int64
 }
 
@@ -162,6 +163,11 @@ func (s *Service) UpdateUser(ctx context.Context, token, login string, e UserEdi
 	}
 	if err := CheckUserEdit(&before, u, profiles); err != nil {
 		return User{}, err
+	}
+	if u.ENTID != before.ENTID {
+		if err := s.checkENTIDFree(ctx, k, u); err != nil {
+			return User{}, err
+		}
 	}
 	u.UpdatedAt = s.now()
 	saved, err := s.Store.UpdateUser(ctx, k, u)
@@ -224,6 +230,13 @@ func editUser(u User, e UserEdit, profiles []Profile) (User, []string, error) {
 	}
 	if e.Enabled != nil {
 		u.Enabled = *e.Enabled
+	}
+	if e.ENTID != nil && strings.TrimSpace(*e.ENTID) != u.ENTID {
+		if u.ENTID = strings.TrimSpace(*e.ENTID); u.ENTID == "" {
+			changes = append(changes, "identifiant ENT retiré")
+		} else {
+			changes = append(changes, "identifiant ENT « "+clip(u.ENTID, 64)+" »")
+		}
 	}
 	return u, changes, nil
 }

@@ -479,7 +479,7 @@ func (r *recovery) planUser(u RentreeUser, target *User) userDecision {
 	if target == nil && !r.opts.Add {
 		return userDecision{action: "skipped"}
 	}
-	want := User{Login: u.Login, DisplayName: u.DisplayName, Kind: u.Kind, Enabled: u.Enabled, PasswordHash: u.PasswordHash}
+	want := User{Login: u.Login, DisplayName: u.DisplayName, Kind: u.Kind, Enabled: u.Enabled, PasswordHash: u.PasswordHash, ENTID: u.ENTID}
 	for _, ref := range []struct {
 		name string
 		mode Mode
@@ -516,6 +516,9 @@ func (r *recovery) planUser(u RentreeUser, target *User) userDecision {
 	if want.Profile == "" {
 		next.Profile = target.Profile // a profile is never dropped
 	}
+	if next.ENTID = want.ENTID; want.ENTID == "" {
+		next.ENTID = target.ENTID // nor a link to the ENT
+	}
 	next = WithDefaultProfile(next)
 	fields := userDiff(*target, next)
 	switch {
@@ -551,6 +554,7 @@ func userDiff(cur, next User) []string {
 		{"password", cur.PasswordHash != next.PasswordHash},
 		{"adminGroup", cur.AdminGroup != next.AdminGroup},
 		{"profile", cur.Profile != next.Profile},
+		{"entId", cur.ENTID != next.ENTID},
 	} {
 		if f.changed {
 			fields = append(fields, f.name)

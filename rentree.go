@@ -40,6 +40,7 @@ type RentreeUser struct {
 	PasswordHash string // a PHC string: argon2id or bcrypt; never a clear password; "" for none
 	AdminGroup   string // name of an admin group, or ""
 	Profile      string // name of a teacher or staff profile, or ""
+	ENTID        string // the account's ENT identifier (User.ENTID), or ""
 	// Where it stands in its source, for reports: the entry ("users.jsonl")
 	// and the line (from 1).
 	Entry string

@@ -63,6 +63,7 @@ type attempt struct {
 	address  *reservation  // the address's counter (unknown devices), checked but not taken
 	rehash   bool          // the hash is to be replaced by a fresh one
 	ticket   *Ticket       // its place in the hashing gate
+	via      string        // the identity provider's name, for a sign-in through one
 }
 
 // reservation is a throttling counter as read, and its budget.
@@ -374,6 +375,9 @@ func (s *Service) journalLogin(ctx context.Context, a *attempt, res LoginResult,
 		if sess.Access == Consult {
 			detail += " (consultation)"
 		}
+		if a.via != "" {
+			detail += " via « " + a.via + " »"
+		}
 		s.journal(ctx, sess.Base(), JournalEntry{Event: EventLogin, Actor: res.View.User.Login, Subject: res.View.User.Login,
 			Mode: sess.Mode, Pool: sess.Pool, Detail: detail + ".", Address: a.r.Address})
 		return
@@ -383,11 +387,11 @@ func (s *Service) journalLogin(ctx context.Context, a *attempt, res LoginResult,
 	}
 	k := BaseKey{a.uai, a.year}
 	switch code := ErrorCode(err); code {
-	case CodeInvalidCredentials, CodeTooManyAttempts:
+	case CodeInvalidCredentials, CodeTooManyAttempts, CodeIdentityUnknown, CodeAssertionReplayed, CodeProviderUnavailable:
 		if cerr := s.Store.CountJournal(ctx, k, RefusalSummary(s.now(), code, s.JournalRetention())); cerr != nil {
 			s.logger().Error("journal", "event", string(EventLoginRefused), "school", string(k.UAI), "error", cerr.Error())
 		}
-	case CodeModeForbidden, CodeAccountDisabled, CodeSeatsExhausted:
+	case CodeModeForbidden, CodeAccountDisabled, CodeSeatsExhausted, CodeProviderForbidden:
 		e := JournalEntry{Event: EventLoginRefused, Subject: strings.TrimSpace(a.r.Login), Mode: a.mode,
 			Reason: code, Detail: ErrorMessage(err), Address: a.r.Address}
 		var se *SeatsExhaustedError

@@ -22,6 +22,8 @@ import (
 // Time is always passed in (now): stores never read a clock, and expiry is
 // decided against now at the moment of the write, never by a TTL sweep.
 type Store interface {
+	ProviderStore
+
 	// CreateBase creates base b with its initial content (see
 	// NewBaseContent) in one step, and the school s when it does not exist
 	// yet (b.Year then becomes its current year). An existing school keeps
@@ -198,6 +200,42 @@ type SessionRead struct {
 	User    *User    // nil when the account no longer exists (or the session has ended)
 	Base    Base     // zero when the session has ended
 	Profile *Profile // the space's setting of a space session; nil otherwise or when missing
+}
+
+// ProviderStore keeps the schools' identity providers, finds the account
+// an identity is linked to, and remembers the single-use proofs of
+// identity already taken (SAML assertion IDs, CAS tickets).
+type ProviderStore interface {
+	// CreateProvider adds p (Version 1) to school uai. Returns ErrNotFound
+	// if the school does not exist, ErrExists if a provider has the same
+	// ID.
+	CreateProvider(ctx context.Context, uai UAI, p IdentityProvider) error
+	// GetProvider returns the provider. Returns ErrNotFound if there is
+	// none.
+	GetProvider(ctx context.Context, k ProviderKey) (IdentityProvider, error)
+	// UpdateProvider writes p over the stored provider with the same ID,
+	// provided the stored Version equals p.Version, and returns it with
+	// Version+1. Returns ErrNotFound or ErrConflict.
+	UpdateProvider(ctx context.Context, uai UAI, p IdentityProvider) (IdentityProvider, error)
+	// ListProviders returns the school's providers by ID (an empty list
+	// for an unknown school).
+	ListProviders(ctx context.Context, uai UAI) ([]IdentityProvider, error)
+	// DeleteProvider removes the provider, provided its stored Version
+	// equals version. Returns ErrNotFound or ErrConflict.
+	DeleteProvider(ctx context.Context, k ProviderKey, version int64) error
+
+	// FindUsersByENTID returns the users of the base whose ENTID equals
+	// entID exactly (case matters), by login key: none, one, or more when
+	// a link was given twice (the service refuses that identity). A store
+	// may find them through an index that lags a write by a moment, but
+	// every user it returns is read consistently and has that ENTID.
+	FindUsersByENTID(ctx context.Context, k BaseKey, entID string) ([]User, error)
+
+	// UseAssertion records that the single-use proof id (a SAML assertion
+	// ID, a CAS ticket) of provider k was taken, until expires, in one
+	// conditional write: put if absent or expired at now. Returns
+	// ErrExists when it is already recorded and not expired (a replay).
+	UseAssertion(ctx context.Context, k ProviderKey, id string, expires, now time.Time) error
 }
 
 // UserQuery selects a page of users.

@@ -98,7 +98,11 @@ type User struct {
 	AdminGroup string
 	// Profile is the ID of the user's teacher profile (teachers) or staff
 	// profile (staff, for vie scolaire mode).
-	Profile   string
+	Profile string
+	// ENTID is the account's identifier at the school's identity
+	// providers (the « identifiant ENT »): sign-in through a provider
+	// finds the account by it. Empty: not linked.
+	ENTID     string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	// Version grows by one at every write; updates are conditional on it.
@@ -148,6 +152,9 @@ func (u User) Validate() error {
 	}
 	if u.Supervisor && (u.Kind != KindStaff || u.AdminGroup != AdministrationID) {
 		return Invalid("supervisor", "Le superviseur (SPR) est un personnel du groupe Administration.")
+	}
+	if err := ValidateENTID(u.ENTID); err != nil {
+		return err
 	}
 	if u.PasswordHash != "" {
 		if _, err := ParseHashFormat(u.PasswordHash); err != nil {

@@ -72,7 +72,9 @@
 // displayName is 1 to 200 characters. Optional: supervisor (false),
 // passwordHash (absent or "": no password; otherwise argon2id, or bcrypt of
 // cost 10 or more), adminGroup and profile (the name of a group or profile,
-// which need not be in the file: the target base may have it).
+// which need not be in the file: the target base may have it), entId (the
+// account's identifiant ENT, up to 256 printable characters without spaces
+// around; a recovery that updates an account never drops its link).
 //
 // # The .profils file
 //

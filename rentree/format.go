@@ -111,6 +111,7 @@ type userJSON struct {
 	PasswordHash string `json:"passwordHash,omitempty"`
 	AdminGroup   string `json:"adminGroup,omitempty"`
 	Profile      string `json:"profile,omitempty"`
+	ENTID        string `json:"entId,omitempty"`
 }
 
 type schoolJSON struct {
@@ -199,7 +200,7 @@ var (
 	userShape  = newShape(fieldSpec{name: "login"}, fieldSpec{name: "displayName"}, fieldSpec{name: "kind"},
 		fieldSpec{name: "enabled"}, fieldSpec{name: "supervisor", optional: true},
 		fieldSpec{name: "passwordHash", optional: true}, fieldSpec{name: "adminGroup", optional: true},
-		fieldSpec{name: "profile", optional: true})
+		fieldSpec{name: "profile", optional: true}, fieldSpec{name: "entId", optional: true})
 	manifestShape = newShape(fieldSpec{name: "format"}, fieldSpec{name: "version"},
 		fieldSpec{name: "school", sub: schoolShape}, fieldSpec{name: "year"}, fieldSpec{name: "createdAt"},
 		fieldSpec{name: "counts", sub: countsShape})
@@ -604,9 +605,12 @@ func checkUser(entry string, line int, u *userJSON, profils bool) (sesame.Rentre
 	if err := checkName(entry, line, "profile", u.Profile, true); err != nil {
 		return sesame.RentreeUser{}, err
 	}
+	if err := sesame.ValidateENTID(u.ENTID); err != nil {
+		return sesame.RentreeUser{}, refuse(reasonSchema, entry, line, "entId", "%s", domainMessage(err))
+	}
 	return sesame.RentreeUser{
 		Login: u.Login, DisplayName: u.DisplayName, Kind: k, Enabled: u.Enabled, Supervisor: u.Supervisor,
-		PasswordHash: u.PasswordHash, AdminGroup: u.AdminGroup, Profile: u.Profile, Entry: entry, Line: line,
+		PasswordHash: u.PasswordHash, AdminGroup: u.AdminGroup, Profile: u.Profile, ENTID: u.ENTID, Entry: entry, Line: line,
 	}, nil
 }
 

@@ -103,7 +103,7 @@ func sampleSource(n int) *memSource {
 		sesame.RentreeUser{Login: "spr", DisplayName: "Mme la Principale", Kind: sesame.KindStaff, Enabled: true, Supervisor: true,
 			PasswordHash: argonHash(-1), AdminGroup: "Administration", Profile: "Personnels"},
 		sesame.RentreeUser{Login: "Prof.Martin", DisplayName: "M. Martin", Kind: sesame.KindTeacher, Enabled: true,
-			PasswordHash: bcryptHash(12), Profile: "Professeurs"},
+			PasswordHash: bcryptHash(12), Profile: "Professeurs", ENTID: "ent:Martin/042"},
 		sesame.RentreeUser{Login: "sans.mot.de.passe", DisplayName: "Élève sans mot de passe", Kind: sesame.KindStudent},
 	)
 	for i := range n {
@@ -405,6 +405,7 @@ func TestWriterRefusesWhatOpenRefuses(t *testing.T) {
 		"dup group":      func(m *memSource) { m.ps[2].Name = "MODIFICATION" },
 		"count":          func(m *memSource) { m.h.Users = 2 },
 		"bad UAI":        func(m *memSource) { m.h.UAI = "123" },
+		"bad ENT id":     func(m *memSource) { m.us[3].ENTID = " ent-1" },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -257,6 +257,7 @@ func writtenUser(entry string, line int, u sesame.RentreeUser, profils bool) (*u
 	uj := &userJSON{
 		Login: u.Login, DisplayName: u.DisplayName, Kind: string(u.Kind), Enabled: u.Enabled,
 		Supervisor: u.Supervisor, PasswordHash: u.PasswordHash, AdminGroup: u.AdminGroup, Profile: u.Profile,
+		ENTID: u.ENTID,
 	}
 	if _, ierr := checkUser(entry, line, uj, profils); ierr != nil {
 		return nil, unwritable(fmt.Sprintf("l'utilisateur « %s »", printable(u.Login, 64)), ierr)

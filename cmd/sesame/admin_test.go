@@ -210,7 +210,7 @@ func TestUsersList(t *testing.T) {
 		refused(t, exitFailure, "La base 2030-2031 de l'établissement 0751234A est introuvable. [not_found]")
 	sesameCmd(t, "", "users", "list", "--store", store, "--uai", "07512", "--year", year).refused(t, exitUsage, "Le code établissement (UAI) « 07512 » est incorrect")
 	sesameCmd(t, "", "users", "frobnicate").refused(t, exitUsage,
-		"sous-commande inconnue : « frobnicate ». Possibles : « sesame users add », « sesame users list », « sesame users set », « sesame users disable », « sesame users enable », « sesame users password ».")
+		"sous-commande inconnue : « frobnicate ». Possibles : « sesame users add », « sesame users list », « sesame users set », « sesame users disable », « sesame users enable », « sesame users password », « sesame users link-ent ».")
 }
 
 var usersSet = []string{"users", "set"}

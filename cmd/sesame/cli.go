@@ -47,6 +47,7 @@ Commandes :
   sesame users set --uai U --year Y --login L [--name N] [--admin-group G | --no-admin-group] [--profile P]
   sesame users disable|enable --uai U --year Y --login L        (désactiver ferme ses connexions)
   sesame users password --uai U --year Y --login L [--password-stdin]   (sinon, un mot de passe est généré et affiché)
+  sesame users link-ent --uai U --year Y --csv FICHIER|-        (identifiants ENT : colonnes login et entId ; vide = lien retiré)
   sesame groups list --uai U --year Y                            (groupes, profils et espaces)
   sesame groups set --uai U --year Y --name NOM_OU_ID [--auto-disconnect 30m|45|off] [--grant action,…] [--revoke action,…]
   sesame journal --uai U --year Y [--from AAAA-MM-JJ] [--to AAAA-MM-JJ] [--event E,…] [--login L] [--csv]
@@ -83,6 +84,7 @@ var commands = []command{
 	{"users disable", cmdUsersDisable},
 	{"users enable", cmdUsersEnable},
 	{"users password", cmdUsersPassword},
+	{"users link-ent", cmdUsersLinkENT},
 	{"groups list", cmdGroupsList},
 	{"groups set", cmdGroupsSet},
 	{"journal", cmdJournal},

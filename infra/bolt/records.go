@@ -63,6 +63,7 @@ type userRec struct {
 	PasswordHash string    `json:"passwordHash,omitempty"`
 	AdminGroup   string    `json:"adminGroup,omitempty"`
 	Profile      string    `json:"profile,omitempty"`
+	ENTID        string    `json:"entId,omitempty"`
 	CreatedAt    time.Time `json:"createdAt"`
 	UpdatedAt    time.Time `json:"updatedAt"`
 	Version      int64     `json:"version"`
@@ -70,13 +71,13 @@ type userRec struct {
 
 func toUserRec(u sesame.User) userRec {
 	return userRec{Login: u.Login, DisplayName: u.DisplayName, Kind: string(u.Kind), Supervisor: u.Supervisor,
-		Enabled: u.Enabled, PasswordHash: u.PasswordHash, AdminGroup: u.AdminGroup, Profile: u.Profile,
+		Enabled: u.Enabled, PasswordHash: u.PasswordHash, AdminGroup: u.AdminGroup, Profile: u.Profile, ENTID: u.ENTID,
 		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(), Version: u.Version}
 }
 
 func (r userRec) domain() sesame.User {
 	return sesame.User{Login: r.Login, DisplayName: r.DisplayName, Kind: sesame.Kind(r.Kind), Supervisor: r.Supervisor,
-		Enabled: r.Enabled, PasswordHash: r.PasswordHash, AdminGroup: r.AdminGroup, Profile: r.Profile,
+		Enabled: r.Enabled, PasswordHash: r.PasswordHash, AdminGroup: r.AdminGroup, Profile: r.Profile, ENTID: r.ENTID,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
 }
 

@@ -34,32 +34,7 @@ func contentKey(k sesame.BaseKey, sk string) map[string]types.AttributeValue {
 // createIn writes record into base k if the base exists and the item does
 // not. what names the item in errors.
 func (s *Store) createIn(ctx context.Context, k sesame.BaseKey, record any, what string) error {
-	check, err := s.conditionCheck(baseKey(k), itemExists())
-	if err != nil {
-		return err
-	}
-	put, err := s.putNew(record)
-	if err != nil {
-		return err
-	}
-	for attempt := 0; ; attempt++ {
-		err = s.transact(ctx, []types.TransactWriteItem{{ConditionCheck: check}, {Put: put}})
-		codes, ok := cancelled(err, 2)
-		switch {
-		case err == nil:
-			return nil
-		case ok && failed(codes, 0):
-			return sesame.NotFound(baseName(k))
-		case ok && failed(codes, 1):
-			return sesame.Exists(what)
-		case contended(err, codes) && attempt < 5:
-			if err := s.pause(ctx, attempt+1); err != nil {
-				return err
-			}
-			continue
-		}
-		return err
-	}
+	return s.createUnder(ctx, baseKey(k), record, sesame.NotFound(baseName(k)), sesame.Exists(what))
 }
 
 // getIn reads item sk of base k into out.
@@ -281,22 +256,8 @@ func (s *Store) ListProfiles(ctx context.Context, k sesame.BaseKey) ([]sesame.Pr
 // version (ErrConflict) through the item returned when the condition
 // fails.
 func (s *Store) DeleteProfile(ctx context.Context, k sesame.BaseKey, id string, version int64) error {
-	fail := func(err error) error { return fmt.Errorf("delete profile %s in %s: %w", id, k, err) }
-	e, err := condOnly(itemExists().And(expression.Name("version").Equal(expression.Value(version))))
-	if err != nil {
-		return fail(err)
-	}
-	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: contentKey(k, profileSK(id)),
-		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
-	if old, ok := conditionFailed(err); ok {
-		if len(old) == 0 {
-			return fail(sesame.NotFound(profileName(id)))
-		}
-		return fail(sesame.Conflict(profileName(id)))
-	}
-	if err != nil {
-		return fail(err)
+	if err := s.deleteVersioned(ctx, contentKey(k, profileSK(id)), version, profileName(id)); err != nil {
+		return fmt.Errorf("delete profile %s in %s: %w", id, k, err)
 	}
 	return nil
 }

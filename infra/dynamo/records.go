@@ -87,13 +87,17 @@ type userRecord struct {
 	// Search is u.SearchText(), which ListUsers' search filters with
 	// contains(); every write of the user rewrites it.
 	Search string `dynamodbav:"search"`
+	// ENTID, when set, also keys the user in GSI1 (see entGSI1).
+	ENTID  string `dynamodbav:"entId,omitempty"`
+	GSI1PK string `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK string `dynamodbav:"GSI1SK,omitempty"`
 }
 
 func newUserRecord(k sesame.BaseKey, u sesame.User) userRecord {
 	return userRecord{PK: contentPK(k), SK: prefixUser + u.Key(), Login: u.Login, DisplayName: u.DisplayName,
 		Kind: string(u.Kind), Supervisor: u.Supervisor, Enabled: u.Enabled, PasswordHash: u.PasswordHash,
 		AdminGroup: u.AdminGroup, Profile: u.Profile, CreatedAt: fmtTime(u.CreatedAt), UpdatedAt: fmtTime(u.UpdatedAt),
-		Version: u.Version, Search: u.SearchText()}
+		Version: u.Version, Search: u.SearchText(), ENTID: u.ENTID, GSI1PK: entGSI1PK(k, u.ENTID), GSI1SK: entGSI1SK(u)}
 }
 
 func (r userRecord) domain() (sesame.User, error) {
@@ -106,7 +110,7 @@ func (r userRecord) domain() (sesame.User, error) {
 		return sesame.User{}, err
 	}
 	return sesame.User{Login: r.Login, DisplayName: r.DisplayName, Kind: sesame.Kind(r.Kind), Supervisor: r.Supervisor,
-		Enabled: r.Enabled, PasswordHash: r.PasswordHash, AdminGroup: r.AdminGroup, Profile: r.Profile,
+		Enabled: r.Enabled, PasswordHash: r.PasswordHash, AdminGroup: r.AdminGroup, Profile: r.Profile, ENTID: r.ENTID,
 		CreatedAt: created, UpdatedAt: updated, Version: r.Version}, nil
 }
 

@@ -19,7 +19,7 @@ import (
 func userJSON(u sesame.User) map[string]any {
 	return map[string]any{"login": u.Login, "displayName": u.DisplayName, "kind": u.Kind, "kindLabel": u.Kind.Label(),
 		"supervisor": u.Supervisor, "enabled": u.Enabled, "adminGroup": nullable(u.AdminGroup), "profile": nullable(u.Profile),
-		"createdAt": u.CreatedAt.UTC().Format(time.RFC3339), "updatedAt": u.UpdatedAt.UTC().Format(time.RFC3339), "version": u.Version}
+		"entId": nullable(u.ENTID), "createdAt": u.CreatedAt.UTC().Format(time.RFC3339), "updatedAt": u.UpdatedAt.UTC().Format(time.RFC3339), "version": u.Version}
 }
 
 // queryInt reads an optional whole-number query parameter.
@@ -97,6 +97,7 @@ type userEditBody struct {
 	AdminGroup  *string `json:"adminGroup"`
 	Profile     *string `json:"profile"`
 	Enabled     *bool   `json:"enabled"`
+	ENTID       *string `json:"entId"`
 	Version     int64   `json:"version"`
 }
 
@@ -107,7 +108,7 @@ func (a *api) updateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := a.svc.UpdateUser(r.Context(), token(r), r.PathValue("login"), sesame.UserEdit{DisplayName: b.DisplayName,
-		AdminGroup: b.AdminGroup, Profile: b.Profile, Enabled: b.Enabled, Version: b.Version})
+		AdminGroup: b.AdminGroup, Profile: b.Profile, Enabled: b.Enabled, ENTID: b.ENTID, Version: b.Version})
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -272,14 +273,10 @@ func (a *api) updateProfile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) deleteProfile(w http.ResponseWriter, r *http.Request) {
-	var version int64
-	if s := r.URL.Query().Get("version"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 1 {
-			writeError(w, r, badRequest("Le paramètre « version » doit être un nombre entier positif."))
-			return
-		}
-		version = n
+	version, err := queryVersion(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
 	}
 	if err := a.svc.DeleteProfile(r.Context(), token(r), r.PathValue("id"), version, classesOf(r)...); err != nil {
 		writeError(w, r, err)

@@ -106,6 +106,12 @@ var Routes = []Route{
 	{"GET", "/journal", "admin"},
 	{"GET", "/journal.csv", "admin"},
 	{"GET", "/usage", "admin"},
+	{"GET", "/providers", "admin"},
+	{"POST", "/providers", "admin"},
+	{"GET", "/providers/{id}", "admin"},
+	{"PUT", "/providers/{id}", "admin"},
+	{"DELETE", "/providers/{id}", "admin"},
+	{"GET", "/login/providers", "login"},
 }
 
 type api struct {
@@ -157,6 +163,12 @@ func New(cfg Config) http.Handler {
 		"GET /journal":                 a.journal,
 		"GET /journal.csv":             a.journalCSV,
 		"GET /usage":                   a.usage,
+		"GET /providers":               a.listProviders,
+		"POST /providers":              a.createProvider,
+		"GET /providers/{id}":          a.getProvider,
+		"PUT /providers/{id}":          a.updateProvider,
+		"DELETE /providers/{id}":       a.deleteProvider,
+		"GET /login/providers":         a.signInProviders,
 	}
 	routes := Routes
 	if cfg.Function != "" {

@@ -61,6 +61,12 @@ var statusOf = map[string]int{
 	sesame.CodeCanceled:           statusClientClosed,
 	sesame.CodeNotConfigured:      http.StatusNotImplemented,
 	sesame.CodeInternal:           http.StatusInternalServerError,
+
+	// Sign-in through an identity provider.
+	sesame.CodeIdentityUnknown:     http.StatusForbidden,
+	sesame.CodeProviderForbidden:   http.StatusForbidden,
+	sesame.CodeAssertionReplayed:   http.StatusUnauthorized,
+	sesame.CodeProviderUnavailable: http.StatusServiceUnavailable,
 }
 
 // statusClientClosed answers a request whose client went away (nobody

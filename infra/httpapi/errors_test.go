@@ -29,6 +29,8 @@ var domainErrorSamples = map[string]error{
 	"ForbiddenError":       &sesame.ForbiddenError{Decision: sesame.Decision{Action: sesame.ActionSPRJournal, Reason: "not_granted"}},
 	"ImportError":          &sesame.ImportError{Reason: "schema", Entry: "users.jsonl", Line: 3, Field: "kind", Message: "Type inconnu."},
 	"WriteConflict":        &sesame.WriteConflict{Failed: []int{1}},
+
+	"ProviderUnavailableError": &sesame.ProviderUnavailableError{Provider: "Mon ENT", Err: errors.New("dial tcp: refused")},
 }
 
 // wantStatus is the HTTP status each sample must get.
@@ -36,6 +38,7 @@ var wantStatus = map[string]int{
 	"Error": http.StatusNotFound, "SeatsExhaustedError": http.StatusConflict, "UnauthenticatedError": http.StatusUnauthorized,
 	"ThrottledError": http.StatusTooManyRequests, "BusyError": http.StatusServiceUnavailable, "ForbiddenError": http.StatusForbidden,
 	"ImportError": http.StatusUnprocessableEntity, "WriteConflict": http.StatusConflict,
+	"ProviderUnavailableError": http.StatusServiceUnavailable,
 }
 
 // rootDir is the domain package's folder.

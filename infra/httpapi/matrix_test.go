@@ -72,6 +72,12 @@ var (
 		"GET /journal":                 sprOnly,
 		"GET /journal.csv":             sprOnly,
 		"GET /usage":                   sprOnly,
+		"GET /providers":               sprOnly,
+		"POST /providers":              sprOnly,
+		"GET /providers/{id}":          sprOnly,
+		"PUT /providers/{id}":          sprOnly,
+		"DELETE /providers/{id}":       sprOnly,
+		"GET /login/providers":         anyone,
 	}
 )
 
@@ -99,6 +105,8 @@ func matrixBody(rt httpapi.Route, role, group string, vsGrants []string) (path s
 		path = strings.ReplaceAll(path, "{id}", sesame.StaffID)
 	case strings.HasPrefix(rt.Path, "/spaces/"):
 		path = strings.ReplaceAll(path, "{id}", string(sesame.SpaceParent))
+	case strings.HasPrefix(rt.Path, "/providers/"):
+		path = strings.ReplaceAll(path, "{id}", "ent")
 	default:
 		path = strings.ReplaceAll(path, "{id}", "x")
 	}
@@ -133,6 +141,16 @@ func matrixBody(rt httpapi.Route, role, group string, vsGrants []string) (path s
 		body = map[string]any{"grants": slices.Delete(slices.Clone(vsGrants), i, i+1)}
 	case "PATCH /spaces/{id}":
 		body = map[string]any{"autoDisconnect": map[string]any{"enabled": true, "seconds": 600 + 60*i}}
+	case "POST /providers":
+		body = matrixProvider("ent-" + role)
+	case "PUT /providers/{id}":
+		p := matrixProvider("ent")
+		p["displayName"], p["version"] = "ENT vu par "+role, 1
+		body = p
+	case "DELETE /providers/{id}":
+		path += "?version=2"
+	case "GET /login/providers":
+		path += "?school=0751234A"
 	}
 	return path, body, ct
 }
@@ -141,7 +159,7 @@ func matrixBody(rt httpapi.Route, role, group string, vsGrants []string) (path s
 // object that only school A has (the built-in profiles and spaces have the
 // same IDs in every base).
 func namesObjectOfA(path string) bool {
-	for _, p := range []string{"/users/", "/groups/", "/connections/", "/recoveries/"} {
+	for _, p := range []string{"/users/", "/groups/", "/connections/", "/recoveries/", "/providers/"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}
@@ -174,6 +192,7 @@ func TestRoleMatrix(t *testing.T) {
 		wantStatus(t, "create group", g, http.StatusCreated, "")
 		group := g.body["id"].(string)
 		a.user("membre", "staff", "Secrétariat", "")
+		wantStatus(t, "create provider", sprA.do("POST", "/providers", matrixProvider("ent"), nil), http.StatusCreated, "")
 		vsGrants := sesame.Ceiling(sesame.ModeVieScolaire, sesame.Modify).Slugs()
 
 		browsers := map[string]*browser{roleAnonymous: a.browser()}
@@ -266,4 +285,10 @@ func TestRoleMatrix(t *testing.T) {
 			}
 		}
 	})
+}
+
+// matrixProvider is the body of a valid CAS provider named id.
+func matrixProvider(id string) map[string]any {
+	return map[string]any{"id": id, "protocol": "cas", "displayName": "ENT " + id, "casUrl": "https://ent.example.fr/cas",
+		"claim": "uid", "kinds": []string{"teacher", "student"}}
 }

@@ -17,4 +17,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("LicenseChanges", func(t *testing.T) { testLicenseChanges(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, open) })
+	t.Run("Providers", func(t *testing.T) { testProviders(t, open) })
 }
