@@ -40,13 +40,12 @@ import (
 // users, and this year's, current, with its SPR only; another school's
 // last year beside them.
 const (
-	lastYear    = "2025-2026"
-	thisYear    = "2026-2027"
-	otherUAI    = "0931234B"
-	testBucket  = "sesame-test-imports"
-	importsDir  = "imports/" + uai + "/" + thisYear + "/"
-	reportsDir  = "reports/" + uai + "/" + thisYear + "/"
-	recoverName = "recover"
+	lastYear   = "2025-2026"
+	thisYear   = "2026-2027"
+	otherUAI   = "0931234B"
+	testBucket = "sesame-test-imports"
+	importsDir = "imports/" + uai + "/" + thisYear + "/"
+	reportsDir = "reports/" + uai + "/" + thisYear + "/"
 )
 
 var lastYearUsers = []struct{ login, kind string }{
@@ -103,12 +102,12 @@ func eachRecoverSite(t *testing.T, f func(t *testing.T, s *recoverSite)) {
 		c, u := newS3(t)
 		s := &recoverSite{t: t, s3: c, s3URL: u, logs: &syncBuffer{}, close: func() { _ = st.Close() }}
 		s.svc = &sesame.Service{Store: st, Hasher: fastHash, Clock: sesame.SystemClock{}, Timing: sesame.DefaultTiming}
-		cfg := fn.Config{Function: recoverName, Table: "unused", OriginSecret: secret, Timing: sesame.DefaultTiming, ImportBucket: testBucket}
+		cfg := fn.Config{Function: httpapi.Recover, Table: "unused", OriginSecret: secret, Timing: sesame.DefaultTiming, ImportBucket: testBucket}
 		if s.handler, err = recoverfn.RecoverHandler(cfg, s.svc, c, cfg.Logger(s.logs)); err != nil {
 			t.Fatal(err)
 		}
 		lcfg := cfg
-		lcfg.Function = "login"
+		lcfg.Function = httpapi.Login
 		s.login = fn.Handler(lcfg, s.svc, nil, lcfg.Logger(s.logs))
 		s.world()
 		f(t, s)
@@ -131,7 +130,7 @@ func eachRecoverSite(t *testing.T, f func(t *testing.T, s *recoverSite)) {
 		if s.handler, err = recoverfn.NewRecover(t.Context(), getenv, s.logs, app.StoreOptions{DynamoDB: client}, c); err != nil {
 			t.Fatalf("recoverfn.NewRecover: %v", err)
 		}
-		if s.login, err = fn.New(t.Context(), "login", getenv, s.logs, app.StoreOptions{DynamoDB: client}); err != nil {
+		if s.login, err = fn.New(t.Context(), httpapi.Login, getenv, s.logs, app.StoreOptions{DynamoDB: client}); err != nil {
 			t.Fatal(err)
 		}
 		s.world()

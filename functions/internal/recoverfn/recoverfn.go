@@ -20,6 +20,7 @@ import (
 	"github.com/sesame-ecole/sesame/functions/internal/fn"
 	"github.com/sesame-ecole/sesame/functions/internal/s3trigger"
 	"github.com/sesame-ecole/sesame/infra/app/core"
+	"github.com/sesame-ecole/sesame/infra/httpapi"
 	"github.com/sesame-ecole/sesame/infra/s3uploads"
 )
 
@@ -95,7 +96,7 @@ func NewRecover(ctx context.Context, getenv func(string) string, stdout io.Write
 	if getenv(fn.EnvImportBucket) == "" {
 		return nil, fmt.Errorf("%s is not set", fn.EnvImportBucket)
 	}
-	p, err := fn.Build(ctx, "recover", getenv, stdout, o)
+	p, err := fn.Build(ctx, httpapi.Recover, getenv, stdout, o)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +111,7 @@ func NewRecover(ctx context.Context, getenv func(string) string, stdout io.Write
 // configuration is wrong; a table that cannot be reached at start is tried
 // again at each invocation (fn.Lazy).
 func RunRecover(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := fn.LoadConfig("recover", getenv)
+	cfg, err := fn.LoadConfig(httpapi.Recover, getenv)
 	if err == nil && cfg.ImportBucket == "" {
 		err = fmt.Errorf("%s is not set", fn.EnvImportBucket)
 	}
