@@ -262,6 +262,10 @@ func (c *Client) once(ctx context.Context, method, bucket, key, version string, 
 		}
 	}
 	r.Header.Set("X-Amz-Content-Sha256", payload)
+	// The object as stored: never gunzipped on the way (Go's transport
+	// would, and lose its length, for an object stored with
+	// Content-Encoding: gzip).
+	r.Header.Set("Accept-Encoding", "identity")
 	if err := c.signer.SignHTTP(ctx, creds, r, payload, "s3", c.region, time.Now()); err != nil {
 		return nil, err
 	}

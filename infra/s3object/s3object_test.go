@@ -2,6 +2,7 @@ package s3object_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -68,6 +69,26 @@ func TestAgainstVersitygw(t *testing.T) {
 	h, err := c.Head(ctx, bucket, meta, "")
 	if err != nil || h.Body != nil || h.ContentLength != 1 || h.VersionID == "" || h.Metadata["add"] != "true" || h.Metadata["dry-run"] != "false" {
 		t.Fatalf("Head: %+v %v", h, err)
+	}
+
+	// An object stored gzip-encoded is read as stored, length included.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte("contenu compressé"))
+	_ = zw.Close()
+	gzKey := "imports/0751234A/2026-2027/compresse.profils"
+	if _, err := sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(gzKey), Body: bytes.NewReader(gz.Bytes()),
+		ContentEncoding: aws.String("gzip")}); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := c.Get(ctx, bucket, gzKey, ""); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(o.Body)
+		o.Body.Close()
+		if !bytes.Equal(b, gz.Bytes()) || o.ContentLength != int64(gz.Len()) {
+			t.Errorf("a gzip-encoded object: %d bytes (length %d), stored %d", len(b), o.ContentLength, gz.Len())
+		}
 	}
 
 	// If-None-Match: * on a key that holds an object: 412.
