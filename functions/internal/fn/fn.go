@@ -24,6 +24,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/url"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/sesame-ecole/sesame"
@@ -200,9 +202,11 @@ func Build(ctx context.Context, function httpapi.Function, getenv func(string) s
 	// The stack owns the table: it is opened, never created.
 	client := o.DynamoDB
 	if client == nil {
-		client = dynamodb.NewFromConfig(AWSConfig(getenv), func(o *dynamodb.Options) {
-			o.BaseEndpoint = Endpoint(getenv, "DYNAMODB")
-		})
+		ep, err := dynamoEndpoint(getenv)
+		if err != nil {
+			return Parts{}, err
+		}
+		client = dynamodb.NewFromConfig(AWSConfig(getenv), func(o *dynamodb.Options) { o.EndpointResolverV2 = ep })
 	}
 	st, err := core.OpenDynamo(ctx, client, cfg.Table, "")
 	if err != nil {
@@ -235,6 +239,32 @@ func Endpoint(getenv func(string) string, service string) *string {
 		}
 	}
 	return nil
+}
+
+// fixedEndpoint is DynamoDB's endpoint, resolved once at start: the
+// SDK's endpoint rules would be evaluated again for every request (a
+// visible part of a warm invocation under the emulator).
+type fixedEndpoint struct{ uri url.URL }
+
+func (e fixedEndpoint) ResolveEndpoint(context.Context, dynamodb.EndpointParameters) (smithyendpoints.Endpoint, error) {
+	return smithyendpoints.Endpoint{URI: e.uri}, nil
+}
+
+// dynamoEndpoint is the endpoint the environment sets for DynamoDB
+// (Endpoint), else the region's: https://dynamodb.<region>.amazonaws.com.
+func dynamoEndpoint(getenv func(string) string) (fixedEndpoint, error) {
+	raw := "https://dynamodb." + getenv("AWS_REGION") + ".amazonaws.com"
+	if strings.HasPrefix(getenv("AWS_REGION"), "cn-") {
+		raw += ".cn"
+	}
+	if e := Endpoint(getenv, "DYNAMODB"); e != nil {
+		raw = *e
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fixedEndpoint{}, fmt.Errorf("DynamoDB endpoint %q is not an http(s) URL", raw)
+	}
+	return fixedEndpoint{uri: *u}, nil
 }
 
 // Run builds the function and serves Lambda invocations until the runtime
