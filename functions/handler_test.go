@@ -53,6 +53,16 @@ func functionNames() []string {
 	return names
 }
 
+// function is the httpapi.Function named name.
+func function(name string) httpapi.Function {
+	for _, f := range httpapi.Functions() {
+		if f.Name == name {
+			return f
+		}
+	}
+	panic("no function " + name)
+}
+
 // site is the hosted deployment's functions over one store, with a
 // school whose SPR signs in with the fixtures' credentials.
 type site struct {
@@ -76,7 +86,7 @@ func eachSite(t *testing.T, f func(t *testing.T, s *site)) {
 			Retention: retentionDays * 24 * time.Hour}
 		s.createSchool(svc)
 		for _, name := range functionNames() {
-			cfg := fn.Config{Function: name, Table: "unused", OriginSecret: secret, Timing: sesame.DefaultTiming, Retention: svc.Retention}
+			cfg := fn.Config{Function: function(name), Table: "unused", OriginSecret: secret, Timing: sesame.DefaultTiming, Retention: svc.Retention}
 			s.handlers[name] = fn.Handler(cfg, svc, nil, cfg.Logger(s.logs))
 		}
 		f(t, s)
@@ -92,7 +102,7 @@ func eachSite(t *testing.T, f func(t *testing.T, s *site)) {
 		env := map[string]string{fn.EnvTable: table, fn.EnvOriginSecret: secret, "SESAME_STAGE": "dev",
 			fn.EnvJournalRetention: strconv.Itoa(retentionDays)}
 		for _, name := range functionNames() {
-			h, err := fn.New(t.Context(), name, func(k string) string { return env[k] }, s.logs, app.StoreOptions{DynamoDB: client})
+			h, err := fn.New(t.Context(), function(name), func(k string) string { return env[k] }, s.logs, app.StoreOptions{DynamoDB: client})
 			if err != nil {
 				t.Fatalf("fn.New(%s): %v", name, err)
 			}

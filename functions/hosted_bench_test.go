@@ -11,6 +11,7 @@ import (
 	"github.com/sesame-ecole/sesame/functions/internal/fn"
 	"github.com/sesame-ecole/sesame/infra/app"
 	"github.com/sesame-ecole/sesame/infra/dynamolocal"
+	"github.com/sesame-ecole/sesame/infra/httpapi"
 	"github.com/sesame-ecole/sesame/infra/lambdarie"
 	"github.com/sesame-ecole/sesame/infra/testenv"
 )
@@ -44,7 +45,7 @@ func BenchmarkHostedWarmInvoke(b *testing.B) {
 	hello, f := helloStart(), seats.start()
 	defer hello.Stop()
 	defer f.Stop()
-	h, err := fn.New(b.Context(), "seats", func(k string) string { return seats.env[k] }, discard{}, app.StoreOptions{DynamoDB: dynamolocal.Client(dynamolocal.Endpoint(b))})
+	h, err := fn.New(b.Context(), httpapi.Seats, func(k string) string { return seats.env[k] }, discard{}, app.StoreOptions{DynamoDB: dynamolocal.Client(dynamolocal.Endpoint(b))})
 	if err != nil {
 		b.Fatal(err)
 	}

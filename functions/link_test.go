@@ -3,17 +3,20 @@ package functions_test
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/sesame-ecole/sesame/infra/httpapi"
 	"github.com/sesame-ecole/sesame/infra/lambdarie"
 )
 
 // notLinked are what no function may link: the single server's store
 // (bbolt), the pages, the YAML parser and what reads the template with
-// it, the full wiring of infra/app, and the SDK's shared configuration
-// (profiles, SSO, STS), which a function in Lambda never uses.
+// it, the full wiring of infra/app, the SDK's shared configuration
+// (profiles, SSO, STS), which a function in Lambda never uses, and the
+// SDK's S3 client (the recover function's is infra/s3object).
 var notLinked = []string{
 	"go.etcd.io/bbolt",
 	"github.com/sesame-ecole/sesame/web",
@@ -24,6 +27,7 @@ var notLinked = []string{
 	"github.com/aws/aws-sdk-go-v2/config",
 	"github.com/aws/aws-sdk-go-v2/service/sts",
 	"github.com/aws/aws-sdk-go-v2/service/sso",
+	"github.com/aws/aws-sdk-go-v2/service/s3",
 	"net/rpc",
 }
 
@@ -32,7 +36,9 @@ const maxBootstrap = 10_000_000
 
 // TestFunctionsLinkOnlyTheirNeeds checks each function's import graph as
 // `make build-<LogicalId>` builds it (arm64 Linux, lambda.norpc): none of
-// notLinked, and the S3 client in the recover function only. Then, on the
+// notLinked, and the S3 client in the recover function only. Then its
+// symbols: the handlers of its own routes only (httpapi.NewFunction), and
+// no code of the rentrée reader and writer outside recover. Then, on the
 // real artifacts, the modules `go version -m` lists, and their size.
 func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
 	for _, f := range lambdarie.Functions {
@@ -46,7 +52,7 @@ func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
 		deps := strings.Fields(string(out))
 		forbidden := notLinked
 		if f.Dir != "recover" {
-			forbidden = slices.Concat(forbidden, []string{"github.com/aws/aws-sdk-go-v2/service/s3", "github.com/sesame-ecole/sesame/functions/internal/s3trigger"})
+			forbidden = slices.Concat(forbidden, []string{"github.com/sesame-ecole/sesame/infra/s3object", "github.com/sesame-ecole/sesame/functions/internal/s3trigger"})
 		}
 		for _, d := range deps {
 			for _, bad := range forbidden {
@@ -59,6 +65,25 @@ func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
 	}
 	if testing.Short() {
 		t.Skip("builds the five arm64 artifacts; skipped with -short")
+	}
+	for _, f := range lambdarie.Functions {
+		syms := symbols(t, f.Dir)
+		for _, other := range httpapi.Functions() {
+			has := slices.Contains(syms, "github.com/sesame-ecole/sesame/infra/httpapi.(*api)."+other.Name+"Handlers")
+			if has != (other.Name == f.Dir) {
+				t.Errorf("%s links the handlers of function %s: %v", f.LogicalID, other.Name, has)
+			}
+		}
+		if f.Dir == "recover" {
+			continue
+		}
+		for _, s := range syms {
+			// The package's initialisation (its field tables) runs
+			// wherever httpapi is imported; no reading or writing code.
+			if strings.HasPrefix(s, "github.com/sesame-ecole/sesame/rentree.") && s != "github.com/sesame-ecole/sesame/rentree.init" {
+				t.Errorf("%s links %s", f.LogicalID, s)
+			}
+		}
 	}
 	for _, f := range lambdarie.Functions {
 		boot := lambdarie.Artifact(t, f)
@@ -76,10 +101,36 @@ func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s: %d bytes", f.LogicalID, st.Size())
-		// The recover function also carries the S3 client (about 1.4 MB):
-		// over the budget for now, recorded in BENCHMARKS.md.
-		if f.Dir != "recover" && st.Size() > maxBootstrap {
+		if st.Size() > maxBootstrap {
 			t.Errorf("%s's bootstrap is %d bytes, over %d", f.LogicalID, st.Size(), maxBootstrap)
 		}
 	}
+}
+
+// symbols lists the text symbols of functions/dir built as
+// `make build-<LogicalId>` builds it, but with its symbol table.
+func symbols(t *testing.T, dir string) []string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), dir)
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bin, "./functions/"+dir)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", dir, err, out)
+	}
+	out, err := exec.Command("go", "tool", "nm", bin).Output()
+	if err != nil {
+		t.Fatalf("go tool nm %s: %v", dir, err)
+	}
+	var syms []string
+	for line := range strings.Lines(string(out)) {
+		// address, type (T, t: text), name
+		if f := strings.Fields(line); len(f) >= 3 && (f[1] == "T" || f[1] == "t") {
+			syms = append(syms, strings.Join(f[2:], " "))
+		}
+	}
+	if len(syms) == 0 {
+		t.Fatalf("no symbols in %s", bin)
+	}
+	return syms
 }

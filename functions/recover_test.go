@@ -33,6 +33,7 @@ import (
 	"github.com/sesame-ecole/sesame/infra/dynamolocal"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
 	"github.com/sesame-ecole/sesame/infra/s3local"
+	"github.com/sesame-ecole/sesame/infra/s3object"
 	"github.com/sesame-ecole/sesame/rentree"
 )
 
@@ -40,13 +41,12 @@ import (
 // users, and this year's, current, with its SPR only; another school's
 // last year beside them.
 const (
-	lastYear    = "2025-2026"
-	thisYear    = "2026-2027"
-	otherUAI    = "0931234B"
-	testBucket  = "sesame-test-imports"
-	importsDir  = "imports/" + uai + "/" + thisYear + "/"
-	reportsDir  = "reports/" + uai + "/" + thisYear + "/"
-	recoverName = "recover"
+	lastYear   = "2025-2026"
+	thisYear   = "2026-2027"
+	otherUAI   = "0931234B"
+	testBucket = "sesame-test-imports"
+	importsDir = "imports/" + uai + "/" + thisYear + "/"
+	reportsDir = "reports/" + uai + "/" + thisYear + "/"
 )
 
 var lastYearUsers = []struct{ login, kind string }{
@@ -68,12 +68,13 @@ type recoverSite struct {
 }
 
 // newS3 starts versitygw (infra/s3local) with the versioned import bucket
-// and returns a real SDK client for it and its address: presigned URLs,
-// versions and conditional writes are checked as S3 checks them.
-func newS3(t *testing.T) (*s3.Client, string) {
+// and returns a real SDK client for it, the function's own client
+// (infra/s3object), and its address: presigned URLs, versions and
+// conditional writes are checked as S3 checks them.
+func newS3(t *testing.T) (*s3.Client, *s3object.Client, string) {
 	t.Helper()
 	srv := s3local.New(t, testBucket)
-	return srv.Client(""), srv.Endpoint()
+	return srv.Client(""), srv.ObjectClient(""), srv.Endpoint()
 }
 
 // snapshot lists the users of base (school, year), with their versions.
@@ -100,15 +101,15 @@ func eachRecoverSite(t *testing.T, f func(t *testing.T, s *recoverSite)) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = st.Close() })
-		c, u := newS3(t)
+		c, oc, u := newS3(t)
 		s := &recoverSite{t: t, s3: c, s3URL: u, logs: &syncBuffer{}, close: func() { _ = st.Close() }}
 		s.svc = &sesame.Service{Store: st, Hasher: fastHash, Clock: sesame.SystemClock{}, Timing: sesame.DefaultTiming}
-		cfg := fn.Config{Function: recoverName, Table: "unused", OriginSecret: secret, Timing: sesame.DefaultTiming, ImportBucket: testBucket}
-		if s.handler, err = recoverfn.RecoverHandler(cfg, s.svc, c, cfg.Logger(s.logs)); err != nil {
+		cfg := fn.Config{Function: httpapi.Recover, Table: "unused", OriginSecret: secret, Timing: sesame.DefaultTiming, ImportBucket: testBucket}
+		if s.handler, err = recoverfn.RecoverHandler(cfg, s.svc, oc, cfg.Logger(s.logs)); err != nil {
 			t.Fatal(err)
 		}
 		lcfg := cfg
-		lcfg.Function = "login"
+		lcfg.Function = httpapi.Login
 		s.login = fn.Handler(lcfg, s.svc, nil, lcfg.Logger(s.logs))
 		s.world()
 		f(t, s)
@@ -119,7 +120,7 @@ func eachRecoverSite(t *testing.T, f func(t *testing.T, s *recoverSite)) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, u := newS3(t)
+		c, oc, u := newS3(t)
 		s := &recoverSite{t: t, s3: c, s3URL: u, logs: &syncBuffer{}, close: func() {
 			if _, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
 				t.Fatal(err)
@@ -128,10 +129,10 @@ func eachRecoverSite(t *testing.T, f func(t *testing.T, s *recoverSite)) {
 		s.svc = &sesame.Service{Store: st, Hasher: fastHash, Clock: sesame.SystemClock{}, Timing: sesame.DefaultTiming}
 		env := map[string]string{fn.EnvTable: table, fn.EnvOriginSecret: secret, fn.EnvImportBucket: testBucket, "SESAME_STAGE": "dev"}
 		getenv := func(k string) string { return env[k] }
-		if s.handler, err = recoverfn.NewRecover(t.Context(), getenv, s.logs, app.StoreOptions{DynamoDB: client}, c); err != nil {
+		if s.handler, err = recoverfn.NewRecover(t.Context(), getenv, s.logs, app.StoreOptions{DynamoDB: client}, oc); err != nil {
 			t.Fatalf("recoverfn.NewRecover: %v", err)
 		}
-		if s.login, err = fn.New(t.Context(), "login", getenv, s.logs, app.StoreOptions{DynamoDB: client}); err != nil {
+		if s.login, err = fn.New(t.Context(), httpapi.Login, getenv, s.logs, app.StoreOptions{DynamoDB: client}); err != nil {
 			t.Fatal(err)
 		}
 		s.world()

@@ -12,10 +12,11 @@ import (
 	"os"
 
 	"github.com/sesame-ecole/sesame/functions/internal/fn"
+	"github.com/sesame-ecole/sesame/infra/httpapi"
 )
 
 func main() {
-	if err := fn.Run(context.Background(), "admin", os.Getenv, os.Stdout); err != nil {
+	if err := fn.Run(context.Background(), httpapi.Admin, os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

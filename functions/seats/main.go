@@ -9,10 +9,11 @@ import (
 	"os"
 
 	"github.com/sesame-ecole/sesame/functions/internal/fn"
+	"github.com/sesame-ecole/sesame/infra/httpapi"
 )
 
 func main() {
-	if err := fn.Run(context.Background(), "seats", os.Getenv, os.Stdout); err != nil {
+	if err := fn.Run(context.Background(), httpapi.Seats, os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

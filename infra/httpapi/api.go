@@ -9,9 +9,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,75 +123,57 @@ type api struct {
 	site site
 }
 
-// New returns the API as one http.Handler serving Prefix.
+// New returns the API as one http.Handler serving Prefix: every route
+// (the single server), or only cfg.Function's when it is set. It links
+// every route's handler; a Lambda function uses NewFunction.
 func New(cfg Config) http.Handler {
+	fs := Functions()
+	if cfg.Function != "" {
+		fs = slices.DeleteFunc(fs, func(f Function) bool { return f.Name != cfg.Function })
+		if len(fs) == 0 {
+			panic("httpapi: no route is served by function " + cfg.Function)
+		}
+	}
+	return newAPI(cfg, fs)
+}
+
+// NewFunction returns the API of Lambda function f: its routes alone, the
+// others answering 404 not_found as unknown routes do. Only f's handlers
+// are linked into the caller's binary.
+func NewFunction(cfg Config, f Function) http.Handler {
+	cfg.Function = f.Name
+	return newAPI(cfg, []Function{f})
+}
+
+// newAPI serves the routes of fs, each with its function's handler.
+func newAPI(cfg Config, fs []Function) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
 	a := &api{cfg: cfg, svc: cfg.Service, log: cfg.Logger, site: newSite(cfg)}
-	handlers := map[string]http.HandlerFunc{
-		"POST /login":                  a.login,
-		"GET /session":                 a.session,
-		"POST /heartbeat":              a.heartbeat,
-		"POST /logout":                 a.logout,
-		"GET /connections":             a.connections,
-		"DELETE /connections/{id}":     a.disconnect,
-		"GET /authorize":               a.authorize,
-		"GET /permissions":             a.permissions,
-		"GET /openapi.json":            a.openapi,
-		"POST /uploads":                a.uploads,
-		"PUT /uploads/{id}":            a.putUpload,
-		"POST /recoveries":             a.recoveries,
-		"POST /recoveries/{id}/apply":  a.applyRecovery,
-		"GET /next-year":               a.nextYear,
-		"GET /users":                   a.listUsers,
-		"POST /users":                  a.createUser,
-		"GET /users/{login}":           a.getUser,
-		"PATCH /users/{login}":         a.updateUser,
-		"POST /users/{login}/password": a.resetPassword,
-		"GET /groups":                  a.listProfiles,
-		"POST /groups":                 a.createProfile,
-		"GET /groups/{id}":             a.getProfile,
-		"PATCH /groups/{id}":           a.updateProfile,
-		"DELETE /groups/{id}":          a.deleteProfile,
-		"GET /profiles":                a.listProfiles,
-		"POST /profiles":               a.createProfile,
-		"GET /profiles/{id}":           a.getProfile,
-		"PATCH /profiles/{id}":         a.updateProfile,
-		"DELETE /profiles/{id}":        a.deleteProfile,
-		"GET /spaces":                  a.listProfiles,
-		"GET /spaces/{id}":             a.getProfile,
-		"PATCH /spaces/{id}":           a.updateProfile,
-		"GET /journal":                 a.journal,
-		"GET /journal.csv":             a.journalCSV,
-		"GET /usage":                   a.usage,
-		"GET /providers":               a.listProviders,
-		"POST /providers":              a.createProvider,
-		"GET /providers/{id}":          a.getProvider,
-		"PUT /providers/{id}":          a.updateProvider,
-		"DELETE /providers/{id}":       a.deleteProvider,
-		"GET /login/providers":         a.signInProviders,
+	handlers := map[string]http.HandlerFunc{}
+	served := map[string]bool{}
+	for _, f := range fs {
+		served[f.Name] = true
+		maps.Copy(handlers, f.handlers(a))
 	}
-	routes := Routes
-	if cfg.Function != "" {
-		routes = nil
-		for _, rt := range Routes {
-			if rt.Function == cfg.Function {
-				routes = append(routes, rt)
-			}
-		}
-		if routes == nil {
-			panic("httpapi: no route is served by function " + cfg.Function)
-		}
-	}
+	var routes []Route
 	mux := http.NewServeMux()
-	for _, rt := range routes {
+	for _, rt := range Routes {
+		if !served[rt.Function] {
+			continue
+		}
 		pattern := rt.Method + " " + rt.Path
 		h, ok := handlers[pattern]
 		if !ok {
 			panic("httpapi: no handler for " + pattern)
 		}
+		delete(handlers, pattern)
+		routes = append(routes, rt)
 		mux.Handle(rt.Method+" "+Prefix+rt.Path, a.wrap(rt.Path, h))
+	}
+	for pattern := range handlers {
+		panic("httpapi: a handler for " + pattern + ", a route that Routes does not give its function")
 	}
 	// A path without a method matches every method; the patterns above,
 	// more specific, win, so these answer only the wrong methods.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/bolt"
+	"github.com/sesame-ecole/sesame/infra/s3object"
 	"github.com/sesame-ecole/sesame/infra/s3uploads"
 	"github.com/sesame-ecole/sesame/infra/sources"
 	"github.com/sesame-ecole/sesame/infra/uploads"
@@ -53,7 +54,11 @@ func TestOpenSourceFromTheImportBucket(t *testing.T) {
 	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("imports"), Key: aws.String(key), Body: bytes.NewReader(file.Bytes())}); err != nil {
 		t.Fatal(err)
 	}
-	up := s3uploads.New(client, "imports", 1<<20)
+	oc, err := s3object.New(aws.Config{Region: "eu-west-3", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}, &srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := s3uploads.New(oc, "imports", 1<<20)
 	next := sesame.BaseKey{UAI: "0751234A", Year: "2027-2028"}
 	got, done, err := sources.Open(ctx, w.svc, up, next, mustRef(t, "s3:imports/"+key+"@"))
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/sesame-ecole/sesame/infra/localtool"
+	"github.com/sesame-ecole/sesame/infra/s3object"
 )
 
 // Versitygw is the pinned S3 server.
@@ -144,6 +145,20 @@ func (s *Server) Client(secret string) *s3.Client {
 	}
 	return s3.New(s3.Options{BaseEndpoint: aws.String(s.endpoint), Region: s.creds.Region, UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider(s.creds.AccessKey, secret, "")})
+}
+
+// ObjectClient returns the recover function's S3 client (infra/s3object)
+// for the server, signed with secret (the server's own when "").
+func (s *Server) ObjectClient(secret string) *s3object.Client {
+	if secret == "" {
+		secret = s.creds.SecretKey
+	}
+	c, err := s3object.New(aws.Config{Region: s.creds.Region,
+		Credentials: credentials.NewStaticCredentialsProvider(s.creds.AccessKey, secret, "")}, &s.endpoint)
+	if err != nil {
+		panic(err) // the endpoint is the server's own
+	}
+	return c
 }
 
 // CreateBucket creates a bucket, versioned when asked.

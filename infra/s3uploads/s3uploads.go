@@ -6,39 +6,28 @@
 // file once; IT automation writes to imports/<UAI>/<year>/ instead, which
 // triggers the recovery function.
 //
-//	up := s3uploads.New(client, "sesame-imports", 256<<20)
+//	up := s3uploads.New(client, "sesame-imports", 256<<20) // client: an *s3object.Client
 //	t, err := up.Target(ctx, base, id, sesame.UploadFile{Size: n, ContentType: sesame.UploadTypeZip})
 package s3uploads
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
-
 	"github.com/sesame-ecole/sesame"
+	"github.com/sesame-ecole/sesame/infra/s3object"
 	"github.com/sesame-ecole/sesame/infra/uploads"
 )
 
-// API is the part of the S3 client the store uses.
-type API interface {
-	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
-	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
-}
-
 // Store is sesame.Uploads on an S3 bucket.
 type Store struct {
-	api     API
-	presign *s3.PresignClient
-	bucket  string
-	max     int64
+	api    *s3object.Client
+	bucket string
+	max    int64
 	// TTL is how long a presigned PUT stays valid.
 	TTL time.Duration
 }
@@ -46,8 +35,8 @@ type Store struct {
 var _ sesame.Uploads = (*Store)(nil)
 
 // New keeps uploads in bucket, each at most max bytes.
-func New(client *s3.Client, bucket string, max int64) *Store {
-	return &Store{api: client, presign: s3.NewPresignClient(client), bucket: bucket, max: max, TTL: 15 * time.Minute}
+func New(client *s3object.Client, bucket string, max int64) *Store {
+	return &Store{api: client, bucket: bucket, max: max, TTL: 15 * time.Minute}
 }
 
 // Key is the object key of upload id of base k.
@@ -76,19 +65,18 @@ func (s *Store) Target(ctx context.Context, k sesame.BaseKey, id string, f sesam
 	if err := f.Check(s.max); err != nil {
 		return sesame.UploadTarget{}, err
 	}
-	req, err := s.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(Key(k, id)),
-		ContentLength: aws.Int64(f.Size), ContentType: aws.String(f.ContentType), IfNoneMatch: aws.String("*")},
-		s3.WithPresignExpires(s.TTL))
+	url, signed, err := s.api.PresignPut(ctx, s3object.PutInput{Bucket: s.bucket, Key: Key(k, id),
+		Size: f.Size, ContentType: f.ContentType, IfNoneMatch: "*"}, s.TTL)
 	if err != nil {
 		return sesame.UploadTarget{}, fmt.Errorf("presign upload %s: %w", id, err)
 	}
 	h := map[string]string{}
-	for name, v := range req.SignedHeader {
+	for name, v := range signed {
 		if name != "Host" && name != "Content-Length" && len(v) > 0 {
 			h[name] = v[0]
 		}
 	}
-	return sesame.UploadTarget{ID: id, URL: req.URL, Method: req.Method, Headers: h, Expires: time.Now().UTC().Add(s.TTL)}, nil
+	return sesame.UploadTarget{ID: id, URL: url, Method: http.MethodPut, Headers: h, Expires: time.Now().UTC().Add(s.TTL)}, nil
 }
 
 // Put stores a file sent through the API.
@@ -104,8 +92,8 @@ func (s *Store) Put(ctx context.Context, k sesame.BaseKey, id string, r io.Reade
 		return err
 	}
 	defer f.Close()
-	_, err = s.api.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(Key(k, id)), Body: io.NewSectionReader(f, 0, n),
-		ContentLength: aws.Int64(n), ContentType: aws.String("application/octet-stream")})
+	_, err = s.api.Put(ctx, s3object.PutInput{Bucket: s.bucket, Key: Key(k, id), Body: io.NewSectionReader(f, 0, n),
+		Size: n, ContentType: "application/octet-stream"})
 	if err != nil {
 		return fmt.Errorf("put upload %s: %w", id, err)
 	}
@@ -132,10 +120,9 @@ func (s *Store) Receive(ctx context.Context, k sesame.BaseKey, id string, f sesa
 	if n != f.Size {
 		return sesame.Invalid("size", "Le fichier reçu n'a pas la taille annoncée (%d octets).", f.Size)
 	}
-	_, err = s.api.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(Key(k, id)), Body: io.NewSectionReader(tmp, 0, n),
-		ContentLength: aws.Int64(n), ContentType: aws.String(f.ContentType), IfNoneMatch: aws.String("*")})
-	var ae smithy.APIError
-	if errors.As(err, &ae) && ae.ErrorCode() == "PreconditionFailed" {
+	_, err = s.api.Put(ctx, s3object.PutInput{Bucket: s.bucket, Key: Key(k, id), Body: io.NewSectionReader(tmp, 0, n),
+		Size: n, ContentType: f.ContentType, IfNoneMatch: "*"})
+	if s3object.IsCode(err, "PreconditionFailed") {
 		return sesame.Exists("Le fichier déposé « " + id + " »")
 	}
 	if err != nil {
@@ -156,20 +143,15 @@ func (s *Store) Open(ctx context.Context, k sesame.BaseKey, id string) (sesame.U
 // OpenKey downloads any object of the bucket (at version, when given),
 // refusing one over the size limit.
 func (s *Store) OpenKey(ctx context.Context, key, version string) (sesame.Upload, error) {
-	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: &key}
-	if version != "" {
-		in.VersionId = &version
-	}
-	out, err := s.api.GetObject(ctx, in)
-	var nsk *types.NoSuchKey
-	if errors.As(err, &nsk) {
+	out, err := s.api.Get(ctx, s.bucket, key, version)
+	if s3object.IsCode(err, "NoSuchKey") {
 		return nil, sesame.NotFound("Le fichier déposé « " + key + " »")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", key, err)
 	}
 	defer out.Body.Close()
-	if out.ContentLength != nil && *out.ContentLength > s.max {
+	if out.ContentLength > s.max {
 		return nil, uploads.ErrTooLarge
 	}
 	f, n, err := spool(out.Body, s.max)

@@ -22,12 +22,14 @@ import (
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/s3local"
+	"github.com/sesame-ecole/sesame/infra/s3object"
 	"github.com/sesame-ecole/sesame/infra/s3uploads"
 )
 
 // newS3 starts an in-process S3 server with a bucket and returns a real
-// SDK client for it (plain HTTP: see TOOLCHAIN.md on aws-chunked bodies).
-func newS3(t *testing.T, bucket string) *s3.Client {
+// SDK client for it (plain HTTP: see TOOLCHAIN.md on aws-chunked bodies),
+// and the store's own client (infra/s3object).
+func newS3(t *testing.T, bucket string) (*s3.Client, *s3object.Client) {
 	t.Helper()
 	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(srv.Close)
@@ -37,8 +39,14 @@ func newS3(t *testing.T, bucket string) *s3.Client {
 	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
 		t.Fatal(err)
 	}
-	return c
+	oc, err := s3object.New(aws.Config{Region: "eu-west-3", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}, &srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, oc
 }
+
+func objects(_ *s3.Client, c *s3object.Client) *s3object.Client { return c }
 
 // put sends body to a presigned target as a browser does, with the
 // headers given, changed by edit when not nil, and returns the status, or
@@ -77,7 +85,7 @@ var (
 func TestPresignedUploadThenOpen(t *testing.T) {
 	ctx := context.Background()
 	srv := s3local.New(t, "imports")
-	st := s3uploads.New(srv.Client(""), "imports", 1<<20)
+	st := s3uploads.New(srv.ObjectClient(""), "imports", 1<<20)
 	a := sesame.BaseKey{UAI: "0751234A", Year: "2026-2027"}
 	b := sesame.BaseKey{UAI: "0931234B", Year: "2026-2027"}
 	tg, err := st.Target(ctx, a, "u-1", zipFile)
@@ -129,7 +137,7 @@ func TestPresignedUploadThenOpen(t *testing.T) {
 	if _, err := st.Open(ctx, a, "u-1"); !errors.Is(err, sesame.ErrNotFound) {
 		t.Fatalf("a refused upload landed: %v", err)
 	}
-	forged, err := s3uploads.New(srv.Client("un-autre-secret"), "imports", 1<<20).Target(ctx, a, "u-1", zipFile)
+	forged, err := s3uploads.New(srv.ObjectClient("un-autre-secret"), "imports", 1<<20).Target(ctx, a, "u-1", zipFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +170,7 @@ func TestPresignedUploadThenOpen(t *testing.T) {
 	}
 
 	// Expired: a URL valid one second, used after two.
-	short := s3uploads.New(srv.Client(""), "imports", 1<<20)
+	short := s3uploads.New(srv.ObjectClient(""), "imports", 1<<20)
 	short.TTL = time.Second
 	tg, err = short.Target(ctx, a, "u-3", zipFile)
 	if err != nil {
@@ -181,7 +189,7 @@ func TestPresignedUploadThenOpen(t *testing.T) {
 // size is refused before anything is signed, and Target binds nothing.
 func TestTargetRefusals(t *testing.T) {
 	ctx := context.Background()
-	st := s3uploads.New(newS3(t, "imports"), "imports", 1<<20)
+	st := s3uploads.New(objects(newS3(t, "imports")), "imports", 1<<20)
 	a := sesame.BaseKey{UAI: "0751234A", Year: "2026-2027"}
 	for name, c := range map[string]struct {
 		f    sesame.UploadFile
@@ -199,8 +207,8 @@ func TestTargetRefusals(t *testing.T) {
 
 func TestPutAndLimits(t *testing.T) {
 	ctx := context.Background()
-	c := newS3(t, "imports")
-	st := s3uploads.New(c, "imports", 8)
+	c, oc := newS3(t, "imports")
+	st := s3uploads.New(oc, "imports", 8)
 	a := sesame.BaseKey{UAI: "0751234A", Year: "2026-2027"}
 	if err := st.Put(ctx, a, "petit", bytes.NewReader([]byte("1234")), 4); err != nil {
 		t.Fatal(err)
@@ -229,7 +237,7 @@ func TestPutAndLimits(t *testing.T) {
 func TestReceive(t *testing.T) {
 	ctx := context.Background()
 	srv := s3local.New(t, "imports")
-	st := s3uploads.New(srv.Client(""), "imports", 1<<20)
+	st := s3uploads.New(srv.ObjectClient(""), "imports", 1<<20)
 	a := sesame.BaseKey{UAI: "0751234A", Year: "2026-2027"}
 	for name, c := range map[string]struct {
 		f    sesame.UploadFile

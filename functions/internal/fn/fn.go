@@ -1,8 +1,8 @@
 // Package fn wires one Lambda function of the hosted deployment, so that
 // each functions/<name>/main.go is a single call. It reads the
 // configuration once from the environment, opens the DynamoDB table, builds
-// the service and the HTTP API restricted to the function's routes
-// (httpapi.Config.Function), and serves API Gateway HTTP API events
+// the service and the HTTP API of the function's routes alone
+// (httpapi.NewFunction: its binary links no other route's code), and serves API Gateway HTTP API events
 // (payload 2.0) through aws-lambda-go-api-proxy's httpadapter. No rule
 // lives here: everything a request decides is in the service and the API.
 //
@@ -11,7 +11,7 @@
 // of this one, so that only its binary links the S3 client.
 //
 //	func main() {
-//		if err := fn.Run(context.Background(), "login", os.Getenv, os.Stdout); err != nil {
+//		if err := fn.Run(context.Background(), httpapi.Login, os.Getenv, os.Stdout); err != nil {
 //			fmt.Fprintln(os.Stderr, "login:", err)
 //			os.Exit(1)
 //		}
@@ -24,6 +24,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/url"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/sesame-ecole/sesame"
@@ -73,7 +75,7 @@ const AddressHeader = "CloudFront-Viewer-Address"
 
 // Config is what a function reads from its environment, once, at start.
 type Config struct {
-	Function     string // httpapi.Route.Function: login, seats, authorize, recover, admin
+	Function     httpapi.Function // httpapi.Login, Seats, Authorize, Recover or Admin
 	Table        string
 	OriginSecret string
 	Timing       sesame.Timing
@@ -84,7 +86,7 @@ type Config struct {
 }
 
 // LoadConfig reads function's configuration through getenv.
-func LoadConfig(function string, getenv func(string) string) (Config, error) {
+func LoadConfig(function httpapi.Function, getenv func(string) string) (Config, error) {
 	c := Config{Function: function, Table: getenv(EnvTable), OriginSecret: getenv(EnvOriginSecret), Timing: sesame.DefaultTiming,
 		ImportBucket: getenv(EnvImportBucket)}
 	if c.Table == "" {
@@ -137,26 +139,25 @@ func LoadConfig(function string, getenv func(string) string) (Config, error) {
 // name.
 func (c Config) Logger(w io.Writer) *slog.Logger {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel, ReplaceAttr: lambdacontext.ReplaceAttr})
-	return slog.New(h).With("function", c.Function)
+	return slog.New(h).With("function", c.Function.Name)
 }
 
 // HandlerFunc is a function's Lambda handler.
 type HandlerFunc = func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
 // Handler serves API Gateway HTTP API (payload 2.0) events with the API
-// restricted to cfg.Function's routes, behind CloudFront: the client's
+// of cfg.Function's routes, behind CloudFront: the client's
 // address comes from CloudFront-Viewer-Address, calls without the origin
 // secret are refused, and cookies are always Secure.
 func Handler(cfg Config, svc *sesame.Service, up sesame.Uploads, log *slog.Logger) HandlerFunc {
-	api := httpapi.New(httpapi.Config{
+	api := httpapi.NewFunction(httpapi.Config{
 		Uploads:       up,
 		Service:       svc,
 		Logger:        log,
 		AddressHeader: AddressHeader,
 		OriginSecret:  cfg.OriginSecret,
 		Secure:        true,
-		Function:      cfg.Function,
-	})
+	}, cfg.Function)
 	adapter := httpadapter.NewV2(api)
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		// The API's log line carries API Gateway's request id, the one
@@ -175,7 +176,7 @@ func Handler(cfg Config, svc *sesame.Service, up sesame.Uploads, log *slog.Logge
 // New reads the configuration through getenv, opens the table (with
 // o.DynamoDB when set, otherwise with the AWS configuration of the
 // environment), and returns the function's handler, logging to stdout.
-func New(ctx context.Context, function string, getenv func(string) string, stdout io.Writer, o core.StoreOptions) (HandlerFunc, error) {
+func New(ctx context.Context, function httpapi.Function, getenv func(string) string, stdout io.Writer, o core.StoreOptions) (HandlerFunc, error) {
 	p, err := Build(ctx, function, getenv, stdout, o)
 	if err != nil {
 		return nil, err
@@ -193,7 +194,7 @@ type Parts struct {
 // Build reads the configuration and opens the table. The recover
 // function adds its import bucket (package recoverfn): the others link no
 // S3 client.
-func Build(ctx context.Context, function string, getenv func(string) string, stdout io.Writer, o core.StoreOptions) (Parts, error) {
+func Build(ctx context.Context, function httpapi.Function, getenv func(string) string, stdout io.Writer, o core.StoreOptions) (Parts, error) {
 	cfg, err := LoadConfig(function, getenv)
 	if err != nil {
 		return Parts{}, err
@@ -201,9 +202,11 @@ func Build(ctx context.Context, function string, getenv func(string) string, std
 	// The stack owns the table: it is opened, never created.
 	client := o.DynamoDB
 	if client == nil {
-		client = dynamodb.NewFromConfig(AWSConfig(getenv), func(o *dynamodb.Options) {
-			o.BaseEndpoint = Endpoint(getenv, "DYNAMODB")
-		})
+		ep, err := dynamoEndpoint(getenv)
+		if err != nil {
+			return Parts{}, err
+		}
+		client = dynamodb.NewFromConfig(AWSConfig(getenv), func(o *dynamodb.Options) { o.EndpointResolverV2 = ep })
 	}
 	st, err := core.OpenDynamo(ctx, client, cfg.Table, "")
 	if err != nil {
@@ -238,14 +241,40 @@ func Endpoint(getenv func(string) string, service string) *string {
 	return nil
 }
 
+// fixedEndpoint is DynamoDB's endpoint, resolved once at start: the
+// SDK's endpoint rules would be evaluated again for every request (a
+// visible part of a warm invocation under the emulator).
+type fixedEndpoint struct{ uri url.URL }
+
+func (e fixedEndpoint) ResolveEndpoint(context.Context, dynamodb.EndpointParameters) (smithyendpoints.Endpoint, error) {
+	return smithyendpoints.Endpoint{URI: e.uri}, nil
+}
+
+// dynamoEndpoint is the endpoint the environment sets for DynamoDB
+// (Endpoint), else the region's: https://dynamodb.<region>.amazonaws.com.
+func dynamoEndpoint(getenv func(string) string) (fixedEndpoint, error) {
+	raw := "https://dynamodb." + getenv("AWS_REGION") + ".amazonaws.com"
+	if strings.HasPrefix(getenv("AWS_REGION"), "cn-") {
+		raw += ".cn"
+	}
+	if e := Endpoint(getenv, "DYNAMODB"); e != nil {
+		raw = *e
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fixedEndpoint{}, fmt.Errorf("DynamoDB endpoint %q is not an http(s) URL", raw)
+	}
+	return fixedEndpoint{uri: *u}, nil
+}
+
 // Run builds the function and serves Lambda invocations until the runtime
 // stops the process. It returns only when the configuration is wrong; a
 // table that cannot be reached at start is tried again at each invocation
 // (Lazy).
-func Run(ctx context.Context, function string, getenv func(string) string, stdout io.Writer) error {
+func Run(ctx context.Context, function httpapi.Function, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := LoadConfig(function, getenv)
 	if err != nil {
-		return fmt.Errorf("%s: %w", function, err)
+		return fmt.Errorf("%s: %w", function.Name, err)
 	}
 	h := Lazy(ctx, cfg.Logger(stdout), func(ctx context.Context) (RawHandler, error) {
 		h, err := New(ctx, function, getenv, stdout, core.StoreOptions{})

@@ -12,6 +12,7 @@ import (
 	"github.com/sesame-ecole/sesame/functions/internal/fn"
 	"github.com/sesame-ecole/sesame/functions/internal/recoverfn"
 	"github.com/sesame-ecole/sesame/infra/app"
+	"github.com/sesame-ecole/sesame/infra/httpapi"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -27,24 +28,24 @@ func TestLoadConfig(t *testing.T) {
 		return env(m)
 	}
 	t.Run("Defaults", func(t *testing.T) {
-		c, err := fn.LoadConfig("seats", env(base))
+		c, err := fn.LoadConfig(httpapi.Seats, env(base))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Function != "seats" || c.Table != "sesame-prod-Table" || c.OriginSecret != "s3cr3t" || c.Timing != sesame.DefaultTiming || c.LogLevel != slog.LevelInfo ||
+		if c.Function.Name != "seats" || c.Table != "sesame-prod-Table" || c.OriginSecret != "s3cr3t" || c.Timing != sesame.DefaultTiming || c.LogLevel != slog.LevelInfo ||
 			c.Retention != sesame.DefaultJournalRetention {
 			t.Fatalf("%+v", c)
 		}
 	})
 	t.Run("JournalRetention", func(t *testing.T) {
 		for v, want := range map[string]time.Duration{"183": 183 * 24 * time.Hour, "1": 24 * time.Hour, "1098": sesame.MaxJournalRetention, "30": 30 * 24 * time.Hour} {
-			c, err := fn.LoadConfig("admin", with(fn.EnvJournalRetention, v))
+			c, err := fn.LoadConfig(httpapi.Admin, with(fn.EnvJournalRetention, v))
 			if err != nil || c.Retention != want {
 				t.Errorf("%s=%s: %v %v, want %v", fn.EnvJournalRetention, v, c.Retention, err, want)
 			}
 		}
 		for _, v := range []string{"0", "1099", "-3", "six mois", "1.5", "183d"} {
-			_, err := fn.LoadConfig("admin", with(fn.EnvJournalRetention, v))
+			_, err := fn.LoadConfig(httpapi.Admin, with(fn.EnvJournalRetention, v))
 			if err == nil || !strings.Contains(err.Error(), fn.EnvJournalRetention) ||
 				!strings.Contains(err.Error(), "La durée de conservation du journal « "+v+" » est incorrecte : donnez un nombre entier de jours, de 1 à 1098") {
 				t.Errorf("%s=%q: %v, want the French refusal", fn.EnvJournalRetention, v, err)
@@ -56,7 +57,7 @@ func TestLoadConfig(t *testing.T) {
 		for k, v := range base {
 			m[k] = v
 		}
-		c, err := fn.LoadConfig("seats", env(m))
+		c, err := fn.LoadConfig(httpapi.Seats, env(m))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +67,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 	})
 	t.Run("LogLevel", func(t *testing.T) {
-		c, err := fn.LoadConfig("login", with(fn.EnvLogLevel, "DEBUG"))
+		c, err := fn.LoadConfig(httpapi.Login, with(fn.EnvLogLevel, "DEBUG"))
 		if err != nil || c.LogLevel != slog.LevelDebug {
 			t.Fatalf("%v %v", c.LogLevel, err)
 		}
@@ -79,7 +80,7 @@ func TestLoadConfig(t *testing.T) {
 		"UnknownLogLevel": with(fn.EnvLogLevel, "CHATTY"),
 	} {
 		t.Run(name, func(t *testing.T) {
-			if c, err := fn.LoadConfig("login", getenv); err == nil {
+			if c, err := fn.LoadConfig(httpapi.Login, getenv); err == nil {
 				t.Fatalf("accepted: %+v", c)
 			}
 		})
@@ -90,7 +91,7 @@ func TestLoadConfig(t *testing.T) {
 // start (and never reaches for AWS).
 func TestNewRefusesBadConfig(t *testing.T) {
 	var logs bytes.Buffer
-	_, err := fn.New(t.Context(), "login", env(map[string]string{fn.EnvOriginSecret: "x"}), &logs, app.StoreOptions{})
+	_, err := fn.New(t.Context(), httpapi.Login, env(map[string]string{fn.EnvOriginSecret: "x"}), &logs, app.StoreOptions{})
 	if err == nil || !strings.Contains(err.Error(), fn.EnvTable) {
 		t.Fatalf("New without a table: %v", err)
 	}
@@ -104,7 +105,7 @@ func TestNewRecoverNeedsBucket(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), fn.EnvImportBucket) {
 		t.Fatalf("NewRecover without a bucket: %v", err)
 	}
-	cfg := fn.Config{Function: "recover", ImportBucket: "b"}
+	cfg := fn.Config{Function: httpapi.Recover, ImportBucket: "b"}
 	if _, err := recoverfn.RecoverHandler(cfg, &sesame.Service{}, nil, cfg.Logger(&logs)); err == nil {
 		t.Fatal("RecoverHandler without an S3 client")
 	}
@@ -114,7 +115,7 @@ func TestNewRecoverNeedsBucket(t *testing.T) {
 // function's name.
 func TestLogger(t *testing.T) {
 	var out bytes.Buffer
-	c, err := fn.LoadConfig("authorize", env(map[string]string{fn.EnvTable: "t", fn.EnvOriginSecret: "s", fn.EnvLogLevel: "WARN"}))
+	c, err := fn.LoadConfig(httpapi.Authorize, env(map[string]string{fn.EnvTable: "t", fn.EnvOriginSecret: "s", fn.EnvLogLevel: "WARN"}))
 	if err != nil {
 		t.Fatal(err)
 	}

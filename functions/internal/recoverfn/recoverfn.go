@@ -1,7 +1,7 @@
 // Package recoverfn wires the recover function on top of package fn: its
 // HTTP routes with uploads in the import bucket, and that bucket's S3
 // notifications (package s3trigger), told apart by Dispatch. Only the
-// recover function links it, and with it the S3 client.
+// recover function links it, and with it the S3 client (infra/s3object).
 package recoverfn
 
 import (
@@ -14,12 +14,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/functions/internal/fn"
 	"github.com/sesame-ecole/sesame/functions/internal/s3trigger"
 	"github.com/sesame-ecole/sesame/infra/app/core"
+	"github.com/sesame-ecole/sesame/infra/httpapi"
+	"github.com/sesame-ecole/sesame/infra/s3object"
 	"github.com/sesame-ecole/sesame/infra/s3uploads"
 )
 
@@ -73,7 +74,7 @@ func Dispatch(h fn.HandlerFunc, s3h S3HandlerFunc) EventHandlerFunc {
 // svc: the recovery routes of the API, with uploads kept in the import
 // bucket cfg.ImportBucket, and that bucket's S3 notifications (package
 // s3trigger), told apart by Dispatch.
-func RecoverHandler(cfg fn.Config, svc *sesame.Service, client *s3.Client, log *slog.Logger) (EventHandlerFunc, error) {
+func RecoverHandler(cfg fn.Config, svc *sesame.Service, client *s3object.Client, log *slog.Logger) (EventHandlerFunc, error) {
 	if cfg.ImportBucket == "" {
 		return nil, fmt.Errorf("%s is not set", fn.EnvImportBucket)
 	}
@@ -91,16 +92,18 @@ func RecoverHandler(cfg fn.Config, svc *sesame.Service, client *s3.Client, log *
 // NewRecover builds the recover function (RecoverHandler) from the
 // environment. The table's client is o.DynamoDB and the bucket's s3c when
 // set, otherwise made from the environment's AWS configuration.
-func NewRecover(ctx context.Context, getenv func(string) string, stdout io.Writer, o core.StoreOptions, s3c *s3.Client) (EventHandlerFunc, error) {
+func NewRecover(ctx context.Context, getenv func(string) string, stdout io.Writer, o core.StoreOptions, s3c *s3object.Client) (EventHandlerFunc, error) {
 	if getenv(fn.EnvImportBucket) == "" {
 		return nil, fmt.Errorf("%s is not set", fn.EnvImportBucket)
 	}
-	p, err := fn.Build(ctx, "recover", getenv, stdout, o)
+	p, err := fn.Build(ctx, httpapi.Recover, getenv, stdout, o)
 	if err != nil {
 		return nil, err
 	}
 	if s3c == nil {
-		s3c = s3.NewFromConfig(fn.AWSConfig(getenv), func(o *s3.Options) { o.BaseEndpoint = fn.Endpoint(getenv, "S3") })
+		if s3c, err = s3object.New(fn.AWSConfig(getenv), fn.Endpoint(getenv, "S3")); err != nil {
+			return nil, err
+		}
 	}
 	return RecoverHandler(p.Config, p.Service, s3c, p.Log)
 }
@@ -110,7 +113,7 @@ func NewRecover(ctx context.Context, getenv func(string) string, stdout io.Write
 // configuration is wrong; a table that cannot be reached at start is tried
 // again at each invocation (fn.Lazy).
 func RunRecover(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := fn.LoadConfig("recover", getenv)
+	cfg, err := fn.LoadConfig(httpapi.Recover, getenv)
 	if err == nil && cfg.ImportBucket == "" {
 		err = fmt.Errorf("%s is not set", fn.EnvImportBucket)
 	}

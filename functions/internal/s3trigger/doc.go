@@ -24,6 +24,7 @@
 // in the end. A refused file is final: its report is written and Handle
 // returns nil.
 //
+//	client, err := s3object.New(cfg, endpoint) // cfg: the function's aws.Config
 //	files := s3uploads.New(client, bucket, sesame.DefaultRentreeLimits.MaxCompressedIn)
 //	tr, err := s3trigger.New(s3trigger.Config{Service: svc, API: client, Files: files, Bucket: bucket, Logger: log})
 //	res, err := tr.Handle(ctx, event) // events.S3Event

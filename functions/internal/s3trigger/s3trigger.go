@@ -14,11 +14,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 
 	"github.com/sesame-ecole/sesame"
+	"github.com/sesame-ecole/sesame/infra/s3object"
 	"github.com/sesame-ecole/sesame/rentree"
 )
 
@@ -37,11 +35,11 @@ const (
 	MetaDryRun = "dry-run"
 )
 
-// API is the part of the S3 client the trigger uses: HeadObject reads an
-// object's metadata, PutObject writes the reports.
+// API is the part of the S3 client the trigger uses (*s3object.Client):
+// Head reads an object's metadata, Put writes the reports.
 type API interface {
-	HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
-	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	Head(ctx context.Context, bucket, key, version string) (*s3object.Object, error)
+	Put(context.Context, s3object.PutInput) (string, error)
 }
 
 // Files opens an object of the bucket at a version, refusing one over the
@@ -334,11 +332,7 @@ func (t *Trigger) claim(ctx context.Context, o object) (sesame.ImportJob, bool, 
 // recover reads the options, opens the file and runs the engine. Its
 // error means: try again; a refusal is a report.
 func (t *Trigger) recover(ctx context.Context, o object) (Report, error) {
-	in := &s3.HeadObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(o.key)}
-	if o.version != "" {
-		in.VersionId = aws.String(o.version)
-	}
-	head, err := t.cfg.API.HeadObject(ctx, in)
+	head, err := t.cfg.API.Head(ctx, o.bucket, o.key, o.version)
 	if err != nil {
 		if notFound(err) {
 			return t.refused(o, nil, goneFailure(o)), nil
@@ -435,11 +429,9 @@ func (t *Trigger) finish(ctx context.Context, log *slog.Logger, o object, out Ou
 // put writes a report object unless one is there already: a run retried
 // after it wrote its report keeps the first one.
 func (t *Trigger) put(ctx context.Context, key string, body []byte, contentType string) error {
-	_, err := t.cfg.API.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(t.cfg.Bucket), Key: aws.String(key),
-		Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))), ContentType: aws.String(contentType),
-		IfNoneMatch: aws.String("*")})
-	var ae smithy.APIError
-	if errors.As(err, &ae) && ae.ErrorCode() == "PreconditionFailed" {
+	_, err := t.cfg.API.Put(ctx, s3object.PutInput{Bucket: t.cfg.Bucket, Key: key,
+		Body: bytes.NewReader(body), Size: int64(len(body)), ContentType: contentType, IfNoneMatch: "*"})
+	if s3object.IsCode(err, "PreconditionFailed") {
 		return nil
 	}
 	if err != nil {
@@ -511,7 +503,7 @@ func optionsOf(md map[string]string) (Options, *Failure) {
 	return o, nil
 }
 
-// lookup finds metadata name whatever its case (the SDK lower-cases the
+// lookup finds metadata name whatever its case (s3object lower-cases the
 // names; other clients may not).
 func lookup(md map[string]string, name string) (string, bool) {
 	if v, ok := md[name]; ok {
