@@ -20,6 +20,7 @@ func routeStats(route string, n int, lat []time.Duration) RouteStats {
 	sorted := slices.Clone(lat)
 	slices.Sort(sorted)
 	s.P50, s.P90, s.P99 = percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99)
+	s.P999 = sorted[max((999*len(sorted)+999)/1000, 1)-1]
 	s.Max = sorted[len(sorted)-1]
 	return s
 }
