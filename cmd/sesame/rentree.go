@@ -17,9 +17,7 @@ import (
 // created beforehand with `sesame loadtest --create-users`.
 func cmdLoadtestRentree(ctx context.Context, e env, args []string) error {
 	f := newFlags("loadtest rentree")
-	rawURL := f.String("url", "", "adresse du serveur")
-	uai := f.String("uai", "", "UAI")
-	year := f.String("year", "", "année scolaire")
+	tg := targetFlags(f)
 	students := f.Int("students", 750, "élèves (comptes eleve001…)")
 	parents := f.Int("parents", 750, "parents (comptes parent001…)")
 	teachers := f.Int("teachers", 80, "professeurs (comptes prof001…)")
@@ -33,27 +31,19 @@ func cmdLoadtestRentree(ctx context.Context, e env, args []string) error {
 	seatless := f.Duration("seatless-heartbeat", 0, "intervalle des signaux des sessions sans place, en temps simulé (0 : celui du serveur)")
 	meter := f.String("meter", "", "compteur DynamoDB de la pile hébergée (ligne dynamodb-meter: de make run-hosted ARGS=--meter)")
 	sprLogin := f.String("spr-login", "spr", "identifiant du superviseur qui lit les connexions")
-	pwStdin := f.Bool("password-stdin", false, "mot de passe des comptes sur l'entrée standard")
 	sprStdin := f.Bool("spr-password-stdin", false, "mot de passe du superviseur sur la ligne suivante de l'entrée standard")
-	insecure := f.Bool("insecure", false, "accepter un certificat TLS non vérifié (auto-signé, sur cette machine)")
-	if err := f.parse(args); err != nil {
+	if err := tg.parse(f, args); err != nil {
 		return err
 	}
-	if err := f.required("url", "uai", "year"); err != nil {
-		return err
-	}
-	if !*pwStdin {
-		return &usageError{"l'option --password-stdin est obligatoire : le mot de passe des comptes se donne sur l'entrée standard."}
-	}
-	cfg := loadtest.RentreeConfig{URL: *rawURL, UAI: *uai, Year: *year, SPRLogin: *sprLogin, Window: *window, Browse: *browse,
-		Speed: *speed, PageEvery: *pageEvery, IdleShare: *idleShare, Retry: *retry, Meter: *meter, Insecure: *insecure,
+	cfg := loadtest.RentreeConfig{URL: *tg.url, UAI: *tg.uai, Year: *tg.year, SPRLogin: *sprLogin, Window: *window, Browse: *browse,
+		Speed: *speed, PageEvery: *pageEvery, IdleShare: *idleShare, Retry: *retry, Meter: *meter, Insecure: *tg.insecure,
 		Cohorts: loadtest.RentreeCohorts(*students, *parents, *teachers, *admins)}
 	for i := range cfg.Cohorts {
 		if cfg.Cohorts[i].Mode == string(sesame.SpaceStudent) || cfg.Cohorts[i].Mode == string(sesame.SpaceParent) {
 			cfg.Cohorts[i].Heartbeat = *seatless
 		}
 	}
-	if _, err := loadtest.CheckURL(*rawURL); err != nil {
+	if _, err := loadtest.CheckURL(*tg.url); err != nil {
 		return err
 	}
 	in := newLines(e.stdin)
@@ -68,7 +58,7 @@ func cmdLoadtestRentree(ctx context.Context, e env, args []string) error {
 		}
 	}
 	fmt.Fprintf(e.stderr, "Matinée de rentrée : %d élèves, %d parents, %d professeurs, %d administratifs contre %s…\n",
-		*students, *parents, *teachers, *admins, *rawURL)
+		*students, *parents, *teachers, *admins, *tg.url)
 	rep, err := loadtest.Rentree(ctx, cfg)
 	if err != nil {
 		return err

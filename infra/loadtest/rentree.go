@@ -377,10 +377,8 @@ func (r RentreeReport) Write(w io.Writer) error {
 	if r.ViolationCount == 0 {
 		p("  Aucune violation.\n")
 	} else {
-		p("  VIOLATIONS : %d.\n", r.ViolationCount)
-		for _, v := range r.Violations {
-			p("    à %s (%s) : %s, %d places occupées pour une limite de %d\n", duration(v.At), v.Source, v.Pool, v.Used, v.Limit)
-		}
+		p("  VIOLATIONS : %d dépassement(s) de la limite.\n", r.ViolationCount)
+		writeViolations(&b, r.Violations, r.ViolationCount)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

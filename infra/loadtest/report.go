@@ -97,15 +97,20 @@ func (r Report) Write(w io.Writer) error {
 		p("  Aucune violation : jamais plus de places occupées que la limite.\n")
 	} else {
 		p("  VIOLATIONS : %d dépassement(s) de la limite.\n", r.ViolationCount)
-		for _, v := range r.Violations {
-			p("    à %s (%s) : %s, %d places occupées pour une limite de %d\n", duration(v.At), v.Source, v.Pool, v.Used, v.Limit)
-		}
-		if r.ViolationCount > len(r.Violations) {
-			p("    … et %d autres.\n", r.ViolationCount-len(r.Violations))
-		}
+		writeViolations(&b, r.Violations, r.ViolationCount)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeViolations lists the violations kept, of n in all.
+func writeViolations(b *strings.Builder, kept []Violation, n int) {
+	for _, v := range kept {
+		fmt.Fprintf(b, "    à %s (%s) : %s, %d places occupées pour une limite de %d\n", duration(v.At), v.Source, v.Pool, v.Used, v.Limit)
+	}
+	if n > len(kept) {
+		fmt.Fprintf(b, "    … et %d autres.\n", n-len(kept))
+	}
 }
 
 // counts writes "a 3, b 1", by key.
