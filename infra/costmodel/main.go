@@ -16,9 +16,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"text/tabwriter"
 )
 
@@ -155,6 +157,11 @@ func price(w io.Writer, label, path string, p Prices, d Durations, u Usage, kind
 	if err := tw.Flush(); err != nil {
 		return y, err
 	}
+	fmt.Fprintf(w, "Par opération, établissement/an :")
+	for _, op := range slices.Sorted(maps.Keys(y.Operations)) {
+		fmt.Fprintf(w, " %s %.2f (%.0f %%) ;", op, y.Operations[op].Total(), 100*y.Operations[op].Total()/y.Total.Total())
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w)
 	return y, nil
 }

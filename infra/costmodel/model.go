@@ -148,6 +148,8 @@ type Year struct {
 	Kinds []KindYear
 	Total Cost
 	Hours float64 // connected user-hours
+	// Operations is the year's cost by operation, over every kind.
+	Operations map[string]Cost
 }
 
 // KindYear is one kind's share of the year.
@@ -160,7 +162,7 @@ type KindYear struct {
 
 // SchoolYear prices a school's year.
 func (m Model) SchoolYear(u Usage, kinds []Kind) (Year, error) {
-	var y Year
+	y := Year{Operations: map[string]Cost{}}
 	for _, k := range kinds {
 		hc, err := m.HourCost(u, k)
 		if err != nil {
@@ -170,6 +172,8 @@ func (m Model) SchoolYear(u Usage, kinds []Kind) (Year, error) {
 		var req float64
 		for name, n := range u.PerHour(k) {
 			req += n * float64(m.Requests[name].Lambda)
+			oc, _ := m.OperationCost(name) // HourCost found every one
+			y.Operations[name] = y.Operations[name].plus(oc.times(n * h))
 		}
 		ky := KindYear{Kind: k, Hours: h, Requests: req * h, Cost: hc.times(h)}
 		y.Kinds = append(y.Kinds, ky)

@@ -107,6 +107,15 @@ func TestSchoolYear(t *testing.T) {
 	near(t, "total", y.Total.Total(), 99875)
 	near(t, "per 1,000 hours", y.PerThousandHours().Total(), 99875.0/1.1)
 	near(t, "other services", y.Total.APIGateway+y.Total.Lambda+y.Total.CloudFront+y.Total.Logs, 0)
+	// Heartbeats: students 40 an hour at 2 units over 1,000 hours; teachers
+	// 30 active at 2 units over 100 hours.
+	near(t, "seat-less heartbeats", y.Operations["heartbeat_seatless"].DynamoDB, 80000)
+	near(t, "active heartbeats", y.Operations["heartbeat_active"].DynamoDB, 6000)
+	var sum float64
+	for _, c := range y.Operations {
+		sum += c.Total()
+	}
+	near(t, "sum over operations", sum, 99875)
 }
 
 func TestFewerHeartbeatsCostLess(t *testing.T) {
