@@ -59,7 +59,7 @@ Commandes :
   sesame loadtest rush --url http://127.0.0.1:8080/ --uai U --year Y [--students N] [--parents N] [--window D] [--drain D]
                   [--heartbeat D] [--pid PID] [--capacity D [--load F]] --password-stdin   (ruée du matin)
   sesame loadtest rentree --url http://127.0.0.1:8080/ --uai U --year Y [--students N] [--parents N] [--teachers N] [--admins N]
-                  [--window D] [--browse D] [--speed F] [--page-every D] [--idle-share F] [--seatless-heartbeat D] [--meter URL]
+                  [--window D] [--drain D] [--browse D] [--speed F] [--page-every D] [--idle-share F] [--seatless-heartbeat D] [--meter URL]
                   --password-stdin [--spr-password-stdin]   (matinée de rentrée)
 
 Toutes les commandes acceptent --store URL : bolt:CHEMIN (par défaut bolt:./data/sesame.db) ou dynamodb:TABLE [--create-table].

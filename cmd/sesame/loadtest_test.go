@@ -148,7 +148,7 @@ func TestLoadtestRentreeCommand(t *testing.T) {
 	}
 	s := serve(t, "--store", store)
 	rentree(pw+"\n", "--url", s.url+"/", "--students", "2", "--parents", "1", "--teachers", "2", "--admins", "1",
-		"--window", "200ms", "--browse", "10m", "--speed", "600", "--password-stdin").want(t, exitOK,
+		"--window", "200ms", "--drain", "1ms", "--browse", "10m", "--speed", "600", "--password-stdin").want(t, exitOK,
 		[]string{"Matinée de rentrée contre " + s.url + "/", "teacher : limite 1 ;", "au plus 1 tenues à la fois par nos navigateurs",
 			"à la fin, teacher : 0 occupées pour une limite de 1.", "Aucune violation."},
 		[]string{"Matinée de rentrée : 2 élèves, 1 parents, 2 professeurs, 1 administratifs contre " + s.url + "/…"})

@@ -23,6 +23,7 @@ func cmdLoadtestRentree(ctx context.Context, e env, args []string) error {
 	teachers := f.Int("teachers", 80, "professeurs (comptes prof001…)")
 	admins := f.Int("admins", 6, "utilisateurs administratifs en modification (comptes admin001…)")
 	window := f.Duration("window", 2*time.Minute, "fenêtre des connexions (temps réel)")
+	drain := f.Duration("drain", 2*time.Minute, "temps de plus laissé aux connexions refusées (temps réel)")
 	browse := f.Duration("browse", time.Hour, "durée de navigation (temps simulé)")
 	speed := f.Float64("speed", 60, "accélération du temps pendant la navigation")
 	pageEvery := f.Duration("page-every", 5*time.Minute, "une page chargée toutes les … (temps simulé)")
@@ -35,7 +36,7 @@ func cmdLoadtestRentree(ctx context.Context, e env, args []string) error {
 	if err := tg.parse(f, args); err != nil {
 		return err
 	}
-	cfg := loadtest.RentreeConfig{URL: *tg.url, UAI: *tg.uai, Year: *tg.year, SPRLogin: *sprLogin, Window: *window, Browse: *browse,
+	cfg := loadtest.RentreeConfig{URL: *tg.url, UAI: *tg.uai, Year: *tg.year, SPRLogin: *sprLogin, Window: *window, Drain: *drain, Browse: *browse,
 		Speed: *speed, PageEvery: *pageEvery, IdleShare: *idleShare, Retry: *retry, Meter: *meter, Insecure: *tg.insecure,
 		Cohorts: loadtest.RentreeCohorts(*students, *parents, *teachers, *admins)}
 	for i := range cfg.Cohorts {

@@ -898,12 +898,12 @@ func (b *browser) run(ctx context.Context, offset time.Duration) {
 			if !b.sleep(ctx, wait) {
 				return
 			}
-		case a.status == http.StatusTooManyRequests:
-			if !b.sleep(ctx, max(a.retryAfter, time.Second)) {
-				return
-			}
-		case a.status >= 500:
-			if !b.sleep(ctx, time.Second) {
+		case a.status == http.StatusTooManyRequests || a.status >= 500:
+			// As the sign-in page: the server's Retry-After (a second when
+			// it gave none) plus 0 to 50 %, so the refused do not come
+			// back as one.
+			wait := max(a.retryAfter, time.Second)
+			if !b.sleep(ctx, wait+time.Duration(b.rnd.Float64()*float64(wait/2))) {
 				return
 			}
 		default:

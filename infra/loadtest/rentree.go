@@ -44,10 +44,11 @@ type RentreeConfig struct {
 	SPRLogin, SPRPassword string
 	Cohorts               []RentreeCohort
 	// Window is when the first sign-ins arrive (real time, not
-	// compressed); Browse is how long everyone then browses, in simulated
-	// time, lasting Browse ÷ Speed.
-	Window, Browse time.Duration
-	Speed          float64
+	// compressed); Drain is how much longer the refused keep trying (2
+	// minutes when 0); Browse is how long everyone then browses, in
+	// simulated time, lasting Browse ÷ Speed.
+	Window, Drain, Browse time.Duration
+	Speed                 float64
 	// PageEvery is how often an active user loads a page, in simulated
 	// time (GET /session and an authorize check).
 	PageEvery time.Duration
@@ -86,6 +87,9 @@ func (c *RentreeConfig) defaults() error {
 	if c.Browse == 0 {
 		c.Browse = time.Hour
 	}
+	if c.Drain == 0 {
+		c.Drain = 2 * time.Minute
+	}
 	if c.PageEvery == 0 {
 		c.PageEvery = 5 * time.Minute
 	}
@@ -95,7 +99,7 @@ func (c *RentreeConfig) defaults() error {
 	switch {
 	case c.Speed < 1 || c.Speed > 3600:
 		return sesame.Invalid("speed", "L'accélération du temps doit aller de 1 à 3600.")
-	case c.Window < 0 || c.Window+c.real(c.Browse) > MaxDuration:
+	case c.Window < 0 || c.Drain < 0 || c.Window+c.Drain+c.real(c.Browse) > MaxDuration:
 		return sesame.Invalid("duration", "La fenêtre et la navigation accélérée doivent durer une heure au plus en tout.")
 	case c.IdleShare < 0 || c.IdleShare > 1:
 		return sesame.Invalid("idle-share", "La part d'utilisateurs inactifs va de 0 à 1.")
@@ -185,7 +189,7 @@ func Rentree(ctx context.Context, cfg RentreeConfig) (RentreeReport, error) {
 			hb = time.Minute // used only when an answer lacks heartbeatSeconds
 		}
 		runs[i] = Config{URL: cfg.URL, UAI: cfg.UAI, Year: cfg.Year, Users: co.Users, Prefix: co.Prefix, First: 1,
-			Password: cfg.Password, Mode: co.Mode, Duration: cfg.Window + cfg.real(cfg.Browse), Ramp: cfg.Window,
+			Password: cfg.Password, Mode: co.Mode, Duration: cfg.Window + cfg.Drain + cfg.real(cfg.Browse), Ramp: cfg.Window,
 			Heartbeat: max(cfg.real(hb), 10*time.Millisecond), HeartbeatFromServer: co.Heartbeat == 0, Speed: cfg.Speed,
 			PageEvery: cfg.real(cfg.PageEvery), IdleShare: cfg.IdleShare, Retry: cfg.real(cfg.Retry),
 			Insecure: cfg.Insecure, Seed: cfg.Seed + uint64(i)}
@@ -303,8 +307,8 @@ func (r RentreeReport) Write(w io.Writer) error {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	c := r.Config
 	p("Matinée de rentrée contre %s — établissement %s, base %s\n", c.URL, c.UAI, c.Year)
-	p("Connexions sur %s, puis %s de navigation accélérée %s fois (%s réelles) ; une page toutes les %s, %s %% d'inactifs ; durée réelle %s.\n\n",
-		duration(c.Window), c.Browse, decimal(c.Speed, 0), duration(c.real(c.Browse)), c.PageEvery, decimal(100*c.IdleShare, 0), duration(r.Elapsed))
+	p("Connexions sur %s (%s de plus pour les refusés), puis %s de navigation accélérée %s fois (%s réelles) ; une page toutes les %s, %s %% d'inactifs ; durée réelle %s.\n\n",
+		duration(c.Window), duration(c.Drain), c.Browse, decimal(c.Speed, 0), duration(c.real(c.Browse)), c.PageEvery, decimal(100*c.IdleShare, 0), duration(r.Elapsed))
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "  groupe\tcomptes\tconnexions (réussies/tentées)\trefus\theures simulées\trequêtes/heure\tsignaux/heure\tpages/heure\tfermées par le serveur\t\n")
 	for _, co := range r.Cohorts {

@@ -49,7 +49,7 @@ func TestRentreeScaledDown(t *testing.T) {
 	cohorts := loadtest.RentreeCohorts(6, 4, 5, 3)
 	url := rentreeServer(t, 3, 2, cohorts)
 	rep, err := loadtest.Rentree(context.Background(), loadtest.RentreeConfig{URL: url + "/", UAI: uai, Year: year,
-		Password: pw, SPRLogin: "spr", SPRPassword: pw, Cohorts: cohorts, Window: 300 * time.Millisecond,
+		Password: pw, SPRLogin: "spr", SPRPassword: pw, Cohorts: cohorts, Window: 300 * time.Millisecond, Drain: time.Millisecond,
 		Browse: 40 * time.Minute, Speed: 300, IdleShare: 0.34, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
