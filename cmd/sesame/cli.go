@@ -59,6 +59,9 @@ Commandes :
   sesame loadtest --create-users --uai U --year Y [--users N] [--mode M] [--prefix P] --password-stdin   (serveur arrêté)
   sesame loadtest rush --url http://127.0.0.1:8080/ --uai U --year Y [--students N] [--parents N] [--window D] [--drain D]
                   [--heartbeat D] [--pid PID] [--capacity D [--load F]] --password-stdin   (ruée du matin)
+  sesame loadtest rentree --url http://127.0.0.1:8080/ --uai U --year Y [--students N] [--parents N] [--teachers N] [--admins N]
+                  [--window D] [--drain D] [--browse D] [--speed F] [--page-every D] [--idle-share F] [--seatless-heartbeat D] [--meter URL]
+                  --password-stdin [--spr-password-stdin]   (matinée de rentrée)
 
 Toutes les commandes acceptent --store URL : bolt:CHEMIN (par défaut bolt:./data/sesame.db) ou dynamodb:TABLE [--create-table].
 Les commandes d'administration agissent avec les droits du superviseur (SPR) ; le journal les attribue à « sesame (ligne de commande) ».
@@ -90,6 +93,7 @@ var commands = []command{
 	{"journal", cmdJournal},
 	{"usage", cmdUsage},
 	{"loadtest rush", cmdLoadtestRush},
+	{"loadtest rentree", cmdLoadtestRentree},
 	{"loadtest", cmdLoadtest},
 	{"recover", cmdRecover},
 	{"prepare-next-year", cmdPrepareNextYear},

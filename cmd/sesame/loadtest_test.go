@@ -131,3 +131,28 @@ func TestLoadtestRushCommand(t *testing.T) {
 		t.Fatalf("serve: %d", code)
 	}
 }
+
+// A rentrée morning, scaled down, against sesame serve: accounts of the
+// four kinds, one teacher seat for two teachers; and what it refuses.
+func TestLoadtestRentreeCommand(t *testing.T) {
+	store := tempStore(t)
+	createSchool(t, store, "--teacher-seats", "1", "--admin-seats", "1")
+	rentree := func(stdin string, args ...string) result {
+		return sesameCmd(t, stdin, append([]string{"loadtest", "rentree", "--uai", uai, "--year", year}, args...)...)
+	}
+	rentree(pw, "--url", "http://192.168.1.10/", "--password-stdin").refused(t, exitUsage, "n'est pas locale")
+	rentree(pw, "--url", "http://127.0.0.1:1/").refused(t, exitUsage, "l'option --password-stdin est obligatoire")
+	for _, c := range [][]string{{"student", "eleve", "2"}, {"parent", "parent", "1"}, {"teacher", "prof", "2"}, {"admin", "admin", "1"}} {
+		sesameCmd(t, pw+"\n", "loadtest", "--create-users", "--store", store, "--uai", uai, "--year", year,
+			"--mode", c[0], "--prefix", c[1], "--users", c[2], "--password-stdin").ok(t)
+	}
+	s := serve(t, "--store", store)
+	rentree(pw+"\n", "--url", s.url+"/", "--students", "2", "--parents", "1", "--teachers", "2", "--admins", "1",
+		"--window", "200ms", "--drain", "1ms", "--browse", "10m", "--speed", "600", "--password-stdin").want(t, exitOK,
+		[]string{"Matinée de rentrée contre " + s.url + "/", "teacher : limite 1 ;", "au plus 1 tenues à la fois par nos navigateurs",
+			"à la fin, teacher : 0 occupées pour une limite de 1.", "Aucune violation."},
+		[]string{"Matinée de rentrée : 2 élèves, 1 parents, 2 professeurs, 1 administratifs contre " + s.url + "/…"})
+	if code := s.stop(t); code != exitOK {
+		t.Fatalf("serve: %d", code)
+	}
+}

@@ -23,9 +23,7 @@ import (
 //	    --students 1500 --window 2m --pid $pid --password-stdin
 func cmdLoadtestRush(ctx context.Context, e env, args []string) error {
 	f := newFlags("loadtest rush")
-	rawURL := f.String("url", "", "adresse du serveur")
-	uai := f.String("uai", "", "UAI")
-	year := f.String("year", "", "année scolaire")
+	tg := targetFlags(f)
 	students := f.Int("students", 300, "élèves qui se connectent")
 	parents := f.Int("parents", 0, "parents qui se connectent")
 	studentPrefix := f.String("student-prefix", "eleve", "préfixe des comptes d'élèves")
@@ -38,29 +36,21 @@ func cmdLoadtestRush(ctx context.Context, e env, args []string) error {
 	capacity := f.Duration("capacity", 0, "mesurer d'abord la capacité de connexion pendant cette durée")
 	workers := f.Int("capacity-workers", 2*runtime.NumCPU(), "clients en boucle pour mesurer la capacité")
 	load := f.Float64("load", 0, "avec --capacity : connexions demandées en multiple de la capacité mesurée")
-	pwStdin := f.Bool("password-stdin", false, "mot de passe des comptes sur l'entrée standard")
-	insecure := f.Bool("insecure", false, "accepter un certificat TLS non vérifié (auto-signé, sur cette machine)")
-	if err := f.parse(args); err != nil {
+	if err := tg.parse(f, args); err != nil {
 		return err
-	}
-	if err := f.required("url", "uai", "year"); err != nil {
-		return err
-	}
-	if !*pwStdin {
-		return &usageError{"l'option --password-stdin est obligatoire : le mot de passe des comptes se donne sur l'entrée standard."}
 	}
 	if *load < 0 || math.IsNaN(*load) || (*load > 0 && *capacity <= 0) {
 		return &usageError{"--load est un multiple positif de la capacité : il demande --capacity."}
 	}
-	if _, err := loadtest.CheckURL(*rawURL); err != nil {
+	if _, err := loadtest.CheckURL(*tg.url); err != nil {
 		return err
 	}
 	pw, err := newLines(e.stdin).secret("Le mot de passe des comptes")
 	if err != nil {
 		return err
 	}
-	cfg := loadtest.RushConfig{URL: *rawURL, UAI: *uai, Year: *year, Password: pw, Window: *window, Drain: *drain,
-		Heartbeat: *heartbeat, Timeout: *timeout, PID: *pid, Insecure: *insecure,
+	cfg := loadtest.RushConfig{URL: *tg.url, UAI: *tg.uai, Year: *tg.year, Password: pw, Window: *window, Drain: *drain,
+		Heartbeat: *heartbeat, Timeout: *timeout, PID: *pid, Insecure: *tg.insecure,
 		Cohorts: []loadtest.Cohort{{Prefix: *studentPrefix, Mode: string(sesame.SpaceStudent), Users: *students},
 			{Prefix: *parentPrefix, Mode: string(sesame.SpaceParent), Users: *parents}}}
 	if *capacity > 0 {
@@ -88,6 +78,33 @@ func cmdLoadtestRush(ctx context.Context, e env, args []string) error {
 		return &sesame.Error{Code: "rush_failed", Message: fmt.Sprintf(
 			"la ruée n'a pas tenu : %d connectés sur %d, %d erreurs 5xx autres que 503 busy, %d refus sans Retry-After.",
 			rep.SignedIn, rep.Users, len(rep.ServerErrors), rep.RetryAfterMissing)}
+	}
+	return nil
+}
+
+// target are the flags of a load test's server and accounts.
+type target struct {
+	url, uai, year    *string
+	pwStdin, insecure *bool
+}
+
+func targetFlags(f *flags) target {
+	return target{url: f.String("url", "", "adresse du serveur"), uai: f.String("uai", "", "UAI"),
+		year:     f.String("year", "", "année scolaire"),
+		pwStdin:  f.Bool("password-stdin", false, "mot de passe des comptes sur l'entrée standard"),
+		insecure: f.Bool("insecure", false, "accepter un certificat TLS non vérifié (auto-signé, sur cette machine)")}
+}
+
+// parse parses args and checks the target's flags.
+func (tg target) parse(f *flags, args []string) error {
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := f.required("url", "uai", "year"); err != nil {
+		return err
+	}
+	if !*tg.pwStdin {
+		return &usageError{"l'option --password-stdin est obligatoire : le mot de passe des comptes se donne sur l'entrée standard."}
 	}
 	return nil
 }

@@ -201,7 +201,7 @@ func (g *Gateway) api(w http.ResponseWriter, r *http.Request) {
 		internalError(w)
 		return
 	}
-	out, err := fn.Invoke(r.Context(), raw)
+	out, err := fn.Invoke(WithOperation(r.Context(), route.Key()), raw)
 	if err != nil {
 		// API Gateway's answer to an integration failure.
 		g.Log.Error("integration failed", "route", route.Key(), "function", route.Function, "error", err)

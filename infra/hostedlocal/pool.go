@@ -3,6 +3,7 @@ package hostedlocal
 import (
 	"context"
 
+	"github.com/sesame-ecole/sesame/infra/dynamometer"
 	"github.com/sesame-ecole/sesame/infra/lambdarie"
 )
 
@@ -12,6 +13,18 @@ import (
 type Pool struct {
 	free chan *lambdarie.Instance
 	all  []*lambdarie.Instance
+	// meter, when set, is told which operation each instance serves;
+	// callers names each instance there.
+	meter   *dynamometer.Meter
+	callers map[*lambdarie.Instance]string
+}
+
+type operationKey struct{}
+
+// WithOperation marks ctx as serving op (an API Gateway route key), for a
+// metered pool.
+func WithOperation(ctx context.Context, op string) context.Context {
+	return context.WithValue(ctx, operationKey{}, op)
 }
 
 // NewPool makes a pool of running instances.
@@ -32,6 +45,10 @@ func (p *Pool) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 		return nil, ctx.Err()
 	}
 	defer func() { p.free <- in }()
+	if p.meter != nil {
+		op, _ := ctx.Value(operationKey{}).(string)
+		defer p.meter.Serving(p.callers[in], op)()
+	}
 	return in.Invoke(ctx, event)
 }
 

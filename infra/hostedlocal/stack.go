@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/dynamolocal"
+	"github.com/sesame-ecole/sesame/infra/dynamometer"
 	"github.com/sesame-ecole/sesame/infra/lambdarie"
 	"github.com/sesame-ecole/sesame/infra/localtool"
 	"github.com/sesame-ecole/sesame/infra/s3local"
@@ -69,6 +71,10 @@ type Options struct {
 	// Log receives the stack's own log (errors, the failure destination);
 	// discarded when nil.
 	Log *slog.Logger
+	// Meter puts a dynamometer.Meter between the functions and DynamoDB,
+	// which counts each function's requests by the route it serves
+	// (Stack.Meter).
+	Meter bool
 }
 
 // DefaultInstances is how many instances run each function by default:
@@ -87,6 +93,9 @@ type Stack struct {
 	S3           string // versitygw's endpoint
 	ImportBucket string
 	WebBucket    string
+	// Meter counts the functions' DynamoDB requests by route, when
+	// Options.Meter asked for it.
+	Meter *dynamometer.Meter
 
 	opts     Options
 	dir      string
@@ -356,6 +365,17 @@ func uploadWeb(ctx context.Context, c *s3.Client, bucket string, files fs.FS) er
 // trigger (Lambda runs asynchronous invocations apart from the API's).
 func (st *Stack) startFunctions(ctx context.Context, p prepared) error {
 	o := st.opts
+	if o.Meter {
+		target := o.FunctionsDynamoDB
+		if target == "" {
+			target = st.DynamoDB
+		}
+		m, err := dynamometer.Start(target)
+		if err != nil {
+			return err
+		}
+		st.Meter = m
+	}
 	v := lambdarie.Values{Refs: map[string]string{"Table": st.Table, "OriginSecret": OriginSecret, "Stage": "local"},
 		Vars: map[string]string{"SESAME_IMPORT_BUCKET": o.ImportBucket}}
 	start := func(id string, n int) (*Pool, error) {
@@ -368,18 +388,27 @@ func (st *Stack) startFunctions(ctx context.Context, p prepared) error {
 		if dyn == "" {
 			dyn = st.DynamoDB
 		}
-		env = append(env, "AWS_ENDPOINT_URL_DYNAMODB="+dyn, "AWS_ENDPOINT_URL_S3="+st.S3)
+		env = append(env, "AWS_ENDPOINT_URL_S3="+st.S3)
 		env = append(env, o.Env...)
 		var ins []*lambdarie.Instance
-		for range n {
-			in, err := lambdarie.Start(ctx, lambdarie.Options{RIE: p.rie, Qemu: p.qemu, Bootstrap: p.artifacts[id], Env: env})
+		callers := map[*lambdarie.Instance]string{}
+		for k := range n {
+			caller, endpoint := fmt.Sprintf("%s-%d", id, k), dyn
+			if st.Meter != nil {
+				endpoint = st.Meter.Endpoint(caller)
+			}
+			in, err := lambdarie.Start(ctx, lambdarie.Options{RIE: p.rie, Qemu: p.qemu, Bootstrap: p.artifacts[id],
+				Env: append(slices.Clip(env), "AWS_ENDPOINT_URL_DYNAMODB="+endpoint)})
 			if err != nil {
 				NewPool(ins...).Stop()
 				return nil, err
 			}
 			ins = append(ins, in)
+			callers[in] = caller
 		}
-		return NewPool(ins...), nil
+		pool := NewPool(ins...)
+		pool.meter, pool.callers = st.Meter, callers
+		return pool, nil
 	}
 	for _, f := range lambdarie.Functions {
 		pool, err := start(f.LogicalID, max(1, o.Instances[f.LogicalID]))
@@ -460,6 +489,9 @@ func (st *Stack) Logs() map[string]string {
 func (st *Stack) Print(w io.Writer) {
 	fmt.Fprintf(w, "Sésame (hébergé, local) : %s\ntable: %s\ndynamodb: %s\ns3: %s\nimport-bucket: %s\n",
 		st.URL, st.Table, st.DynamoDB, st.S3, st.ImportBucket)
+	if st.Meter != nil {
+		fmt.Fprintf(w, "dynamodb-meter: %s\n", st.Meter.URL)
+	}
 }
 
 // Stop stops the gateway, the functions, versitygw and DynamoDB Local,
@@ -477,6 +509,9 @@ func (st *Stack) Stop() {
 		}
 		if st.trigger != nil {
 			st.trigger.Stop()
+		}
+		if st.Meter != nil {
+			_ = st.Meter.Close()
 		}
 		if st.s3 != nil {
 			st.s3.Stop()

@@ -123,6 +123,18 @@ type Config struct {
 	Insecure bool
 	// Seed makes the browsers' random choices repeatable (0: random).
 	Seed uint64
+	// Speed compresses time: a simulated minute lasts a minute ÷ Speed
+	// (0: no compression). Idle users report their idleness × Speed, so the
+	// server's idle limit ends their sessions in compressed time too.
+	Speed float64
+	// HeartbeatFromServer takes the heartbeat interval from the sign-in's
+	// answer (heartbeatSeconds, ÷ Speed), as the agent does; Heartbeat
+	// stays the interval when the answer has none.
+	HeartbeatFromServer bool
+	// PageEvery, when set, is how often an active user loads a page: GET
+	// /session, then one authorize check; idle users load none. When 0,
+	// every browser checks a permission halfway between two heartbeats.
+	PageEvery time.Duration
 }
 
 // Bounds of a run.
@@ -142,12 +154,13 @@ const (
 	RouteLogout      = "logout"
 	RouteConnections = "connections"
 	RoutePermissions = "permissions"
+	RouteSession     = "session"
 	// RouteSPR gathers the supervisor's own sign-in, heartbeats and
 	// logout, apart from the browsers'.
 	RouteSPR = "spr"
 )
 
-var routeOrder = []string{RouteLogin, RouteHeartbeat, RouteAuthorize, RouteLogout, RouteConnections, RoutePermissions, RouteSPR}
+var routeOrder = []string{RouteLogin, RouteHeartbeat, RouteSession, RouteAuthorize, RouteLogout, RouteConnections, RoutePermissions, RouteSPR}
 
 // Account returns the login of the i-th account (from 0) of a run whose
 // accounts start at first: prefix001, prefix002, …
@@ -255,9 +268,9 @@ type Violation struct {
 
 // RouteStats are the latencies of one route.
 type RouteStats struct {
-	Route              string
-	Requests           int
-	P50, P90, P99, Max time.Duration
+	Route                    string
+	Requests                 int
+	P50, P90, P99, P999, Max time.Duration
 }
 
 // PoolStats is what the run saw of a limited pool.
@@ -300,6 +313,10 @@ type Report struct {
 	Unexpected map[string]int
 	// NetworkErrors counts requests that got no answer.
 	NetworkErrors int
+	// Connected is the browsers' time signed in, summed over sessions.
+	Connected time.Duration
+	// PagesLoaded counts the GET /session of page loads.
+	PagesLoaded int
 
 	Requests   int
 	Throughput float64 // requests per second
@@ -857,7 +874,9 @@ func (b *browser) run(ctx context.Context, offset time.Duration) {
 				b.idleSince = t0.Add(-b.r.cfg.IdleHeadStart)
 			}
 			b.r.granted(b.i, t0, a)
-			reason, over := b.work(ctx, t0)
+			in := time.Now()
+			reason, over := b.work(ctx, t0, b.interval(a))
+			b.r.note(func(rep *Report) { rep.Connected += time.Since(in) })
 			switch {
 			case over:
 				return
@@ -879,12 +898,12 @@ func (b *browser) run(ctx context.Context, offset time.Duration) {
 			if !b.sleep(ctx, wait) {
 				return
 			}
-		case a.status == http.StatusTooManyRequests:
-			if !b.sleep(ctx, max(a.retryAfter, time.Second)) {
-				return
-			}
-		case a.status >= 500:
-			if !b.sleep(ctx, time.Second) {
+		case a.status == http.StatusTooManyRequests || a.status >= 500:
+			// As the sign-in page: the server's Retry-After (a second when
+			// it gave none) plus 0 to 50 %, so the refused do not come
+			// back as one.
+			wait := max(a.retryAfter, time.Second)
+			if !b.sleep(ctx, wait+time.Duration(b.rnd.Float64()*float64(wait/2))) {
 				return
 			}
 		default:
@@ -898,14 +917,16 @@ func (b *browser) run(ctx context.Context, offset time.Duration) {
 // work keeps a signed-in session alive until the end of the run or of the
 // session; it returns the 401 reason when the server ended it, "" when the
 // browser logged out, and over when the browser is done.
-func (b *browser) work(ctx context.Context, signedIn time.Time) (reason string, over bool) {
-	hb := b.r.cfg.Heartbeat
+func (b *browser) work(ctx context.Context, signedIn time.Time, hb time.Duration) (reason string, over bool) {
 	// The first heartbeat comes at a random point of the first interval,
 	// so that the browsers do not beat as one.
 	next := signedIn.Add(time.Duration(b.rnd.Int64N(int64(hb)) + 1))
-	authorizeAt := next.Add(-hb / 2)
+	authorizeAt, every := next.Add(-hb/2), hb
 	if authorizeAt.Before(signedIn) {
 		authorizeAt = next.Add(hb / 2)
+	}
+	if p := b.r.cfg.PageEvery; p > 0 {
+		authorizeAt, every = signedIn.Add(time.Duration(b.rnd.Int64N(int64(p))+1)), p
 	}
 	end := b.r.deadline
 	if b.r.cfg.Session > 0 && !b.idle && signedIn.Add(b.r.cfg.Session).Before(end) {
@@ -925,8 +946,8 @@ func (b *browser) work(ctx context.Context, signedIn time.Time) (reason string, 
 			reason, ok = b.heartbeat(ctx)
 			next = next.Add(hb)
 		} else {
-			reason, ok = b.authorize(ctx)
-			authorizeAt = authorizeAt.Add(hb)
+			reason, ok = b.page(ctx)
+			authorizeAt = authorizeAt.Add(every)
 		}
 		if reason != "" {
 			return reason, !b.goOn(ctx)
@@ -938,6 +959,19 @@ func (b *browser) work(ctx context.Context, signedIn time.Time) (reason string, 
 	}
 }
 
+// interval is the heartbeat interval of a session the sign-in answered a.
+func (b *browser) interval(a answer) time.Duration {
+	cfg := b.r.cfg
+	if !cfg.HeartbeatFromServer || a.HeartbeatSeconds <= 0 {
+		return cfg.Heartbeat
+	}
+	d := time.Duration(a.HeartbeatSeconds) * time.Second
+	if cfg.Speed > 0 {
+		d = time.Duration(float64(d) / cfg.Speed)
+	}
+	return max(d, 10*time.Millisecond)
+}
+
 // heartbeat sends one heartbeat; it returns the 401 reason when the
 // session is over, and ok false when the browser should stop.
 func (b *browser) heartbeat(ctx context.Context) (reason string, ok bool) {
@@ -945,6 +979,9 @@ func (b *browser) heartbeat(ctx context.Context) (reason string, ok bool) {
 	idle := time.Duration(b.rnd.Float64() * float64(min(5*time.Second, b.r.cfg.Heartbeat/2)))
 	if b.idle {
 		idle = t0.Sub(b.idleSince)
+		if b.r.cfg.Speed > 0 {
+			idle = time.Duration(float64(idle) * b.r.cfg.Speed)
+		}
 	}
 	b.r.reporting(b.i, t0, idle)
 	a, _, err := b.do(ctx, RouteHeartbeat, http.MethodPost, "/heartbeat", map[string]float64{"idleSeconds": idle.Seconds()})
@@ -961,6 +998,26 @@ func (b *browser) heartbeat(ctx context.Context) (reason string, ok bool) {
 		b.r.renewed(b.i, t0, idle, a)
 	}
 	return b.after(RouteHeartbeat, a)
+}
+
+// page is what happens between heartbeats: a permission check, or, with
+// PageEvery, an active user's page load (GET /session, then a check).
+func (b *browser) page(ctx context.Context) (reason string, ok bool) {
+	if b.r.cfg.PageEvery <= 0 {
+		return b.authorize(ctx)
+	}
+	if b.idle {
+		return "", true
+	}
+	a, _, err := b.do(ctx, RouteSession, http.MethodGet, "/session", nil)
+	if err != nil {
+		return "", !errors.Is(err, errStopped) && ctx.Err() == nil
+	}
+	b.r.note(func(rep *Report) { rep.PagesLoaded++ })
+	if reason, ok := b.after(RouteSession, a); reason != "" || !ok {
+		return reason, ok
+	}
+	return b.authorize(ctx)
 }
 
 func (b *browser) authorize(ctx context.Context) (reason string, ok bool) {

@@ -20,6 +20,7 @@ func routeStats(route string, n int, lat []time.Duration) RouteStats {
 	sorted := slices.Clone(lat)
 	slices.Sort(sorted)
 	s.P50, s.P90, s.P99 = percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99)
+	s.P999 = sorted[max((999*len(sorted)+999)/1000, 1)-1]
 	s.Max = sorted[len(sorted)-1]
 	return s
 }
@@ -96,15 +97,20 @@ func (r Report) Write(w io.Writer) error {
 		p("  Aucune violation : jamais plus de places occupées que la limite.\n")
 	} else {
 		p("  VIOLATIONS : %d dépassement(s) de la limite.\n", r.ViolationCount)
-		for _, v := range r.Violations {
-			p("    à %s (%s) : %s, %d places occupées pour une limite de %d\n", duration(v.At), v.Source, v.Pool, v.Used, v.Limit)
-		}
-		if r.ViolationCount > len(r.Violations) {
-			p("    … et %d autres.\n", r.ViolationCount-len(r.Violations))
-		}
+		writeViolations(&b, r.Violations, r.ViolationCount)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeViolations lists the violations kept, of n in all.
+func writeViolations(b *strings.Builder, kept []Violation, n int) {
+	for _, v := range kept {
+		fmt.Fprintf(b, "    à %s (%s) : %s, %d places occupées pour une limite de %d\n", duration(v.At), v.Source, v.Pool, v.Used, v.Limit)
+	}
+	if n > len(kept) {
+		fmt.Fprintf(b, "    … et %d autres.\n", n-len(kept))
+	}
 }
 
 // counts writes "a 3, b 1", by key.

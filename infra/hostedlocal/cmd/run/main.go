@@ -11,6 +11,11 @@
 //	s3: http://127.0.0.1:PORT
 //	import-bucket: NAME
 //
+// With --meter, a last line gives the address of the DynamoDB meter
+// (package dynamometer) that counts the functions' requests by route:
+//
+//	dynamodb-meter: http://127.0.0.1:PORT
+//
 // With AWS_ENDPOINT_URL_DYNAMODB set to the dynamodb line, `sesame …
 // --store dynamodb:NAME` administers the same schools.
 package main
@@ -46,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	addr := f.String("addr", "127.0.0.1:8090", "adresse d'écoute du site (boucle locale)")
 	demo := f.Bool("demo", false, "créer l'établissement de démonstration")
 	web := f.String("web", "web/static", "dossier des fichiers du site (make agent y construit l'agent)")
+	timeout := f.Int("function-timeout", 0, "délai des fonctions en secondes à la place de celui du modèle (qemu et une machine chargée ralentissent l'argon2id de la connexion)")
+	meter := f.Bool("meter", false, "compter les requêtes DynamoDB des fonctions par route (ligne dynamodb-meter:, lue par sesame loadtest rentree)")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -53,10 +60,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if region == "" {
 		region = getenv("AWS_DEFAULT_REGION")
 	}
+	var env []string
+	if *timeout > 0 {
+		env = append(env, fmt.Sprintf("AWS_LAMBDA_FUNCTION_TIMEOUT=%d", *timeout))
+	}
 	fmt.Fprintln(stderr, "Démarrage de la pile hébergée (DynamoDB Local, versitygw, 5 fonctions sous RIE)…")
 	st, err := hostedlocal.Start(ctx, hostedlocal.Options{Addr: *addr, AccessKey: getenv("AWS_ACCESS_KEY_ID"),
 		SecretKey: getenv("AWS_SECRET_ACCESS_KEY"), Region: region, Web: os.DirFS(*web),
-		Log: slog.New(slog.NewTextHandler(stderr, nil))})
+		Log: slog.New(slog.NewTextHandler(stderr, nil)), Meter: *meter, Env: env})
 	if err != nil {
 		return err
 	}
