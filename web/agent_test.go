@@ -35,9 +35,12 @@ import (
 const (
 	testIdle      = 6 * time.Second
 	testHeartbeat = time.Second
+	testReport    = 3 * time.Second
 )
 
-var testTiming = sesame.Timing{Heartbeat: testHeartbeat, Lease: 3 * time.Second, Absolute: time.Hour, Warning: 2 * time.Second}
+// A session without a seat reports every 3 seconds (testReport).
+var testTiming = sesame.Timing{Heartbeat: testHeartbeat, Lease: 3 * time.Second, Absolute: time.Hour, Warning: 2 * time.Second,
+	Report: testReport}
 
 // The agent is built once per test binary, into a temporary directory, so
 // that go test works on a clean clone.
