@@ -103,6 +103,21 @@ func TestSessionLifecycle(t *testing.T) {
 			wantReason(t, "no cookie", w.browser().do("GET", "/session", nil, nil), sesame.ReasonMissing)
 		})
 
+		// A session without a seat reports every 10 minutes (reportSeconds):
+		// the server keeps it open, however long its lease has lapsed.
+		t.Run("SeatlessReportsEveryTenMinutes", func(t *testing.T) {
+			w.user("parent1", "parent", "", "")
+			b := w.browser()
+			if a := b.mustLogin("parent1", "parent", ""); a.body["reportSeconds"] != 600.0 {
+				t.Fatalf("reportSeconds %v, want 600", a.body["reportSeconds"])
+			}
+			for range 6 { // an hour, the user busy
+				w.clock.Advance(10 * time.Minute)
+				wantStatus(t, "report", b.heartbeat(20), http.StatusOK, "")
+			}
+			wantStatus(t, "GET /session", b.do("GET", "/session", nil, nil), http.StatusOK, "")
+		})
+
 		t.Run("HeartbeatsKeepTheSeat", func(t *testing.T) {
 			b := w.browser()
 			b.mustLogin("a1", "admin", "modify")
