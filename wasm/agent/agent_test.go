@@ -488,10 +488,14 @@ func TestHeartbeatsPerHour(t *testing.T) {
 	short := seatless
 	short.Timeout, short.Warning = 5*time.Minute, time.Minute
 	kinds = append(kinds, kind{"seat-less, 5 min idle limit", short})
+	off := seatless
+	off.Idle = false
+	kinds = append(kinds, kind{"seat-less, no disconnection", off})
 	want := map[string][2]int{ // active, idle
 		"seat holder":                 {60, 31},
 		"seat-less":                   {6, 4},
 		"seat-less, 5 min idle limit": {17, 2},
+		"seat-less, no disconnection": {6, 6},
 	}
 	t.Logf("%-28s %-6s %8s %8s", "session", "tabs", "active", "idle")
 	for _, k := range kinds {
