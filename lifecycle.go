@@ -20,6 +20,10 @@ type View struct {
 	Idle        IdleState
 	Timing      Timing
 	Permissions []string
+	// Report is how often, at the least, the agent reports: every
+	// heartbeat for a seat of a limited pool, which lapses without one;
+	// every Timing.Report for a session without such a seat.
+	Report time.Duration
 }
 
 // Current is the resolved session of a request.
@@ -168,6 +172,10 @@ func (s *Service) view(cur Current, school School) View {
 	if cur.Session.Pool != "" {
 		v.Seat = &Entry{Mode: cur.Session.Mode, Access: cur.Session.Access, Pool: cur.Session.Pool,
 			Limit: cur.Base.License.Limit(cur.Session.Pool)}
+	}
+	v.Report = s.Timing.Heartbeat
+	if v.Seat == nil || v.Seat.Limit == Unlimited {
+		v.Report = max(s.Timing.Report, s.Timing.Heartbeat)
 	}
 	return v
 }

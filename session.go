@@ -29,15 +29,22 @@ type Timing struct {
 	// Warning is how long before an idle logout the agent warns (60 s, or
 	// half the idle limit when that is shorter).
 	Warning time.Duration
+	// Report is how often the agent of a session without a seat in a
+	// limited pool (unlimited pools, consultation, the SPR) reports when
+	// nothing else makes it: it reports anyway before the server could
+	// judge an active user idle, when the user comes back after the
+	// warning, and at logout (default 10 min; Heartbeat when shorter).
+	Report time.Duration
 }
 
 // DefaultTiming are the product's defaults.
-var DefaultTiming = Timing{Heartbeat: 60 * time.Second, Lease: 180 * time.Second, Absolute: 12 * time.Hour, Warning: 60 * time.Second}
+var DefaultTiming = Timing{Heartbeat: 60 * time.Second, Lease: 180 * time.Second, Absolute: 12 * time.Hour, Warning: 60 * time.Second,
+	Report: 10 * time.Minute}
 
 // Validate checks that the durations are positive and that the lease
 // outlasts at least two heartbeats.
 func (t Timing) Validate() error {
-	if t.Heartbeat <= 0 || t.Absolute <= 0 || t.Warning < 0 {
+	if t.Heartbeat <= 0 || t.Absolute <= 0 || t.Warning < 0 || t.Report < 0 {
 		return Invalid("timing", "Les durées de session doivent être positives.")
 	}
 	if t.Lease < 2*t.Heartbeat {

@@ -35,9 +35,12 @@ import (
 const (
 	testIdle      = 6 * time.Second
 	testHeartbeat = time.Second
+	testReport    = 3 * time.Second
 )
 
-var testTiming = sesame.Timing{Heartbeat: testHeartbeat, Lease: 3 * time.Second, Absolute: time.Hour, Warning: 2 * time.Second}
+// A session without a seat reports every 3 seconds (testReport).
+var testTiming = sesame.Timing{Heartbeat: testHeartbeat, Lease: 3 * time.Second, Absolute: time.Hour, Warning: 2 * time.Second,
+	Report: testReport}
 
 // The agent is built once per test binary, into a temporary directory, so
 // that go test works on a clean clone.
@@ -85,6 +88,10 @@ type agentStack struct {
 	mu    sync.Mutex
 	beats []beatSeen
 	down  bool // heartbeats answer 503
+	// hold delays the sign-in page (`sesame serve` only), so that the
+	// page the agent leaves stays alive a while, as a slow network keeps
+	// it.
+	hold time.Duration
 }
 
 type beatSeen struct {
@@ -146,7 +153,7 @@ func (s *agentStack) newServer(t testing.TB) (string, *sesame.Service) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", s.watch(httpapi.New(httpapi.Config{Service: svc})))
-	mux.Handle("/", web.New(web.Options{Agent: agent}))
+	mux.Handle("/", s.holdSignIn(web.New(web.Options{Agent: agent})))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv.URL, svc
@@ -172,6 +179,19 @@ func (s *agentStack) watch(api http.Handler) http.Handler {
 		s.mu.Lock()
 		s.beats = append(s.beats, beatSeen{at: time.Now(), status: rec.status})
 		s.mu.Unlock()
+	})
+}
+
+// holdSignIn delays the sign-in page by s.hold.
+func (s *agentStack) holdSignIn(pages http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		hold := s.hold
+		s.mu.Unlock()
+		if r.URL.Path == "/" && hold > 0 {
+			time.Sleep(hold)
+		}
+		pages.ServeHTTP(w, r)
 	})
 }
 

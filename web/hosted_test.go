@@ -42,9 +42,7 @@ func TestHosted(t *testing.T) {
 		{"SPRDisconnectsTeacher", TestSPRDisconnectsTeacher}, // sign-in, forced disconnection
 		{"SPRRecoversUsers", TestSPRRecoversUsers},           // upload through the presigned URL, Préparer l'année suivante
 		{"AgentIdleLogout", TestAgentIdleLogout},             // idle warning, logout, the seat freed
-		// TestAgentTabs passes its checks here but the second tab logs
-		// "Go program has already exited" after the logout: left out until
-		// the agent stops answering events once it has exited.
+		{"AgentTabs", TestAgentTabs},                         // two tabs, one heartbeat stream, logout in one leaves both
 	} {
 		// One journey at a time (each calls t.Parallel; t.Run waits for
 		// it): a stack runs seven emulated functions, and the agent's

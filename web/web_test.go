@@ -257,28 +257,39 @@ func newTab(t *testing.T, browser context.Context) context.Context {
 // the Content-Security-Policy in the tab.
 func watchConsole(t *testing.T, tab context.Context) {
 	t.Helper()
+	bad := consoleLog(tab, func(m chromedp.ConsoleMessage) bool {
+		return m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused to")
+	})
+	t.Cleanup(func() {
+		for _, b := range bad() {
+			t.Errorf("browser console: %s", b)
+		}
+	})
+}
+
+// consoleLog collects the tab's console messages that keep selects, from
+// now on; the function returned gives those seen so far.
+func consoleLog(tab context.Context, keep func(chromedp.ConsoleMessage) bool) func() []string {
 	var mu sync.Mutex
-	var bad []string
+	var got []string
 	messages := chromedp.Console(tab)
 	go func() {
 		for m, err := range messages {
 			if err != nil {
 				return
 			}
-			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused to") {
+			if keep(m) {
 				mu.Lock()
-				bad = append(bad, m.String())
+				got = append(got, m.String())
 				mu.Unlock()
 			}
 		}
 	}()
-	t.Cleanup(func() {
+	return func() []string {
 		mu.Lock()
 		defer mu.Unlock()
-		for _, b := range bad {
-			t.Errorf("browser console: %s", b)
-		}
-	})
+		return append([]string(nil), got...)
+	}
 }
 
 // norm makes French spaces plain, so that assertions can be written simply.

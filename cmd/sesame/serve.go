@@ -27,6 +27,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	key := f.String("tls-key", "", "clé TLS")
 	heartbeat := f.Duration("heartbeat", sesame.DefaultTiming.Heartbeat, "intervalle des signaux de présence")
 	lease := f.Duration("lease", sesame.DefaultTiming.Lease, "durée d'une place sans signal")
+	report := f.Duration("report", sesame.DefaultTiming.Report, "intervalle des signaux de présence d'une session sans place limitée")
 	retention := &retentionFlag{v: sesame.DefaultJournalRetention}
 	f.Var(retention, "journal-retention", "durée de conservation du journal, en jours")
 	var public listFlag[httpapi.Origin]
@@ -61,7 +62,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
 	timing := sesame.DefaultTiming
-	timing.Heartbeat, timing.Lease = *heartbeat, *lease
+	timing.Heartbeat, timing.Lease, timing.Report = *heartbeat, *lease, *report
 	if err := timing.Validate(); err != nil {
 		return err
 	}

@@ -163,6 +163,8 @@ func TestServeRefusals(t *testing.T) {
 		refused(t, exitUsage, "valeur incorrecte pour --heartbeat : écrivez une durée comme 500ms, 30s, 2m ou 1h30m.")
 	sesameCmd(t, "", "serve", "--store", store, "--heartbeat", "2m", "--lease", "3m").
 		refused(t, exitUsage, "La durée d'une connexion sans signal doit couvrir au moins deux signaux de présence. [invalid_value]")
+	sesameCmd(t, "", "serve", "--store", store, "--report", "-1m").
+		refused(t, exitUsage, "Les durées de session doivent être positives. [invalid_value]")
 	sesameCmd(t, "", "serve", "--store", store, "--addr", "nulle-part").refused(t, exitFailure, "écoute sur nulle-part impossible")
 	sesameCmd(t, "", "serve", "--store", store, "--demo=peut-être").refused(t, exitUsage, "valeur incorrecte pour --demo")
 	sesameCmd(t, "", "serve", "--store", store, "8080").refused(t, exitUsage, "argument en trop : « 8080 ».")

@@ -76,7 +76,8 @@ func TestSessionLifecycle(t *testing.T) {
 			idle := a.body["idle"].(map[string]any)
 			user := a.body["user"].(map[string]any)
 			if seat["pool"] != "admin-modify" || seat["limit"] != 2.0 || idle["enabled"] != true || idle["timeoutSeconds"] != 1800.0 ||
-				a.body["heartbeatSeconds"] != 60.0 || a.body["leaseSeconds"] != 180.0 || user["login"] != "a1" || a.body["mode"] != "admin" {
+				a.body["heartbeatSeconds"] != 60.0 || a.body["leaseSeconds"] != 180.0 || a.body["reportSeconds"] != 60.0 ||
+				user["login"] != "a1" || a.body["mode"] != "admin" {
 				t.Fatalf("session object: %v", a.body)
 			}
 			if perms := a.body["permissions"].([]any); len(perms) != 97 || slices.Contains(perms, any(sesame.ActionSPRConnect)) {
@@ -87,9 +88,9 @@ func TestSessionLifecycle(t *testing.T) {
 			if got.body["school"].(map[string]any)["uai"] != "0751234A" {
 				t.Fatalf("GET /session: %v", got.body)
 			}
-			// The SPR takes no seat.
+			// The SPR takes no seat, so its agent reports every 10 minutes.
 			s := w.spr().do("GET", "/session", nil, nil)
-			if s.body["seat"] != nil || !slices.Contains(s.body["permissions"].([]any), any(sesame.ActionSPRConnect)) {
+			if s.body["seat"] != nil || s.body["reportSeconds"] != 600.0 || !slices.Contains(s.body["permissions"].([]any), any(sesame.ActionSPRConnect)) {
 				t.Fatalf("SPR session: %v", s.body)
 			}
 			// A copy of the cookie taken before the logout is worth nothing after it.
@@ -100,6 +101,21 @@ func TestSessionLifecycle(t *testing.T) {
 			wantReason(t, "the browser after logout", b.do("GET", "/session", nil, nil), sesame.ReasonMissing)
 			wantReason(t, "the old cookie after logout", stolen.do("GET", "/session", nil, nil), sesame.ReasonLoggedOut)
 			wantReason(t, "no cookie", w.browser().do("GET", "/session", nil, nil), sesame.ReasonMissing)
+		})
+
+		// A session without a seat reports every 10 minutes (reportSeconds):
+		// the server keeps it open, however long its lease has lapsed.
+		t.Run("SeatlessReportsEveryTenMinutes", func(t *testing.T) {
+			w.user("parent1", "parent", "", "")
+			b := w.browser()
+			if a := b.mustLogin("parent1", "parent", ""); a.body["reportSeconds"] != 600.0 {
+				t.Fatalf("reportSeconds %v, want 600", a.body["reportSeconds"])
+			}
+			for range 6 { // an hour, the user busy
+				w.clock.Advance(10 * time.Minute)
+				wantStatus(t, "report", b.heartbeat(20), http.StatusOK, "")
+			}
+			wantStatus(t, "GET /session", b.do("GET", "/session", nil, nil), http.StatusOK, "")
 		})
 
 		t.Run("HeartbeatsKeepTheSeat", func(t *testing.T) {
@@ -233,8 +249,8 @@ func TestConsultationTakesNoSeat(t *testing.T) {
 		for _, l := range []string{"modif2", "lecteur"} {
 			b := w.browser()
 			a := b.mustLogin(l, "admin", "consult")
-			if seat := a.body["seat"].(map[string]any); seat["pool"] != "admin-consult" || seat["limit"] != nil {
-				t.Fatalf("%s consulting: seat %v", l, seat)
+			if seat := a.body["seat"].(map[string]any); seat["pool"] != "admin-consult" || seat["limit"] != nil || a.body["reportSeconds"] != 600.0 {
+				t.Fatalf("%s consulting: seat %v, reports every %v s", l, seat, a.body["reportSeconds"])
 			}
 			if perms := a.body["permissions"].([]any); len(perms) != 24 {
 				t.Fatalf("%s consulting holds %d actions, want the 24 read actions", l, len(perms))

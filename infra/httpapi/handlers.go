@@ -213,6 +213,7 @@ func sessionJSON(v sesame.View) map[string]any {
 		"idle":             idleJSON(v.Idle),
 		"heartbeatSeconds": seconds(v.Timing.Heartbeat),
 		"leaseSeconds":     seconds(v.Timing.Lease),
+		"reportSeconds":    seconds(v.Report),
 		"permissions":      perms,
 		"since":            v.Session.CreatedAt.UTC().Format(time.RFC3339),
 		"expiresAt":        v.Session.ExpiresAt.UTC().Format(time.RFC3339),

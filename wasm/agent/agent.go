@@ -11,6 +11,14 @@
 // and with how long left, whether the lease is at risk, whether to leave
 // for the sign-in page, and when to tick again.
 //
+// A seat holder reports every heartbeat (60 s), which renews its lease. A
+// session without a seat to keep (Config.Seatless: unlimited pools,
+// consultation, the SPR) reports only when the server needs it: before the
+// activity the server holds could reach the idle limit, when the user comes
+// back after the warning, at the idle limit, and otherwise every
+// Config.Report (10 min), so that Connexions stays truthful. Logout is the
+// page's own request.
+//
 // Idle time is always computed from timestamps, never by counting ticks:
 // a tick that comes late (a throttled tab, a laptop that slept) finds the
 // right state. The server decides (DESIGN.md, "Activity and idleness"):
@@ -38,8 +46,14 @@ type Config struct {
 	Idle      bool          // automatic disconnection is enabled
 	Timeout   time.Duration // the idle limit
 	Warning   time.Duration // how long before the limit the warning shows
-	Heartbeat time.Duration // how often to send a heartbeat
+	Heartbeat time.Duration // how often a seat holder sends a heartbeat
 	Lease     time.Duration // how long the seat lasts without one
+	// Report is how often the session reports when nothing else makes it:
+	// the heartbeat for a seat holder (0 says so too); longer for a session
+	// without a seat to keep, which also reports before the server could
+	// judge an active user idle and when the user comes back after the
+	// warning. An answer without it keeps the one in force.
+	Report time.Duration
 }
 
 // normal fills in what the server left out, so that the machine never
@@ -48,6 +62,7 @@ func (c Config) normal() Config {
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 60 * time.Second
 	}
+	c.Report = max(c.Report, c.Heartbeat)
 	if c.Lease < c.Heartbeat {
 		c.Lease = 3 * c.Heartbeat
 	}
@@ -57,6 +72,10 @@ func (c Config) normal() Config {
 	c.Warning = min(max(c.Warning, 0), max(c.Timeout, 0))
 	return c
 }
+
+// Seatless reports whether the session holds no seat to keep: it reports
+// at its long interval instead of every heartbeat.
+func (c Config) Seatless() bool { return c.Report > c.Heartbeat }
 
 // End says why the session ended, for the sign-in page.
 type End struct {
@@ -169,7 +188,9 @@ type Machine struct {
 	claimed   time.Time // when this tab last claimed the lead
 	inFlight  bool      // a heartbeat of this tab awaits its answer
 	final     bool      // the final heartbeat awaits its answer
+	back      bool      // the user came back after the warning: report it now
 	failures  int       // heartbeats failed in a row
+	failedAt  time.Time // when the first of them was sent
 	retryAt   time.Time
 	claim     bool // a claim is due (start, becoming visible)
 	ended     bool
@@ -206,10 +227,31 @@ func (m *Machine) Tick(now time.Time) Out { return m.advance(now, nil) }
 // Activity records the user's activity in this tab (pointer, keyboard,
 // wheel, touch, focus, the page shown, the warning's button) at now.
 func (m *Machine) Activity(now time.Time) Out {
-	if !m.ended && !m.final && now.After(m.lastAct) {
-		m.lastAct = now
+	if !m.ended && !m.final {
+		m.acted(now, now)
 	}
 	return m.advance(now, nil)
+}
+
+// acted records the user's activity at at, heard of at now. Activity while
+// the warning shows is a comeback: the server hears of it at once.
+func (m *Machine) acted(now, at time.Time) {
+	if !at.After(m.lastAct) {
+		return
+	}
+	if m.warningAt(now) {
+		m.back = true
+	}
+	m.lastAct = at
+}
+
+// adopt applies the settings c the server answered, keeping the report
+// interval in force when c does not say it (heartbeat answers).
+func (m *Machine) adopt(c Config) {
+	if c.Report <= 0 && m.cfg.Seatless() {
+		c.Report = m.cfg.Report
+	}
+	m.cfg = c.normal()
 }
 
 // Visibility records that the page was shown or hidden. Showing it is
@@ -252,8 +294,8 @@ func (m *Machine) Remote(now time.Time, msg Message) Out {
 		if m.final {
 			break
 		}
-		if msg.At.After(m.lastAct) && !msg.At.After(now.Add(time.Minute)) {
-			m.lastAct = msg.At
+		if !msg.At.After(now.Add(time.Minute)) {
+			m.acted(now, msg.At)
 		}
 		if msg.At.After(m.sharedAct) {
 			m.sharedAct = msg.At
@@ -262,8 +304,9 @@ func (m *Machine) Remote(now time.Time, msg Message) Out {
 		m.heard = now
 		if !msg.At.Before(m.lastBeat) {
 			m.lastBeat, m.reported = msg.At, msg.Reported
-			m.cfg = msg.Config.normal()
+			m.adopt(msg.Config)
 			m.failures = 0
+			m.back = m.back && m.lastAct.After(msg.Reported)
 		}
 		if msg.At.After(m.lastOK) {
 			m.lastOK = msg.At
@@ -306,7 +349,7 @@ func (m *Machine) Answer(now time.Time, b Beat, a Answer) Out {
 		}
 		return m.end(now, e)
 	case a.OK:
-		m.cfg = a.Config.normal()
+		m.adopt(a.Config)
 		m.failures, m.lastOK, m.heard = 0, now, now
 		if !b.At.Before(m.lastBeat) {
 			m.lastBeat = b.At
@@ -323,6 +366,9 @@ func (m *Machine) Answer(now time.Time, b Beat, a Answer) Out {
 			// No answer: the server will judge the session idle at its next
 			// request anyway. Leave now, as the warning said.
 			return m.end(now, End{Reason: ReasonIdleTimeout, Timeout: m.cfg.Timeout})
+		}
+		if m.failures == 0 {
+			m.failedAt = b.At
 		}
 		m.failures++
 		if a.RetryAfter > 0 {
@@ -377,17 +423,21 @@ func (m *Machine) shareEvery() time.Duration {
 }
 
 // margin is how early, before the server would judge the session idle
-// from what it last heard, a heartbeat reports newer activity.
+// from what it last heard, a heartbeat reports newer activity: two
+// heartbeats, so that a hidden tab's timer, which Chrome fires up to a
+// minute late, and a retry still come in time.
 func (m *Machine) margin() time.Duration {
-	return min(m.cfg.Timeout/4, max(m.cfg.Heartbeat, 5*time.Second))
+	return min(m.cfg.Timeout/4, max(2*m.cfg.Heartbeat, 5*time.Second))
 }
 
 // due is when this tab, leading, sends the next heartbeat.
 func (m *Machine) due() time.Time {
-	due := m.lastBeat.Add(m.cfg.Heartbeat)
 	if m.failures > 0 {
-		due = m.retryAt
+		// Failing: the retries keep their own pace, or they would spin
+		// once the early report below is due.
+		return m.retryAt
 	}
+	due := m.lastBeat.Add(m.cfg.Report)
 	if m.cfg.Idle && m.lastAct.After(m.reported) {
 		// The server holds older activity than the user's: tell it before
 		// it judges the session idle.
@@ -435,8 +485,8 @@ func (m *Machine) advance(now time.Time, share []Message) Out {
 
 	// The regular heartbeat, from the leading tab.
 	if m.leader && !m.inFlight && !m.final {
-		if due := m.due(); !now.Before(due) {
-			m.inFlight = true
+		if due := m.due(); m.back || !now.Before(due) {
+			m.inFlight, m.back = true, false
 			m.lastBeat = now
 			out.Beat = &Beat{At: now, Idle: max(now.Sub(m.lastAct), 0)}
 		} else {
@@ -459,17 +509,31 @@ func (m *Machine) advance(now time.Time, share []Message) Out {
 		}
 	}
 
-	// The seat is about to lapse: no answer for nearly a lease.
-	atRisk := m.lastOK.Add(m.cfg.Lease - m.cfg.Heartbeat)
-	if out.Offline = !now.Before(atRisk); !out.Offline {
-		wake = append(wake, atRisk)
+	// The seat is about to lapse: no answer for nearly a lease. Without
+	// a seat, the reports have failed for as long.
+	since := m.lastOK
+	if m.cfg.Seatless() {
+		since = m.failedAt
+		if m.failures == 0 {
+			since = time.Time{}
+		}
+	}
+	if !since.IsZero() {
+		atRisk := since.Add(m.cfg.Lease - m.cfg.Heartbeat)
+		if out.Offline = !now.Before(atRisk); !out.Offline {
+			wake = append(wake, atRisk)
+		}
 	}
 
 	// A shown tab leads; so does any tab when the leader fell silent for
 	// two and a half heartbeats and nearly a lease (it froze, or its timers
-	// are throttled).
+	// are throttled), counted from when it should have reported.
 	if m.elected && !m.leader && m.visible {
-		silent := m.heard.Add(max(2*m.cfg.Heartbeat+m.cfg.Heartbeat/2, m.cfg.Lease-m.cfg.Heartbeat))
+		quiet := max(2*m.cfg.Heartbeat+m.cfg.Heartbeat/2, m.cfg.Lease-m.cfg.Heartbeat)
+		silent := m.heard.Add(quiet)
+		if m.cfg.Seatless() {
+			silent = later(silent, m.due().Add(quiet))
+		}
 		again := m.claimed.Add(m.cfg.Heartbeat)
 		if m.claim || (!now.Before(silent) && !now.Before(again)) {
 			out.Claim, m.claim, m.claimed = true, false, now
@@ -486,6 +550,13 @@ func (m *Machine) advance(now time.Time, share []Message) Out {
 		}
 	}
 	return out
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // warningAt reports whether the warning shows at now.

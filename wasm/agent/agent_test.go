@@ -473,18 +473,146 @@ func TestPageLoadKeepsCadence(t *testing.T) {
 	}
 }
 
-// TestHeartbeatsPerHour is what one user costs the server in an hour, with
-// the product's settings: one heartbeat a minute while signed in, whether
-// active or idle; an idle user stops after the idle limit.
+// TestHeartbeatsPerHour is what one user costs the server in an hour
+// (from the page's load, the first hour included), with the product's
+// settings: a seat holder reports every minute, active or idle; a session
+// without a seat every 10 minutes, and before the server could judge an
+// active user idle; an idle user stops at the idle limit, the session
+// being over. Tabs change nothing: one of them reports for all.
 func TestHeartbeatsPerHour(t *testing.T) {
-	active := newWorld(t, defaults, true, "a", "b")
-	active.actEvery("a", 20*time.Second, at(time.Hour))
-	idle := newWorld(t, defaults, true, "a", "b")
-	idle.run(at(time.Hour))
-	na, ni := len(active.srv.beats), len(idle.srv.beats)
-	t.Logf("heartbeats per user-hour (two tabs): active %d, idle %d (the session ends after 30 min)", na, ni)
-	if na != 61 || ni != 31 {
-		t.Errorf("active %d, idle %d; want 61 (one a minute, from the load) and 31", na, ni)
+	type kind struct {
+		name string
+		cfg  agent.Config
+	}
+	kinds := []kind{{"seat holder", defaults}, {"seat-less", seatless}}
+	short := seatless
+	short.Timeout, short.Warning = 5*time.Minute, time.Minute
+	kinds = append(kinds, kind{"seat-less, 5 min idle limit", short})
+	off := seatless
+	off.Idle = false
+	kinds = append(kinds, kind{"seat-less, no disconnection", off})
+	want := map[string][2]int{ // active, idle
+		"seat holder":                 {60, 31},
+		"seat-less":                   {6, 4},
+		"seat-less, 5 min idle limit": {17, 2},
+		"seat-less, no disconnection": {6, 6},
+	}
+	t.Logf("%-28s %-6s %8s %8s", "session", "tabs", "active", "idle")
+	for _, k := range kinds {
+		for _, tabs := range [][]string{{"a"}, {"a", "b", "c"}} {
+			var got [2]int
+			for i, active := range []bool{true, false} {
+				w := newWorld(t, k.cfg, len(tabs) > 1, tabs...)
+				if active {
+					// The user acts every 20 s, in the last tab (a
+					// follower when there are several).
+					w.actEvery(tabs[len(tabs)-1], 20*time.Second, at(time.Hour))
+				} else {
+					w.run(at(time.Hour))
+				}
+				got[i] = w.srv.beatsBy("", t0, at(time.Hour))
+				if active && w.srv.reason != "" {
+					t.Errorf("%s, %d tabs: an active user's session ended (%s)", k.name, len(tabs), w.srv.reason)
+				}
+			}
+			t.Logf("%-28s %-6d %8d %8d", k.name, len(tabs), got[0], got[1])
+			if got != want[k.name] {
+				t.Errorf("%s, %d tabs: %v heartbeats an hour (active, idle), want %v", k.name, len(tabs), got, want[k.name])
+			}
+		}
+	}
+}
+
+// An active user of a session without a seat is never ended by the
+// server's idle rule, whatever the idle limit beside the report interval,
+// however late a hidden tab's timers fire, and however sparse the
+// activity; an idle one is warned, then logged out, on time.
+func TestSeatlessIdleRule(t *testing.T) {
+	for _, limit := range []time.Duration{time.Minute, 5 * time.Minute, 9 * time.Minute, 10 * time.Minute, 30 * time.Minute} {
+		for _, throttle := range []time.Duration{0, time.Minute} {
+			cfg := seatless
+			cfg.Timeout, cfg.Warning = limit, min(time.Minute, limit/2)
+			name := "limit " + limit.String() + ", throttle " + throttle.String()
+			t.Run(name+", active", func(t *testing.T) {
+				// The user acts a little more often than the warning
+				// would show: the server must hear of it in time.
+				every := limit - cfg.Warning - time.Second
+				if throttle > 0 {
+					every -= throttle
+				}
+				every = max(every, 10*time.Second)
+				w := newWorld(t, cfg, true, "a", "b")
+				w.throttle = throttle
+				w.actEvery("b", every, at(4*time.Hour))
+				if w.srv.reason != "" || w.tab("a").end != nil {
+					t.Fatalf("acting every %v: session ended (%q) at %v", every, w.srv.reason, w.tab("a").endAt.Sub(t0))
+				}
+				if n := w.srv.beatsBy("", t0, at(4*time.Hour)); limit >= 30*time.Minute && n > 4*7 {
+					t.Errorf("%d reports in 4 hours", n)
+				}
+			})
+			t.Run(name+", idle", func(t *testing.T) {
+				w := newWorld(t, cfg, true, "a", "b")
+				w.throttle = throttle
+				w.run(at(limit + 5*time.Minute))
+				a, b := w.tab("a"), w.tab("b")
+				warnAt, endAt := at(limit-cfg.Warning), at(limit)
+				if throttle > 0 {
+					warnAt, endAt = roundUp(warnAt, throttle), roundUp(endAt, throttle)
+				}
+				if len(a.warned) != 1 || !a.warned[0].Equal(warnAt) {
+					t.Errorf("warned at %v, want at %v", a.warned, warnAt.Sub(t0))
+				}
+				if a.end == nil || a.end.Reason != agent.ReasonIdleTimeout || !a.endAt.Equal(endAt) || b.end == nil {
+					t.Fatalf("end %+v at %v (other tab %+v), want idle_timeout at %v", a.end, a.endAt.Sub(t0), b.end, endAt.Sub(t0))
+				}
+				if w.srv.reason != agent.ReasonIdleTimeout {
+					t.Errorf("server: %q, want the session ended for idleness", w.srv.reason)
+				}
+			})
+		}
+	}
+	t.Run("comeback after the warning", func(t *testing.T) {
+		w := newWorld(t, seatless, true, "a", "b")
+		w.run(at(29*time.Minute + 30*time.Second))
+		if !w.tab("b").warning {
+			t.Fatal("no warning")
+		}
+		n := len(w.srv.beats)
+		w.act("b")
+		if len(w.srv.beats) != n+1 || w.srv.beats[n].idle != 0 || w.srv.beats[n].tab != "a" {
+			t.Fatalf("after the comeback: %+v, want one report at once, from the leader", w.srv.beats[n:])
+		}
+		w.run(at(time.Hour))
+		if w.srv.reason != "" && w.tab("a").endAt.Before(at(59*time.Minute+30*time.Second)) {
+			t.Errorf("ended at %v", w.tab("a").endAt.Sub(t0))
+		}
+	})
+}
+
+// A session without a seat tells of a server that does not answer only
+// once its reports have failed for nearly a lease, and its timing
+// survives heartbeat answers, which do not carry the report interval.
+func TestSeatlessOffline(t *testing.T) {
+	w := newWorld(t, seatless, false, "a")
+	a := w.tab("a")
+	w.srv.cfg.Report = 0 // heartbeat answers do not say it
+	w.run(at(25 * time.Minute))
+	if a.offline || a.m.Config().Report != 10*time.Minute {
+		t.Fatalf("offline %v, report every %v", a.offline, a.m.Config().Report)
+	}
+	w.act("a")
+	w.srv.down = true
+	w.run(at(33 * time.Minute))
+	// The server holds the activity of t0 (reported at 20m): the user's of
+	// 25m is reported at 28m, which fails; the notice comes two minutes on.
+	if len(a.offAt) != 1 || !a.offAt[0].Equal(at(30*time.Minute)) {
+		t.Errorf("notice at %v, want two minutes after the failing report of 28m", a.offAt)
+	}
+	for _, sent := range a.sent {
+		if sent.After(at(20*time.Minute)) && sent.Before(at(28*time.Minute)) {
+			t.Errorf("a report at %v", sent.Sub(t0))
+		}
 	}
 }
 

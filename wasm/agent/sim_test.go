@@ -16,6 +16,11 @@ var t0 = time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
 var defaults = agent.Config{Idle: true, Timeout: 30 * time.Minute, Warning: time.Minute,
 	Heartbeat: time.Minute, Lease: 3 * time.Minute}
 
+// seatless are the settings of a session without a seat to keep: it
+// reports every 10 minutes.
+var seatless = agent.Config{Idle: true, Timeout: 30 * time.Minute, Warning: time.Minute,
+	Heartbeat: time.Minute, Lease: 3 * time.Minute, Report: 10 * time.Minute}
+
 // server is the heartbeat side of the service reduced to its rules (the
 // three steps of DESIGN.md and the 401 reasons), with a log of what it
 // received.

@@ -122,7 +122,7 @@ func (a api) heartbeat(idle time.Duration, timeout time.Duration) agent.Answer {
 }
 
 // configOf reads the settings of a session or a heartbeat answer:
-// {"idle":{"enabled","timeoutSeconds","warningSeconds"},"heartbeatSeconds","leaseSeconds"}.
+// {"idle":{"enabled","timeoutSeconds","warningSeconds"},"heartbeatSeconds","leaseSeconds","reportSeconds"?}.
 func configOf(v safejs.Value) agent.Config {
 	idle := get(v, "idle")
 	return agent.Config{
@@ -131,6 +131,7 @@ func configOf(v safejs.Value) agent.Config {
 		Warning:   seconds(get(idle, "warningSeconds")),
 		Heartbeat: seconds(get(v, "heartbeatSeconds")),
 		Lease:     seconds(get(v, "leaseSeconds")),
+		Report:    seconds(get(v, "reportSeconds")),
 	}
 }
 

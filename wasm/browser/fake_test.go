@@ -37,6 +37,7 @@ const s = {
   busy: 0, busyStatus: 503, busyTimes: -1, // busy > 0: answer busyStatus with Retry-After: busy, busyTimes times (-1: always)
   idle: {enabled: true, timeoutSeconds: 2, warningSeconds: 0.5},
   heartbeatSeconds: 0.05, leaseSeconds: 1,
+  reportSeconds: 0, // > heartbeatSeconds: a session without a seat (GET /session says so, heartbeats do not)
 };
 const json = (status, body) => Promise.resolve(new Response(JSON.stringify(body),
   {status, headers: {'Content-Type': 'application/json; charset=utf-8'}}));
@@ -58,7 +59,7 @@ s.fetch = (url, init) => {
   const cfg = {idle: s.idle, heartbeatSeconds: s.heartbeatSeconds, leaseSeconds: s.leaseSeconds};
   if (url.endsWith('/session')) {
     return json(200, Object.assign({user: {login: 'mdurand'}, school: {uai: '0751234A', year: '2026-2027'},
-      mode: 'teacher', since: '2026-09-01T08:00:00Z'}, cfg));
+      mode: 'teacher', since: '2026-09-01T08:00:00Z'}, cfg, s.reportSeconds ? {reportSeconds: s.reportSeconds} : {}));
   }
   const idle = JSON.parse(init.body).idleSeconds;
   call.idle = idle;

@@ -267,6 +267,24 @@ func TestAgentDayOfHeartbeats(t *testing.T) {
 	noLeak(t, a)
 }
 
+// TestAgentSeatless: a session without a seat reports at its own long
+// interval, which heartbeat answers (that do not carry it) do not undo,
+// and before the server could judge the active user idle.
+func TestAgentSeatless(t *testing.T) {
+	srv, page := js(t, fakeServer), js(t, fakePage)
+	set(srv, "reportSeconds", 0.6) // heartbeats every 50 ms for a seat
+	set(get(srv, "idle"), "enabled", false)
+	a, err := Start(env(page, srv, safejs.Undefined()))
+	if err != nil || a == nil {
+		t.Fatalf("Start: %v", err)
+	}
+	time.Sleep(2 * time.Second)
+	if n := beats(srv); n < 3 || n > 5 {
+		t.Errorf("%d reports in 2 s, want one at the load and one each 0.6 s", n)
+	}
+	noLeak(t, a)
+}
+
 func TestAgentNetworkErrorsKeepThePage(t *testing.T) {
 	srv, page := js(t, fakeServer), js(t, fakePage)
 	set(get(srv, "idle"), "enabled", false)
