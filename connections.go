@@ -25,9 +25,10 @@ type Connections struct {
 }
 
 // Connections returns the pools and the connected users of the SPR's base
-// (action spr.connexions). A session shows while its seat is live or, for
-// one without a seat, while its heartbeats keep coming. Reading the list
-// is not activity: the page refreshes it on its own.
+// (action spr.connexions). A seat of a limited pool shows while its lease
+// is live; a session without one while its agent's reports keep coming
+// (Timing.Silence). Reading the list is not activity: the page refreshes
+// it on its own.
 func (s *Service) Connections(ctx context.Context, token string) (Connections, error) {
 	cur, err := s.require(ctx, token, false, ActionSPRConnect)
 	if err != nil {
@@ -43,21 +44,35 @@ func (s *Service) Connections(ctx context.Context, token string) (Connections, e
 	if err != nil {
 		return Connections{}, fmt.Errorf("connections: %w", err)
 	}
+	limited := func(p Pool) bool { return p != "" && cur.Base.License.Limit(p) != Unlimited }
 	used := map[Pool]int{}
 	held := map[string]bool{}
 	for _, l := range leases {
-		used[l.Pool]++
+		if limited(l.Pool) {
+			used[l.Pool]++
+		}
 		held[l.Session] = true
 	}
 	c := Connections{Self: cur.Session.ID}
+	for _, x := range sessions {
+		// A seat of a limited pool is connected while its lease holds; a
+		// session without one reports rarely (Timing.Report), so it is
+		// connected, and counted in its unlimited pool, while its agent's
+		// last report is recent enough.
+		live := held[x.ID]
+		if !limited(x.Pool) {
+			live = now.Sub(x.LastSeen) <= s.Timing.Silence(false)
+		}
+		if !live || !now.Before(x.ExpiresAt) {
+			continue
+		}
+		c.Sessions = append(c.Sessions, x)
+		if x.Pool != "" && !limited(x.Pool) {
+			used[x.Pool]++
+		}
+	}
 	for _, p := range Pools {
 		c.Pools = append(c.Pools, PoolUsage{Pool: p, Limit: cur.Base.License.Limit(p), Used: used[p]})
-	}
-	for _, x := range sessions {
-		live := held[x.ID] || (x.Pool == "" && now.Sub(x.LastSeen) <= s.Timing.Lease)
-		if live && now.Before(x.ExpiresAt) {
-			c.Sessions = append(c.Sessions, x)
-		}
 	}
 	return c, nil
 }

@@ -173,10 +173,7 @@ func (s *Service) view(cur Current, school School) View {
 		v.Seat = &Entry{Mode: cur.Session.Mode, Access: cur.Session.Access, Pool: cur.Session.Pool,
 			Limit: cur.Base.License.Limit(cur.Session.Pool)}
 	}
-	v.Report = s.Timing.Heartbeat
-	if v.Seat == nil || v.Seat.Limit == Unlimited {
-		v.Report = max(s.Timing.Report, s.Timing.Heartbeat)
-	}
+	v.Report = s.Timing.ReportEvery(v.Seat != nil && v.Seat.Limit != Unlimited)
 	return v
 }
 

@@ -41,6 +41,23 @@ type Timing struct {
 var DefaultTiming = Timing{Heartbeat: 60 * time.Second, Lease: 180 * time.Second, Absolute: 12 * time.Hour, Warning: 60 * time.Second,
 	Report: 10 * time.Minute}
 
+// ReportEvery is how often, at the least, the agent of a session reports:
+// every heartbeat for a seat of a limited pool (limited), every Report
+// otherwise (never more often than the heartbeat).
+func (t Timing) ReportEvery(limited bool) time.Duration {
+	if limited {
+		return t.Heartbeat
+	}
+	return max(t.Report, t.Heartbeat)
+}
+
+// Silence is how long a session may go without reporting and still be
+// connected: the interval its agent reports at, plus the margin a seat's
+// lease gives a hidden tab whose timers fire late.
+func (t Timing) Silence(limited bool) time.Duration {
+	return t.ReportEvery(limited) + t.Lease - t.Heartbeat
+}
+
 // Validate checks that the durations are positive and that the lease
 // outlasts at least two heartbeats.
 func (t Timing) Validate() error {

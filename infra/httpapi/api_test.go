@@ -104,7 +104,8 @@ func TestSessionLifecycle(t *testing.T) {
 		})
 
 		// A session without a seat reports every 10 minutes (reportSeconds):
-		// the server keeps it open, however long its lease has lapsed.
+		// the server keeps it open, however long its lease has lapsed, and
+		// Connexions shows and counts it between reports.
 		t.Run("SeatlessReportsEveryTenMinutes", func(t *testing.T) {
 			w.user("parent1", "parent", "", "")
 			b := w.browser()
@@ -112,10 +113,20 @@ func TestSessionLifecycle(t *testing.T) {
 				t.Fatalf("reportSeconds %v, want 600", a.body["reportSeconds"])
 			}
 			for range 6 { // an hour, the user busy
-				w.clock.Advance(10 * time.Minute)
+				w.clock.Advance(9 * time.Minute) // the seat's 3-minute lease has long lapsed
+				if n := w.used(sesame.PoolParent); n != 1 {
+					t.Fatalf("9 minutes after its last report, the parent pool counts %d connections, want 1", n)
+				}
+				w.clock.Advance(time.Minute)
 				wantStatus(t, "report", b.heartbeat(20), http.StatusOK, "")
 			}
 			wantStatus(t, "GET /session", b.do("GET", "/session", nil, nil), http.StatusOK, "")
+			// A browser closed without logging out leaves Connexions once
+			// a report is overdue by more than a late timer's margin.
+			w.clock.Advance(12*time.Minute + time.Second)
+			if n := w.used(sesame.PoolParent); n != 0 {
+				t.Fatalf("12 minutes after its last report, the parent pool counts %d connections, want 0", n)
+			}
 		})
 
 		t.Run("HeartbeatsKeepTheSeat", func(t *testing.T) {
