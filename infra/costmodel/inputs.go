@@ -31,7 +31,7 @@ var priceKeys = []string{priceAPIGateway, priceLambdaReq, priceLambdaGBs, priceD
 
 // Operation is what one user-facing operation costs in requests: the file
 // infra/dynamo's TestRequestsPerOperation writes with SESAME_REQUESTS_OUT
-// (and infra/costmodel's TestMeasureRequests for today's build).
+// (infra/dynamo/testdata keeps the build before issue 13's and after).
 type Operation struct {
 	Name     string         `json:"name"`
 	Requests map[string]int `json:"requests"` // DynamoDB requests by API call

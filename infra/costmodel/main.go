@@ -5,7 +5,7 @@
 // date they were read).
 //
 //	go run ./infra/costmodel -students 600 -parents 1000 -teachers 50 -staff 30 \
-//	    -before infra/costmodel/testdata/requests-main.json [-after infra/dynamo/testdata/requests-after.json]
+//	    -before infra/dynamo/testdata/requests-before.json [-after infra/dynamo/testdata/requests-after.json]
 //
 // It prints, for each requests file, the cost per 1,000 connected
 // user-hours, per school per year and per month, split by service and by
@@ -46,7 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		staff       = fs.Int("staff", 30, "personnels (vie scolaire, sans place)")
 		prices      = fs.String("prices", filepath.Join(dir, "prices.json"), "fichier des prix unitaires")
 		durations   = fs.String("durations", filepath.Join(dir, "durations.json"), "fichier des durées Lambda")
-		before      = fs.String("before", filepath.Join(dir, "testdata", "requests-main.json"), "requêtes par opération, avant")
+		before      = fs.String("before", filepath.Join(dir, "..", "dynamo", "testdata", "requests-before.json"), "requêtes par opération, avant")
 		after       = fs.String("after", "", "requêtes par opération, après (facultatif)")
 		msPerReq    = fs.Float64("ms-per-request", -1, "durée Lambda par requête DynamoDB, ms (défaut : celle du fichier des durées)")
 		u           = Usage{}

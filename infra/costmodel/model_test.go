@@ -138,7 +138,7 @@ func TestFewerHeartbeatsCostLess(t *testing.T) {
 func TestRun(t *testing.T) {
 	t.Run("CommittedFiles", func(t *testing.T) {
 		var out, errb bytes.Buffer
-		if code := run([]string{"-after", filepath.Join("testdata", "requests-main.json")}, &out, &errb); code != 0 {
+		if code := run([]string{"-after", filepath.Join("..", "dynamo", "testdata", "requests-before.json")}, &out, &errb); code != 0 {
 			t.Fatalf("exit %d: %s", code, errb.String())
 		}
 		for _, want := range []string{"list prices as known", "établissement/an", "pour 1 000 heures connectées", "professeurs (50)/an", "Rapport avant ÷ après"} {
