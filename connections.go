@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Connected users: what the SPR sees of them, forced disconnections, and
@@ -26,8 +27,9 @@ type Connections struct {
 
 // Connections returns the pools and the connected users of the SPR's base
 // (action spr.connexions). A session shows while its seat is live or, for
-// one without a seat, while its heartbeats keep coming. Reading the list
-// is not activity: the page refreshes it on its own.
+// one without a seat, while its reports keep coming (see seatlessSeen); it
+// counts in its pool's use. Reading the list is not activity: the page
+// refreshes it on its own.
 func (s *Service) Connections(ctx context.Context, token string) (Connections, error) {
 	cur, err := s.require(ctx, token, false, ActionSPRConnect)
 	if err != nil {
@@ -50,16 +52,28 @@ func (s *Service) Connections(ctx context.Context, token string) (Connections, e
 		held[l.Session] = true
 	}
 	c := Connections{Self: cur.Session.ID}
+	for _, x := range sessions {
+		live := held[x.ID] || (x.Pool == "" && now.Sub(x.LastSeen) <= s.seatlessSeen())
+		if !live || !now.Before(x.ExpiresAt) {
+			continue
+		}
+		c.Sessions = append(c.Sessions, x)
+		if x.Pool == "" && x.EntryPool() != "" {
+			used[x.EntryPool()]++
+		}
+	}
 	for _, p := range Pools {
 		c.Pools = append(c.Pools, PoolUsage{Pool: p, Limit: cur.Base.License.Limit(p), Used: used[p]})
 	}
-	for _, x := range sessions {
-		live := held[x.ID] || (x.Pool == "" && now.Sub(x.LastSeen) <= s.Timing.Lease)
-		if live && now.Before(x.ExpiresAt) {
-			c.Sessions = append(c.Sessions, x)
-		}
-	}
 	return c, nil
+}
+
+// seatlessSeen is how long a session without a seat shows as connected
+// after its last report: its agent reports at least every Timing.Report
+// (Heartbeat when longer), and a hidden tab's timers may fire late by what
+// a lease allows for.
+func (s *Service) seatlessSeen() time.Duration {
+	return max(s.Timing.Report, s.Timing.Heartbeat) + s.Timing.Lease
 }
 
 // Disconnect ends session id of the SPR's own base (reason disconnected)
@@ -79,7 +93,7 @@ func (s *Service) Disconnect(ctx context.Context, token, id string) error {
 	}
 	if err == nil {
 		s.journal(ctx, target.Base(), JournalEntry{Event: EventDisconnected, Actor: cur.User.Login, Subject: target.Login,
-			Mode: target.Mode, Pool: target.Pool, Reason: string(ReasonDisconnected), Detail: "Déconnexion forcée par le superviseur (SPR)."})
+			Mode: target.Mode, Pool: target.EntryPool(), Reason: string(ReasonDisconnected), Detail: "Déconnexion forcée par le superviseur (SPR)."})
 	}
 	return nil
 }

@@ -140,7 +140,7 @@ func (s *Service) endIdle(ctx context.Context, sess Session, r EndReason, now ti
 	}
 	ue := &UnauthenticatedError{Reason: e.EndReason}
 	if err == nil && e.EndReason == ReasonIdleTimeout {
-		s.journal(ctx, sess.Base(), JournalEntry{Event: EventIdleTimeout, Subject: sess.Login, Mode: sess.Mode, Pool: sess.Pool,
+		s.journal(ctx, sess.Base(), JournalEntry{Event: EventIdleTimeout, Subject: sess.Login, Mode: sess.Mode, Pool: sess.EntryPool(),
 			Reason: string(ReasonIdleTimeout), Detail: "Déconnexion automatique après " + FrenchDuration(ad.After) + " d'inactivité."})
 	}
 	if ue.Reason == ReasonIdleTimeout {
@@ -165,9 +165,8 @@ func (s *Service) view(cur Current, school School) View {
 	v := View{Session: cur.Session, User: cur.User, School: school, Timing: s.Timing,
 		Idle: IdleFor(cur.Idle, s.Timing), Permissions: cur.Principal.Allowed()}
 	v.School.CurrentYear = cur.Session.Year
-	if cur.Session.Pool != "" {
-		v.Seat = &Entry{Mode: cur.Session.Mode, Access: cur.Session.Access, Pool: cur.Session.Pool,
-			Limit: cur.Base.License.Limit(cur.Session.Pool)}
+	if p := cur.Session.EntryPool(); p != "" {
+		v.Seat = &Entry{Mode: cur.Session.Mode, Access: cur.Session.Access, Pool: p, Limit: cur.Base.License.Limit(p)}
 	}
 	return v
 }
@@ -246,7 +245,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 		return fmt.Errorf("logout: %w", err)
 	}
 	if err == nil {
-		s.journal(ctx, e.Base(), JournalEntry{Event: EventLogout, Actor: e.Login, Subject: e.Login, Mode: e.Mode, Pool: e.Pool,
+		s.journal(ctx, e.Base(), JournalEntry{Event: EventLogout, Actor: e.Login, Subject: e.Login, Mode: e.Mode, Pool: e.EntryPool(),
 			Reason: string(ReasonLoggedOut), Detail: "Déconnexion."})
 	}
 	return nil

@@ -29,15 +29,22 @@ type Timing struct {
 	// Warning is how long before an idle logout the agent warns (60 s, or
 	// half the idle limit when that is shorter).
 	Warning time.Duration
+	// Report is how often the agent of a session without a seat in a
+	// limited pool (unlimited pools, consultation, the SPR) reports when
+	// nothing else makes it: it reports anyway before the server could
+	// judge an active user idle, when the user comes back after the
+	// warning, and at logout (default 10 min; Heartbeat when shorter).
+	Report time.Duration
 }
 
 // DefaultTiming are the product's defaults.
-var DefaultTiming = Timing{Heartbeat: 60 * time.Second, Lease: 180 * time.Second, Absolute: 12 * time.Hour, Warning: 60 * time.Second}
+var DefaultTiming = Timing{Heartbeat: 60 * time.Second, Lease: 180 * time.Second, Absolute: 12 * time.Hour, Warning: 60 * time.Second,
+	Report: 10 * time.Minute}
 
 // Validate checks that the durations are positive and that the lease
 // outlasts at least two heartbeats.
 func (t Timing) Validate() error {
-	if t.Heartbeat <= 0 || t.Absolute <= 0 || t.Warning < 0 {
+	if t.Heartbeat <= 0 || t.Absolute <= 0 || t.Warning < 0 || t.Report < 0 {
 		return Invalid("timing", "Les durées de session doivent être positives.")
 	}
 	if t.Lease < 2*t.Heartbeat {
@@ -105,7 +112,7 @@ type Session struct {
 	Mode        Mode
 	Access      Access
 	// Pool is the seat pool the session holds a lease in; empty when it
-	// takes no seat.
+	// takes no seat (see Pool.Leased).
 	Pool         Pool
 	CreatedAt    time.Time
 	ExpiresAt    time.Time // absolute end
@@ -122,10 +129,36 @@ func (s Session) Base() BaseKey { return BaseKey{s.UAI, s.Year} }
 func (s Session) Open() bool { return s.EndReason == "" }
 
 // NewSession prepares a session for user u entering with entry e at now.
+// It holds a lease only in a pool that a licence limits (Pool.Leased).
 func NewSession(id string, base BaseKey, u User, e Entry, t Timing, now time.Time) Session {
+	pool := e.Pool
+	if !pool.Leased() {
+		pool = ""
+	}
 	return Session{ID: id, UAI: base.UAI, Year: base.Year, Login: u.Key(), DisplayName: u.DisplayName,
-		Kind: u.Kind, Supervisor: u.Supervisor, Mode: e.Mode, Access: e.Access, Pool: e.Pool,
+		Kind: u.Kind, Supervisor: u.Supervisor, Mode: e.Mode, Access: e.Access, Pool: pool,
 		CreatedAt: now, ExpiresAt: now.Add(t.Absolute), LastActivity: now, LastSeen: now}
+}
+
+// Leased reports whether sessions of pool p hold a lease. Only the pools
+// whose limit a licence sets (admin mode in modification, teacher mode)
+// do, even while their licence is unlimited, so that a licence going from
+// unlimited to a number counts their live sessions exactly. The other
+// pools never limit anyone (consultation is unlimited or closed, and
+// closing it evicts nobody): their sessions hold no lease, write no
+// pool-wide item, and, having no seat to move, are never replaced by the
+// same user's next sign-in (a parent on a phone and a computer keeps
+// both). The SPR holds none either.
+func (p Pool) Leased() bool { return p == PoolAdminModify || p == PoolTeacher }
+
+// EntryPool returns the pool a session counts in for people (the
+// session object's seat, Connexions): its leased pool, or for a session
+// without a lease the pool of its mode and access; empty for the SPR.
+func (s Session) EntryPool() Pool {
+	if s.Pool != "" || s.Supervisor {
+		return s.Pool
+	}
+	return PoolFor(s.Mode, s.Access)
 }
 
 // IdleState is what the agent needs to know of automatic disconnection.
