@@ -116,6 +116,16 @@ type Store interface {
 	// (ErrLicenseChanged) when an admission finds the base no longer at
 	// p.LicenseVersion, with nothing stored.
 	OpenSession(ctx context.Context, s Session, p SeatPolicy, now time.Time) (Lease, error)
+	// AdmitSession is OpenSession(s, p, now) that also writes w in the
+	// same atomic step: a sign-in's admission with what it leaves behind
+	// (see AdmissionWrites). It returns what OpenSession returns, with the same
+	// errors; when it fails, nothing of w is written either.
+	AdmitSession(ctx context.Context, s Session, p SeatPolicy, w AdmissionWrites, now time.Time) (Lease, error)
+	// ReadSignIn reads what a sign-in needs before it verifies a password
+	// (see SignInQuery), in as few round trips as the backend allows. What
+	// does not exist is left nil; a missing counter comes back with its Key
+	// and Version 0. It returns only the backend's failures.
+	ReadSignIn(ctx context.Context, q SignInQuery) (SignInRead, error)
 	// GetSession returns the session with this ID, open or ended. Returns
 	// ErrNotFound if there is none (or it was collected).
 	GetSession(ctx context.Context, id string) (Session, error)
@@ -198,6 +208,42 @@ type SessionRead struct {
 	User    *User    // nil when the account no longer exists (or the session has ended)
 	Base    Base     // zero when the session has ended
 	Profile *Profile // the space's setting of a space session; nil otherwise or when missing
+}
+
+// AdmissionWrites is what a sign-in writes with its session (Store.AdmitSession).
+type AdmissionWrites struct {
+	// Forget names the throttling counters the right password starts
+	// again: they are deleted (a missing one is no error).
+	Forget []string
+	// Journal, when set, is the sign-in's journal entry (its ID set), added
+	// to the session's base journal as AppendJournal would.
+	Journal *JournalEntry
+}
+
+// SignInQuery names what a sign-in reads before it verifies a password.
+type SignInQuery struct {
+	UAI UAI
+	// Year is the base asked for; when empty, the school's current base is
+	// read, and Guess is the year it most likely is (SchoolYearOf now): a
+	// backend may read it along with the school, and read again only when
+	// the school names another.
+	Year, Guess Year
+	Login       string   // the login key
+	Counters    []string // throttling counters' keys (AttemptStore)
+	// Profile, when set, is a profile of the base read along (the space's
+	// setting of a space: IdleProfileFor without the user).
+	Profile string
+}
+
+// SignInRead is what ReadSignIn found. Base, User and Profile are those of
+// the base read: Year, or else the school's current year (nil without a
+// school).
+type SignInRead struct {
+	School   *School
+	Base     *Base
+	User     *User
+	Profile  *Profile
+	Counters []Attempts // in the order of SignInQuery.Counters
 }
 
 // UserQuery selects a page of users.

@@ -171,12 +171,13 @@ func reclaim(pb *bbolt.Bucket, leases []sesame.Lease, login string, now time.Tim
 	return nil
 }
 
-// OpenSession stores session sess and gives it its seat, in one
-// transaction. The admission is decided by sesame.Admission over the
+// AdmitSession stores session sess, gives it its seat and writes w, in
+// one transaction. The admission is decided by sesame.Admission over the
 // pool's leases read inside that transaction.
-func (s *Store) OpenSession(ctx context.Context, sess sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+func (s *Store) AdmitSession(ctx context.Context, sess sesame.Session, p sesame.SeatPolicy, w sesame.AdmissionWrites, now time.Time) (sesame.Lease, error) {
 	var lease sesame.Lease
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		lease = sesame.Lease{}
 		if tx.Bucket(bucketSessions).Get([]byte(sess.ID)) != nil {
 			return sessionExists()
 		}
@@ -220,6 +221,9 @@ func (s *Store) OpenSession(ctx context.Context, sess sesame.Session, p sesame.S
 				return err
 			}
 			lease.Held = held(poolBucket(bb, sess.Pool), leases, login, p.Limit, now)
+		}
+		if err := admitted(tx, sess.Base(), w); err != nil {
+			return err
 		}
 		return putSession(tx, toSessionRec(sess))
 	})

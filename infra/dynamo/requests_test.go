@@ -150,15 +150,22 @@ func (c *countingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.Trans
 // heartbeat 1 conditional write, a seat-less heartbeat 1, an authorize
 // check 1 read); each budget comes down as its work lands.
 var requestBudget = map[string]int{
-	"signin_limited":       12, // 7 reads (HOLDER and COUNT in one), 5 writes (attempts ×2, admission, journal, usage)
-	"signin_unlimited":     12,
+	// The school, base, user and counters in one BatchGetItem (the base
+	// year guessed from the date), the HOLDER and COUNT, the profile, the
+	// counter's reservation, the admission (with the counters' reset and
+	// the journal entry), the usage peak.
+	"signin_limited": 6,
+	// One BatchGetItem (with the space's setting), the reservation, the
+	// session with the counters' reset and the journal entry: no seat, so
+	// no pool-wide item.
+	"signin_unlimited":     3,
 	"page_load":            4, // GET /session: the session, then its user and base at once, the profile, the school
 	"heartbeat_active":     5, // a seat holder, active: 3 reads as above, the activity, the lease
 	"heartbeat_idle":       5, // a seat holder reporting idleness under the limit
-	"heartbeat_seatless":   4, // a student: the space's setting comes with the user and base; its lease still renewed
+	"heartbeat_seatless":   3, // a student: the space's setting comes with the user and base; no lease
 	"authorize":            3,
 	"permissions":          0, // GET /permissions: the catalogue, from memory
-	"logout":               4,
+	"logout":               3, // a student's: no seat to free
 	"forced_disconnection": 9,
 	"licence_change":       2,
 }

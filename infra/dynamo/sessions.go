@@ -146,9 +146,10 @@ func (s *Store) createdBy(ctx context.Context, id, by string) bool {
 	return err == nil && ok && r.CreatedBy == by
 }
 
-// OpenSession stores session x and, when x.Pool is set, gives it the seat
-// of its login in that pool. See doc.go for the algorithm.
-func (s *Store) OpenSession(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+// AdmitSession stores session x and, when x.Pool is set, gives it the seat
+// of its login in that pool, writing w in the same transaction. See doc.go
+// for the algorithm.
+func (s *Store) AdmitSession(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, w sesame.AdmissionWrites, now time.Time) (sesame.Lease, error) {
 	fail := func(err error) (sesame.Lease, error) {
 		return sesame.Lease{}, fmt.Errorf("open session %.8s: %w", x.ID, err)
 	}
@@ -156,8 +157,12 @@ func (s *Store) OpenSession(ctx context.Context, x sesame.Session, p sesame.Seat
 		return fail(sesame.Invalid("id", "L'identifiant de session est obligatoire."))
 	}
 	x.EndReason, x.EndedAt = "", time.Time{}
+	extra, err := s.admitted(x.Base(), w)
+	if err != nil {
+		return fail(err)
+	}
 	if x.Pool == "" {
-		if err := s.openSessionOnly(ctx, x); err != nil {
+		if err := s.openSessionOnly(ctx, x, extra); err != nil {
 			return fail(err)
 		}
 		return sesame.Lease{}, nil
@@ -168,34 +173,44 @@ func (s *Store) OpenSession(ctx context.Context, x sesame.Session, p sesame.Seat
 	if p.Lease <= 0 {
 		return fail(sesame.Invalid("lease", "La durée d'une connexion doit être positive."))
 	}
-	l, err := s.openSeat(ctx, x, p, now)
+	l, err := s.openSeat(ctx, x, p, now, extra)
 	if err != nil {
 		return fail(err)
 	}
 	return l, nil
 }
 
-// openSessionOnly stores a session that takes no seat.
-func (s *Store) openSessionOnly(ctx context.Context, x sesame.Session) error {
+// openSessionOnly stores a session that takes no seat: one PutItem, or,
+// with extra actions, one transaction.
+func (s *Store) openSessionOnly(ctx context.Context, x sesame.Session, extra []types.TransactWriteItem) error {
 	token := s.randomToken()
 	put, err := s.putNew(s.newSessionRecord(x, token))
 	if err != nil {
 		return err
 	}
+	items := append([]types.TransactWriteItem{{Put: put}}, extra...)
 	for unsure := 0; ; unsure++ {
-		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: put.Item,
-			ConditionExpression: put.ConditionExpression, ExpressionAttributeNames: put.ExpressionAttributeNames,
-			ExpressionAttributeValues: put.ExpressionAttributeValues})
+		if len(extra) == 0 {
+			_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: put.Item,
+				ConditionExpression: put.ConditionExpression, ExpressionAttributeNames: put.ExpressionAttributeNames,
+				ExpressionAttributeValues: put.ExpressionAttributeValues})
+		} else {
+			err = s.transact(ctx, items)
+		}
 		if err == nil {
 			return nil
 		}
-		if _, ok := conditionFailed(err); ok {
+		codes, isCancel := cancelled(err, len(items))
+		if _, ok := conditionFailed(err); ok || (isCancel && failed(codes, 0)) {
 			if s.createdBy(ctx, x.ID, token) { // an earlier try landed (ours, or the SDK's)
 				return nil
 			}
 			return sesame.Exists(sessionName(x.ID))
 		}
-		if !ambiguous(ctx, err) || unsure >= s.ambiguous {
+		if isCancel && !contended(err, codes) {
+			return err // only the journal entry's own ID can clash
+		}
+		if !(ambiguous(ctx, err) || contended(err, codes)) || unsure >= s.ambiguous {
 			return err
 		}
 		if err := s.pause(ctx, unsure+1); err != nil {
@@ -218,7 +233,7 @@ func (t *seatTxn) add(item types.TransactWriteItem) int {
 
 // openSeat is OpenSession with a pool: a loop of (read the user's HOLDER;
 // one transaction), tried again after a lost race.
-func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, now time.Time, extra []types.TransactWriteItem) (sesame.Lease, error) {
 	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
 	login := sesame.LoginKey(x.Login)
 	lease := sesame.Lease{SeatKey: seat, Login: login, Session: x.ID, AcquiredAt: now, ExpiresAt: now.Add(p.Lease)}
@@ -307,6 +322,7 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 			t.old = t.add(types.TransactWriteItem{Update: upd})
 		}
 		t.sessionI = t.add(types.TransactWriteItem{Put: sessionPut})
+		t.items = append(t.items, extra...)
 
 		err = s.transact(ctx, t.items)
 		if err == nil {
