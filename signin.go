@@ -58,6 +58,7 @@ type attempt struct {
 	base    *Base    // nil: unknown base
 	user    *User    // nil: unknown login
 	profile *Profile // the space's setting of a space, read with the user (nil otherwise or when missing)
+	seat    *SeatHint
 
 	device   string        // the nonce of a valid device cookie; "" for an unknown device
 	keys     []throttleKey // the counters the attempt answers to (see throttle)
@@ -156,7 +157,10 @@ func (s *Service) find(ctx context.Context, a *attempt) error {
 		a.device = device
 		a.keys = []throttleKey{{"dev:" + string(a.uai) + "/" + a.login + "/" + device, KnownDevice}}
 	}
-	q := SignInQuery{UAI: a.uai, Year: a.year, Login: a.login, Profile: IdleProfileFor(User{}, a.mode)}
+	q := SignInQuery{UAI: a.uai, Year: a.year, Login: a.login, Profile: IdleProfileFor(User{}, a.mode), Day: Day(a.now)}
+	if p := PoolFor(a.mode, a.access); p.Leased() {
+		q.Seat = p
+	}
 	if a.year == "" {
 		q.Guess = SchoolYearOf(a.now)
 	}
@@ -167,7 +171,7 @@ func (s *Service) find(ctx context.Context, a *attempt) error {
 	if err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
-	a.school, a.base, a.user, a.profile, a.counters = r.School, r.Base, r.User, r.Profile, r.Counters
+	a.school, a.base, a.user, a.profile, a.counters, a.seat = r.School, r.Base, r.User, r.Profile, r.Counters, r.Seat
 	if a.school != nil && a.year == "" {
 		a.year = a.school.CurrentYear
 	}
@@ -318,11 +322,10 @@ func (s *Service) admit(ctx context.Context, a *attempt) (LoginResult, error) {
 	if err != nil {
 		return LoginResult{}, err
 	}
-	sess, lease, base, err := s.open(ctx, key, u, group, a, base, token)
+	sess, _, base, err := s.open(ctx, key, u, group, a, base, token)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	s.noteAdmission(ctx, key, lease, a.now)
 	if a.rehash {
 		s.rehash(ctx, key, u, a.r.Password)
 	}
@@ -371,9 +374,12 @@ func (s *Service) open(ctx context.Context, key BaseKey, u User, group *Profile,
 
 // admission is what the admission of sess writes with it: the account's
 // counters deleted (the password was right) and the sign-in's journal
-// entry.
+// entry, and the seats it counts, for the pool's usage of the day.
 func (s *Service) admission(a *attempt, u User, sess Session) AdmissionWrites {
-	w := AdmissionWrites{}
+	w := AdmissionWrites{Seat: a.seat}
+	if sess.Pool != "" {
+		w.UsageDay = Day(a.now)
+	}
 	for _, r := range a.reserved {
 		w.Forget = append(w.Forget, r.at.Key)
 	}

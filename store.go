@@ -218,6 +218,19 @@ type AdmissionWrites struct {
 	// Journal, when set, is the sign-in's journal entry (its ID set), added
 	// to the session's base journal as AppendJournal would.
 	Journal *JournalEntry
+	// UsageDay, when set, notes the seats the admission counts (Lease.Held)
+	// in the pool's usage of that day, as NoteUsage would.
+	UsageDay string
+	// Seat is the pool as ReadSignIn found it, when it did: a read that
+	// may guide the admission's first try, never decide it.
+	Seat *SeatHint
+}
+
+// SeatHint is a pool as a sign-in read it before verifying the password.
+type SeatHint struct {
+	Holder *Lease // the user's lease, live or lapsed; nil when none
+	Count  int    // the pool's leases, as the backend counts them
+	Peak   int    // the day's usage peak (SignInQuery.Day); 0 when none
 }
 
 // SignInQuery names what a sign-in reads before it verifies a password.
@@ -233,6 +246,10 @@ type SignInQuery struct {
 	// Profile, when set, is a profile of the base read along (the space's
 	// setting of a space: IdleProfileFor without the user).
 	Profile string
+	// Seat, when set, is the leased pool the sign-in asks for, and Day the
+	// day of its usage: a backend may read them along (SignInRead.Seat).
+	Seat Pool
+	Day  string
 }
 
 // SignInRead is what ReadSignIn found. Base, User and Profile are those of
@@ -244,6 +261,7 @@ type SignInRead struct {
 	User     *User
 	Profile  *Profile
 	Counters []Attempts // in the order of SignInQuery.Counters
+	Seat     *SeatHint  // nil when not read (a backend that has no use for it)
 }
 
 // UserQuery selects a page of users.

@@ -202,28 +202,31 @@ func (s *Store) NoteUsage(ctx context.Context, k sesame.BaseKey, n sesame.UsageN
 	if err := n.Validate(); err != nil {
 		return fmt.Errorf("note usage in %s: %w", k, err)
 	}
-	err := s.batch(ctx, func(tx *bbolt.Tx) error {
-		bb, err := needBase(tx, k)
-		if err != nil {
-			return err
-		}
-		usage, err := bb.CreateBucketIfNotExists(bucketUsage)
-		if err != nil {
-			return err
-		}
-		key := usageKey(n.Day, n.Pool)
-		r := usageRec{Day: n.Day, Pool: string(n.Pool)}
-		if _, err := load(usage, key, &r); err != nil {
-			return err
-		}
-		r.Peak = max(r.Peak, n.Held)
-		r.Refused += n.Refused
-		return store(usage, key, r)
-	})
+	err := s.batch(ctx, func(tx *bbolt.Tx) error { return noteUsage(tx, k, n) })
 	if err != nil {
 		return fmt.Errorf("note usage %s %s in %s: %w", n.Day, n.Pool, k, err)
 	}
 	return nil
+}
+
+// noteUsage is NoteUsage's transaction.
+func noteUsage(tx *bbolt.Tx, k sesame.BaseKey, n sesame.UsageNote) error {
+	bb, err := needBase(tx, k)
+	if err != nil {
+		return err
+	}
+	usage, err := bb.CreateBucketIfNotExists(bucketUsage)
+	if err != nil {
+		return err
+	}
+	key := usageKey(n.Day, n.Pool)
+	r := usageRec{Day: n.Day, Pool: string(n.Pool)}
+	if _, err := load(usage, key, &r); err != nil {
+		return err
+	}
+	r.Peak = max(r.Peak, n.Held)
+	r.Refused += n.Refused
+	return store(usage, key, r)
 }
 
 // ListUsage returns the usage of the days from..to, by day then in the

@@ -222,6 +222,11 @@ func (s *Store) AdmitSession(ctx context.Context, sess sesame.Session, p sesame.
 			}
 			lease.Held = held(poolBucket(bb, sess.Pool), leases, login, p.Limit, now)
 		}
+		if lease.Held > 0 && w.UsageDay != "" {
+			if err := noteUsage(tx, sess.Base(), sesame.UsageNote{Day: w.UsageDay, Pool: sess.Pool, Held: lease.Held}); err != nil {
+				return err
+			}
+		}
 		if err := admitted(tx, sess.Base(), w); err != nil {
 			return err
 		}

@@ -150,11 +150,12 @@ func (c *countingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.Trans
 // heartbeat 1 conditional write, a seat-less heartbeat 1, an authorize
 // check 1 read); each budget comes down as its work lands.
 var requestBudget = map[string]int{
-	// The school, base, user and counters in one BatchGetItem (the base
-	// year guessed from the date), the HOLDER and COUNT, the profile, the
-	// counter's reservation, the admission (with the counters' reset and
-	// the journal entry), the usage peak.
-	"signin_limited": 6,
+	// The school, base, user, counters, the user's HOLDER, the pool's COUNT
+	// and the day's usage in one BatchGetItem (the base year guessed from
+	// the date), the profile, the counter's reservation, the admission
+	// (with the counters' reset, the journal entry and, when it rises, the
+	// usage peak).
+	"signin_limited": 4,
 	// One BatchGetItem (with the space's setting), the reservation, the
 	// session with the counters' reset and the journal entry: no seat, so
 	// no pool-wide item.

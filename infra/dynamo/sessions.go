@@ -173,7 +173,7 @@ func (s *Store) AdmitSession(ctx context.Context, x sesame.Session, p sesame.Sea
 	if p.Lease <= 0 {
 		return fail(sesame.Invalid("lease", "La durée d'une connexion doit être positive."))
 	}
-	l, err := s.openSeat(ctx, x, p, now, extra)
+	l, err := s.openSeat(ctx, x, p, now, extra, w)
 	if err != nil {
 		return fail(err)
 	}
@@ -233,7 +233,7 @@ func (t *seatTxn) add(item types.TransactWriteItem) int {
 
 // openSeat is OpenSession with a pool: a loop of (read the user's HOLDER;
 // one transaction), tried again after a lost race.
-func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, now time.Time, extra []types.TransactWriteItem) (sesame.Lease, error) {
+func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, now time.Time, extra []types.TransactWriteItem, w sesame.AdmissionWrites) (sesame.Lease, error) {
 	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
 	login := sesame.LoginKey(x.Login)
 	lease := sesame.Lease{SeatKey: seat, Login: login, Session: x.ID, AcquiredAt: now, ExpiresAt: now.Add(p.Lease)}
@@ -244,15 +244,14 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 	}
 	unsure := s.streak()         // tries in a row whose outcome was unknown
 	missing := map[string]bool{} // old sessions found gone
+	notePeak := w.UsageDay != "" // the usage peak is still to note
 	for attempt := 0; attempt < s.attempts; attempt++ {
 		if attempt > 0 {
 			if err := s.pause(ctx, attempt); err != nil {
 				return sesame.Lease{}, err
 			}
 		}
-		var h holderRecord
-		var c countRecord
-		found, _, err := s.getPair(ctx, holderKey(seat, login), &h, countKey(seat), &c)
+		h, c, found, err := s.readSeat(ctx, seat, login, x.ID, w.Seat, attempt)
 		if err != nil {
 			return sesame.Lease{}, err
 		}
@@ -323,20 +322,31 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 		}
 		t.sessionI = t.add(types.TransactWriteItem{Put: sessionPut})
 		t.items = append(t.items, extra...)
+		// The count read with the HOLDER, and this admission: the holders
+		// just after it, unless others came in between.
+		lease.Held = int(c.N)
+		if !found {
+			lease.Held++
+		}
+		usage := -1
+		if notePeak && (w.Seat == nil || lease.Held > w.Seat.Peak) {
+			upd, err := s.raisePeak(seat, w.UsageDay, lease.Held)
+			if err != nil {
+				return sesame.Lease{}, err
+			}
+			usage = t.add(types.TransactWriteItem{Update: upd})
+		}
 
 		err = s.transact(ctx, t.items)
 		if err == nil {
-			// The count read with the HOLDER, and this admission: the
-			// holders just after it, unless others came in between.
-			lease.Held = int(c.N)
-			if !found {
-				lease.Held++
-			}
 			return lease, nil
 		}
 		retry := unsure.again(ctx, err)
 		codes, isCancel := cancelled(err, len(t.items))
 		switch {
+		case isCancel && failed(codes, usage):
+			notePeak = false // the day's peak is already as high
+			continue
 		case isCancel && failed(codes, t.sessionI):
 			if s.createdBy(ctx, x.ID, token) {
 				return lease, nil // ours landed; the seat has moved on since

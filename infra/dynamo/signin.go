@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/sesame-ecole/sesame"
@@ -32,13 +33,32 @@ func (s *Store) ReadSignIn(ctx context.Context, q sesame.SignInQuery) (sesame.Si
 	if year == "" {
 		year = q.Guess
 	}
+	var (
+		holder holderRecord
+		count  countRecord
+		usage  usageRecord
+	)
 	var c contentRead
 	if year != "" {
 		keys, outs = c.add(keys, outs, sesame.BaseKey{UAI: q.UAI, Year: year}, q)
 	}
+	if q.Seat != "" && year != "" {
+		seat := sesame.SeatKey{UAI: q.UAI, Year: year, Pool: q.Seat}
+		keys = append(keys, holderKey(seat, q.Login), countKey(seat), key(usagePK(sesame.BaseKey{UAI: q.UAI, Year: year}), usageSK(q.Day, q.Seat)))
+		outs = append(outs, &holder, &count, &usage)
+	}
 	found, err := s.getMany(ctx, keys, outs)
 	if err != nil {
 		return fail(err)
+	}
+	if q.Seat != "" && year != "" {
+		n := len(found)
+		out.Seat = &sesame.SeatHint{Count: int(count.N), Peak: usage.Peak}
+		if found[n-3] {
+			l := holder.domain()
+			out.Seat.Holder = &l
+		}
+		found = found[:n-3]
 	}
 	for i, k := range q.Counters {
 		a := sesame.Attempts{Key: k}
@@ -61,7 +81,7 @@ func (s *Store) ReadSignIn(ctx context.Context, q sesame.SignInQuery) (sesame.Si
 		if found, err = s.getMany(ctx, keys, outs); err != nil {
 			return fail(err)
 		}
-		at = 0
+		at, out.Seat = 0, nil
 	}
 	if err := c.into(&out, found[at:]); err != nil {
 		return fail(err)
@@ -135,4 +155,37 @@ func (s *Store) admitted(k sesame.BaseKey, w sesame.AdmissionWrites) ([]types.Tr
 // OpenSession is AdmitSession without anything more to write.
 func (s *Store) OpenSession(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
 	return s.AdmitSession(ctx, x, p, sesame.AdmissionWrites{}, now)
+}
+
+// readSeat reads the user's HOLDER and the pool's COUNT in one consistent
+// BatchGetItem, or, on the first try of an admission, takes them from the
+// sign-in's hint when there is one (a read that guides the transaction,
+// whose conditions decide).
+func (s *Store) readSeat(ctx context.Context, seat sesame.SeatKey, login, id string, hint *sesame.SeatHint, attempt int) (holderRecord, countRecord, bool, error) {
+	var (
+		h holderRecord
+		c countRecord
+	)
+	if attempt == 0 && hint != nil && (hint.Holder == nil || hint.Holder.Session != id) {
+		c.N = int64(hint.Count)
+		if hint.Holder == nil {
+			return h, c, false, nil
+		}
+		l := hint.Holder
+		h = holderRecord{UAI: string(l.UAI), Year: string(l.Year), Pool: string(l.Pool), Login: l.Login, Session: l.Session,
+			AcquiredAt: nanos(l.AcquiredAt), ExpiresAt: nanos(l.ExpiresAt)}
+		return h, c, true, nil
+	}
+	found, _, err := s.getPair(ctx, holderKey(seat, login), &h, countKey(seat), &c)
+	return h, c, found, err
+}
+
+// raisePeak is the update that raises the pool's usage peak of day to
+// held, on condition that it is missing or lower (see NoteUsage).
+func (s *Store) raisePeak(seat sesame.SeatKey, day string, held int) (*types.Update, error) {
+	peak := expression.Name("peak")
+	cond := expression.AttributeNotExists(peak).Or(peak.LessThan(expression.Value(held)))
+	return s.update(key(usagePK(sesame.BaseKey{UAI: seat.UAI, Year: seat.Year}), usageSK(day, seat.Pool)),
+		expression.Set(expression.Name("day"), expression.Value(day)).Set(expression.Name("pool"), expression.Value(string(seat.Pool))).
+			Set(peak, expression.Value(held)), &cond)
 }

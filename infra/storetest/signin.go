@@ -61,9 +61,21 @@ func testSignIn(t *testing.T, st sesame.Backend) {
 			id := sesame.JournalID(t0) + "-" + string(pool) + "-admis"
 			_, err := st.PutAttempts(ctx, sesame.Attempts{Key: acct + "#" + string(pool)})
 			must(t, "PutAttempts", err)
-			_, err = st.AdmitSession(ctx, s, sesame.SeatPolicy{Limit: 1, Lease: lease},
-				sesame.AdmissionWrites{Forget: []string{acct + "#" + string(pool), addr}, Journal: entry(id)}, t0)
+			w := sesame.AdmissionWrites{Forget: []string{acct + "#" + string(pool), addr}, Journal: entry(id)}
+			if pool != "" {
+				r, err := st.ReadSignIn(ctx, sesame.SignInQuery{UAI: uai, Year: year, Login: "spr", Seat: pool, Day: sesame.Day(t0)})
+				must(t, "ReadSignIn of the pool", err)
+				w.Seat, w.UsageDay = r.Seat, sesame.Day(t0)
+			}
+			l, err := st.AdmitSession(ctx, s, sesame.SeatPolicy{Limit: 1, Lease: lease}, w, t0)
 			must(t, "AdmitSession in pool "+string(pool), err)
+			if pool != "" {
+				days, err := st.ListUsage(ctx, k, sesame.Day(t0), sesame.Day(t0))
+				must(t, "ListUsage", err)
+				if l.Held != 1 || len(days) != 1 || days[0].Pool != pool || days[0].Peak != 1 {
+					t.Fatalf("an admission counting %d seats noted the usage %+v, want a peak of 1 in %s", l.Held, days, pool)
+				}
+			}
 			if _, err := st.GetSession(ctx, s.ID); err != nil {
 				t.Fatalf("GetSession: %v", err)
 			}
