@@ -113,7 +113,11 @@ type Session struct {
 	Access      Access
 	// Pool is the seat pool the session holds a lease in; empty when it
 	// takes no seat (see Pool.Leased).
-	Pool         Pool
+	Pool Pool
+	// Profile is the profile that IdleProfileFor named for the user and
+	// mode at sign-in (empty for none): a store may read it along with the
+	// session's user (Store.ReadSession); the user's own is authoritative.
+	Profile      string
 	CreatedAt    time.Time
 	ExpiresAt    time.Time // absolute end
 	LastActivity time.Time // last activity of the user, as reported
@@ -136,7 +140,7 @@ func NewSession(id string, base BaseKey, u User, e Entry, t Timing, now time.Tim
 		pool = ""
 	}
 	return Session{ID: id, UAI: base.UAI, Year: base.Year, Login: u.Key(), DisplayName: u.DisplayName,
-		Kind: u.Kind, Supervisor: u.Supervisor, Mode: e.Mode, Access: e.Access, Pool: pool,
+		Kind: u.Kind, Supervisor: u.Supervisor, Mode: e.Mode, Access: e.Access, Pool: pool, Profile: IdleProfileFor(u, e.Mode),
 		CreatedAt: now, ExpiresAt: now.Add(t.Absolute), LastActivity: now, LastSeen: now}
 }
 

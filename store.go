@@ -201,13 +201,14 @@ type Store interface {
 }
 
 // SessionRead is what a request under a session reads: the session and,
-// when it is open, its user, its base, and the profile that IdleProfileFor
+// when it is open, its user, its base, and a profile read along: the one
+// the session names (Session.Profile), or else the one IdleProfileFor
 // names without knowing the user (a space's setting), when there is one.
 type SessionRead struct {
 	Session Session
 	User    *User    // nil when the account no longer exists (or the session has ended)
 	Base    Base     // zero when the session has ended
-	Profile *Profile // the space's setting of a space session; nil otherwise or when missing
+	Profile *Profile // nil when none, or when missing
 }
 
 // AdmissionWrites is what a sign-in writes with its session (Store.AdmitSession).

@@ -299,7 +299,8 @@ func (s *Store) ReadSession(ctx context.Context, id string) (sesame.SessionRead,
 		if hasU, err = load(bb.Bucket(bucketUsers), []byte(sesame.LoginKey(x.Login)), &ur); err != nil {
 			return err
 		}
-		if space := sesame.IdleProfileFor(sesame.User{}, x.Mode); space != "" {
+		// The profile the user names now, read in the same transaction.
+		if space := sesame.IdleProfileFor(ur.domain(), x.Mode); space != "" {
 			hasP, err = load(bb.Bucket(bucketProfiles), []byte(space), &pr)
 		}
 		return err

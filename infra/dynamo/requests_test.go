@@ -160,14 +160,14 @@ var requestBudget = map[string]int{
 	// session with the counters' reset and the journal entry: no seat, so
 	// no pool-wide item.
 	"signin_unlimited":     3,
-	"page_load":            4, // GET /session: the session, then its user and base at once, the profile, the school
-	"heartbeat_active":     5, // a seat holder, active: 3 reads as above, the activity, the lease
-	"heartbeat_idle":       5, // a seat holder reporting idleness under the limit
+	"page_load":            3, // GET /session: the session, then its user, base and profile at once, the school
+	"heartbeat_active":     4, // a seat holder, active: 2 reads as above, the activity, the lease
+	"heartbeat_idle":       4, // a seat holder reporting idleness under the limit
 	"heartbeat_seatless":   3, // a student: the space's setting comes with the user and base; no lease
-	"authorize":            3,
+	"authorize":            2, // the session, then its user, base and profile at once
 	"permissions":          0, // GET /permissions: the catalogue, from memory
 	"logout":               3, // a student's: no seat to free
-	"forced_disconnection": 9,
+	"forced_disconnection": 8,
 	"licence_change":       2,
 }
 

@@ -502,8 +502,8 @@ func (s *Store) GetSession(ctx context.Context, id string) (sesame.Session, erro
 }
 
 // ReadSession reads session id (one consistent GetItem), then, when it is
-// open, its user, its base and its space's setting in one consistent
-// BatchGetItem.
+// open, its user, its base and the profile it names (or its space's
+// setting) in one consistent BatchGetItem.
 func (s *Store) ReadSession(ctx context.Context, id string) (sesame.SessionRead, error) {
 	fail := func(err error) (sesame.SessionRead, error) {
 		return sesame.SessionRead{}, fmt.Errorf("read session %.8s: %w", id, err)
@@ -519,7 +519,10 @@ func (s *Store) ReadSession(ctx context.Context, id string) (sesame.SessionRead,
 		pr profileRecord
 	)
 	keys, outs := []map[string]types.AttributeValue{contentKey(k, userSK(x.Login)), baseKey(k)}, []any{&u, &b}
-	space := sesame.IdleProfileFor(sesame.User{}, x.Mode)
+	space := x.Profile
+	if space == "" {
+		space = sesame.IdleProfileFor(sesame.User{}, x.Mode)
+	}
 	if space != "" {
 		keys, outs = append(keys, contentKey(k, profileSK(space))), append(outs, &pr)
 	}

@@ -18,7 +18,7 @@ func testSessions(t *testing.T, open Opener) {
 
 	t.Run("RoundTrip", func(t *testing.T) {
 		s := newSession(k, "spr", "", now)
-		s.Supervisor = true
+		s.Supervisor, s.Profile = true, sesame.AdministrationID
 		l, err := st.OpenSession(ctx, s, sesame.SeatPolicy{Limit: sesame.Unlimited, Lease: lease}, now)
 		must(t, "OpenSession without seat", err)
 		if l != (sesame.Lease{}) {
@@ -66,6 +66,15 @@ func testSessions(t *testing.T, open Opener) {
 		}
 		if r.Profile == nil || r.Profile.ID != string(sesame.SpaceStudent) {
 			t.Fatalf("ReadSession's profile = %+v, want the student space's setting", r.Profile)
+		}
+		// A session that names its profile: the user's, as it names it.
+		u, err := st.GetUser(ctx, k, "spr")
+		must(t, "GetUser", err)
+		named := newSession(k, "spr", "", now)
+		named.Profile = sesame.IdleProfileFor(u, named.Mode)
+		must(t, "OpenSession", second(st.OpenSession(ctx, named, sesame.SeatPolicy{}, now)))
+		if r, err := st.ReadSession(ctx, named.ID); err != nil || r.Profile == nil || r.Profile.ID != named.Profile || named.Profile == "" {
+			t.Fatalf("ReadSession of a session naming profile %q: %+v, %v", named.Profile, r.Profile, err)
 		}
 		_, err = st.EndSession(ctx, s.ID, sesame.ReasonLoggedOut, now)
 		must(t, "EndSession", err)
@@ -135,7 +144,7 @@ func sameSession(a, b sesame.Session) bool {
 	return a.ID == b.ID && a.UAI == b.UAI && a.Year == b.Year && a.Login == b.Login && a.DisplayName == b.DisplayName &&
 		a.Kind == b.Kind && a.Supervisor == b.Supervisor && a.Mode == b.Mode && a.Access == b.Access && a.Pool == b.Pool &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.ExpiresAt.Equal(b.ExpiresAt) && a.LastActivity.Equal(b.LastActivity) &&
-		a.LastSeen.Equal(b.LastSeen) && a.EndedAt.Equal(b.EndedAt) && a.EndReason == b.EndReason
+		a.LastSeen.Equal(b.LastSeen) && a.EndedAt.Equal(b.EndedAt) && a.EndReason == b.EndReason && a.Profile == b.Profile
 }
 
 func testSeats(t *testing.T, open Opener) {
