@@ -44,7 +44,7 @@ func (s *Service) Resolve(ctx context.Context, token string, activity bool) (Cur
 		return Current{}, &UnauthenticatedError{Reason: ReasonMissing}
 	}
 	now := s.now()
-	read, err := s.Store.ReadSession(ctx, TokenID(token))
+	read, err := s.Store.ReadSession(ctx, TokenID(token), SessionNearOf(token))
 	sess := read.Session
 	if errors.Is(err, ErrNotFound) && sess.ID == "" {
 		return Current{}, &UnauthenticatedError{Reason: ReasonExpired}

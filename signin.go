@@ -318,7 +318,7 @@ func (s *Service) admit(ctx context.Context, a *attempt) (LoginResult, error) {
 			group = &g
 		}
 	}
-	token, err := s.NewToken()
+	token, err := s.newSessionToken(key, u, IdleProfileFor(u, a.mode))
 	if err != nil {
 		return LoginResult{}, err
 	}

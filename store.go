@@ -131,9 +131,11 @@ type Store interface {
 	GetSession(ctx context.Context, id string) (Session, error)
 	// ReadSession returns session id, open or ended, and, when it is open,
 	// what a request under it reads next (see SessionRead), in as few
-	// round trips as the backend allows. Returns ErrNotFound if the session
-	// does not exist (or was collected), or if its base does not.
-	ReadSession(ctx context.Context, id string) (SessionRead, error)
+	// round trips as the backend allows: near, when set, says where its
+	// items likely lie, so that a backend may read them with the session
+	// (it checks them against the session read). Returns ErrNotFound if the
+	// session does not exist (or was collected), or if its base does not.
+	ReadSession(ctx context.Context, id string, near SessionNear) (SessionRead, error)
 	// TouchSession stores s.LastActivity and s.LastSeen on the open session
 	// s.ID. Returns ErrNotFound, or ErrSessionEnded if it has ended.
 	TouchSession(ctx context.Context, s Session) error
@@ -263,6 +265,15 @@ type SignInRead struct {
 	Profile  *Profile
 	Counters []Attempts // in the order of SignInQuery.Counters
 	Seat     *SeatHint  // nil when not read (a backend that has no use for it)
+}
+
+// SessionNear is where a session's items likely lie, as its token says
+// (SessionNearOf): its base, its user's login key and the profile it names.
+// It is no authority: a store checks it against the session it reads.
+type SessionNear struct {
+	Base    BaseKey
+	Login   string
+	Profile string
 }
 
 // UserQuery selects a page of users.

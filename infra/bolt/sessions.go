@@ -274,7 +274,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (sesame.Session, erro
 
 // ReadSession reads session id and, when it is open, its user, base and
 // space's setting, in one read transaction.
-func (s *Store) ReadSession(ctx context.Context, id string) (sesame.SessionRead, error) {
+func (s *Store) ReadSession(ctx context.Context, id string, _ sesame.SessionNear) (sesame.SessionRead, error) {
 	var (
 		sr    sessionRec
 		found bool

@@ -503,33 +503,69 @@ func (s *Store) GetSession(ctx context.Context, id string) (sesame.Session, erro
 
 // ReadSession reads session id (one consistent GetItem), then, when it is
 // open, its user, its base and the profile it names (or its space's
-// setting) in one consistent BatchGetItem.
-func (s *Store) ReadSession(ctx context.Context, id string) (sesame.SessionRead, error) {
+// setting) in one consistent BatchGetItem. With near, all of them come in
+// one BatchGetItem, the session first checked to lie where near says;
+// otherwise it goes the first way.
+func (s *Store) ReadSession(ctx context.Context, id string, near sesame.SessionNear) (sesame.SessionRead, error) {
 	fail := func(err error) (sesame.SessionRead, error) {
 		return sesame.SessionRead{}, fmt.Errorf("read session %.8s: %w", id, err)
 	}
-	x, err := s.GetSession(ctx, id)
-	if err != nil || !x.Open() {
-		return sesame.SessionRead{Session: x}, err
-	}
-	k := x.Base()
 	var (
+		x  sesame.Session
 		u  userRecord
 		b  baseRecord
 		pr profileRecord
 	)
-	keys, outs := []map[string]types.AttributeValue{contentKey(k, userSK(x.Login)), baseKey(k)}, []any{&u, &b}
-	space := x.Profile
-	if space == "" {
-		space = sesame.IdleProfileFor(sesame.User{}, x.Mode)
+	profileOf := func(x sesame.Session) string {
+		if x.Profile != "" {
+			return x.Profile
+		}
+		return sesame.IdleProfileFor(sesame.User{}, x.Mode)
 	}
-	if space != "" {
-		keys, outs = append(keys, contentKey(k, profileSK(space))), append(outs, &pr)
+	content := func(k sesame.BaseKey, login, profile string) ([]map[string]types.AttributeValue, []any) {
+		keys, outs := []map[string]types.AttributeValue{contentKey(k, userSK(login)), baseKey(k)}, []any{&u, &b}
+		if profile != "" {
+			keys, outs = append(keys, contentKey(k, profileSK(profile))), append(outs, &pr)
+		}
+		return keys, outs
 	}
-	found, err := s.getMany(ctx, keys, outs)
-	if err != nil {
-		return fail(err)
+	var found []bool
+	if near.Base.UAI != "" {
+		var sr sessionRecord
+		keys, outs := content(near.Base, near.Login, near.Profile)
+		got, err := s.getMany(ctx, append([]map[string]types.AttributeValue{sessionKey(id)}, keys...), append([]any{&sr}, outs...))
+		if err != nil {
+			return fail(err)
+		}
+		if !got[0] {
+			return fail(sesame.NotFound(sessionName(id)))
+		}
+		if x, err = sr.domain(); err != nil {
+			return fail(err)
+		}
+		if !x.Open() {
+			return sesame.SessionRead{Session: x}, nil
+		}
+		if x.Base() == near.Base && sesame.LoginKey(x.Login) == near.Login && profileOf(x) == near.Profile {
+			found = got[1:]
+		}
 	}
+	var err error
+	if found == nil {
+		u, b, pr = userRecord{}, baseRecord{}, profileRecord{} // what a misleading near read
+		if x.ID == "" {
+			x, err = s.GetSession(ctx, id)
+			if err != nil || !x.Open() {
+				return sesame.SessionRead{Session: x}, err
+			}
+		}
+		keys, outs := content(x.Base(), x.Login, profileOf(x))
+		if found, err = s.getMany(ctx, keys, outs); err != nil {
+			return fail(err)
+		}
+	}
+	k := x.Base()
+	space := profileOf(x)
 	if !found[1] {
 		_, err := fail(sesame.NotFound(baseName(k)))
 		return sesame.SessionRead{Session: x}, err
