@@ -48,12 +48,14 @@ const (
 	// (required: without it the API endpoint could be called directly,
 	// bypassing CloudFront and its viewer address).
 	EnvOriginSecret = "SESAME_ORIGIN_SECRET"
-	// EnvHeartbeat, EnvLease, EnvAbsolute and EnvWarning override the
-	// durations of sesame.DefaultTiming (Go durations: "60s", "12h").
+	// EnvHeartbeat, EnvLease, EnvAbsolute, EnvWarning and EnvReport
+	// override the durations of sesame.DefaultTiming (Go durations: "60s",
+	// "12h"). EnvReport is how often a session without a seat reports.
 	EnvHeartbeat = "SESAME_HEARTBEAT"
 	EnvLease     = "SESAME_LEASE"
 	EnvAbsolute  = "SESAME_ABSOLUTE"
 	EnvWarning   = "SESAME_WARNING"
+	EnvReport    = "SESAME_REPORT"
 	// EnvLogLevel is set by Lambda from the function's LoggingConfig
 	// (DEBUG, INFO, WARN, ERROR); INFO when empty.
 	EnvLogLevel = "AWS_LAMBDA_LOG_LEVEL"
@@ -96,7 +98,8 @@ func LoadConfig(function string, getenv func(string) string) (Config, error) {
 	for _, d := range []struct {
 		name string
 		to   *time.Duration
-	}{{EnvHeartbeat, &c.Timing.Heartbeat}, {EnvLease, &c.Timing.Lease}, {EnvAbsolute, &c.Timing.Absolute}, {EnvWarning, &c.Timing.Warning}} {
+	}{{EnvHeartbeat, &c.Timing.Heartbeat}, {EnvLease, &c.Timing.Lease}, {EnvAbsolute, &c.Timing.Absolute}, {EnvWarning, &c.Timing.Warning},
+		{EnvReport, &c.Timing.Report}} {
 		v := getenv(d.name)
 		if v == "" {
 			continue

@@ -52,7 +52,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 	})
 	t.Run("TimingOverrides", func(t *testing.T) {
-		m := map[string]string{fn.EnvHeartbeat: "30s", fn.EnvLease: "2m", fn.EnvAbsolute: "8h", fn.EnvWarning: "45s"}
+		m := map[string]string{fn.EnvHeartbeat: "30s", fn.EnvLease: "2m", fn.EnvAbsolute: "8h", fn.EnvWarning: "45s", fn.EnvReport: "5m"}
 		for k, v := range base {
 			m[k] = v
 		}
@@ -60,7 +60,7 @@ func TestLoadConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := sesame.Timing{Heartbeat: 30 * time.Second, Lease: 2 * time.Minute, Absolute: 8 * time.Hour, Warning: 45 * time.Second}
+		want := sesame.Timing{Heartbeat: 30 * time.Second, Lease: 2 * time.Minute, Absolute: 8 * time.Hour, Warning: 45 * time.Second, Report: 5 * time.Minute}
 		if c.Timing != want {
 			t.Fatalf("timing %+v, want %+v", c.Timing, want)
 		}
