@@ -25,9 +25,9 @@ type Connections struct {
 }
 
 // Connections returns the pools and the connected users of the SPR's base
-// (action spr.connexions). A seat of a limited pool shows while its lease
-// is live; a session without one while its agent's reports keep coming
-// (Timing.Silence). Reading the list is not activity: the page refreshes
+// (action spr.connexions). A seat shows while its lease is live; a
+// session without one while its agent's reports keep coming
+// (Timing.Silence); both count in their pool's use. Reading the list is not activity: the page refreshes
 // it on its own.
 func (s *Service) Connections(ctx context.Context, token string) (Connections, error) {
 	cur, err := s.require(ctx, token, false, ActionSPRConnect)
@@ -44,31 +44,28 @@ func (s *Service) Connections(ctx context.Context, token string) (Connections, e
 	if err != nil {
 		return Connections{}, fmt.Errorf("connections: %w", err)
 	}
-	limited := func(p Pool) bool { return p != "" && cur.Base.License.Limit(p) != Unlimited }
 	used := map[Pool]int{}
 	held := map[string]bool{}
 	for _, l := range leases {
-		if limited(l.Pool) {
-			used[l.Pool]++
-		}
+		used[l.Pool]++
 		held[l.Session] = true
 	}
 	c := Connections{Self: cur.Session.ID}
 	for _, x := range sessions {
-		// A seat of a limited pool is connected while its lease holds; a
-		// session without one reports rarely (Timing.Report), so it is
-		// connected, and counted in its unlimited pool, while its agent's
-		// last report is recent enough.
+		// A seat is connected while its lease holds; a session without
+		// one reports rarely (Timing.Report), so it is connected, and
+		// counted in its pool, while its agent's last report is recent
+		// enough.
 		live := held[x.ID]
-		if !limited(x.Pool) {
+		if x.Pool == "" {
 			live = now.Sub(x.LastSeen) <= s.Timing.Silence(false)
 		}
 		if !live || !now.Before(x.ExpiresAt) {
 			continue
 		}
 		c.Sessions = append(c.Sessions, x)
-		if x.Pool != "" && !limited(x.Pool) {
-			used[x.Pool]++
+		if x.Pool == "" && x.EntryPool() != "" {
+			used[x.EntryPool()]++
 		}
 	}
 	for _, p := range Pools {
@@ -94,7 +91,7 @@ func (s *Service) Disconnect(ctx context.Context, token, id string) error {
 	}
 	if err == nil {
 		s.journal(ctx, target.Base(), JournalEntry{Event: EventDisconnected, Actor: cur.User.Login, Subject: target.Login,
-			Mode: target.Mode, Pool: target.Pool, Reason: string(ReasonDisconnected), Detail: "Déconnexion forcée par le superviseur (SPR)."})
+			Mode: target.Mode, Pool: target.EntryPool(), Reason: string(ReasonDisconnected), Detail: "Déconnexion forcée par le superviseur (SPR)."})
 	}
 	return nil
 }

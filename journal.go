@@ -391,6 +391,14 @@ func (u User) Matches(q UserQuery) bool {
 // journal appends an entry to base k's journal at now. The journal must
 // not stop the product: a failure to write it is logged at error level.
 func (s *Service) journal(ctx context.Context, k BaseKey, e JournalEntry) {
+	e = s.stamp(e)
+	if err := s.Store.AppendJournal(ctx, k, e); err != nil {
+		s.logger().Error("journal", "event", string(e.Event), "school", string(k.UAI), "error", err.Error())
+	}
+}
+
+// stamp gives e its time, ID and expiry, now, and clips its fields.
+func (s *Service) stamp(e JournalEntry) JournalEntry {
 	now := s.now()
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -398,9 +406,7 @@ func (s *Service) journal(ctx context.Context, k BaseKey, e JournalEntry) {
 	// the random part keeps IDs of several servers apart.
 	e.At, e.ID = now, fmt.Sprintf("%s-%08x-%s", JournalID(now), journalSeq.Add(1), hex.EncodeToString(b[:]))
 	e.ExpiresAt = now.Add(s.JournalRetention())
-	if err := s.Store.AppendJournal(ctx, k, e.Clipped()); err != nil {
-		s.logger().Error("journal", "event", string(e.Event), "school", string(k.UAI), "error", err.Error())
-	}
+	return e.Clipped()
 }
 
 // JournalRetention is how long journal entries are kept.

@@ -48,7 +48,7 @@ func (s *Service) Resolve(ctx context.Context, token string, activity bool) (Cur
 		return Current{}, &UnauthenticatedError{Reason: ReasonMissing}
 	}
 	now := s.now()
-	read, err := s.Store.ReadSession(ctx, TokenID(token))
+	read, err := s.Store.ReadSession(ctx, TokenID(token), SessionNearOf(token))
 	sess := read.Session
 	if errors.Is(err, ErrNotFound) && sess.ID == "" {
 		return Current{}, &UnauthenticatedError{Reason: ReasonExpired}
@@ -144,7 +144,7 @@ func (s *Service) endIdle(ctx context.Context, sess Session, r EndReason, now ti
 	}
 	ue := &UnauthenticatedError{Reason: e.EndReason}
 	if err == nil && e.EndReason == ReasonIdleTimeout {
-		s.journal(ctx, sess.Base(), JournalEntry{Event: EventIdleTimeout, Subject: sess.Login, Mode: sess.Mode, Pool: sess.Pool,
+		s.journal(ctx, sess.Base(), JournalEntry{Event: EventIdleTimeout, Subject: sess.Login, Mode: sess.Mode, Pool: sess.EntryPool(),
 			Reason: string(ReasonIdleTimeout), Detail: "Déconnexion automatique après " + FrenchDuration(ad.After) + " d'inactivité."})
 	}
 	if ue.Reason == ReasonIdleTimeout {
@@ -169,11 +169,10 @@ func (s *Service) view(cur Current, school School) View {
 	v := View{Session: cur.Session, User: cur.User, School: school, Timing: s.Timing,
 		Idle: IdleFor(cur.Idle, s.Timing), Permissions: cur.Principal.Allowed()}
 	v.School.CurrentYear = cur.Session.Year
-	if cur.Session.Pool != "" {
-		v.Seat = &Entry{Mode: cur.Session.Mode, Access: cur.Session.Access, Pool: cur.Session.Pool,
-			Limit: cur.Base.License.Limit(cur.Session.Pool)}
+	if p := cur.Session.EntryPool(); p != "" {
+		v.Seat = &Entry{Mode: cur.Session.Mode, Access: cur.Session.Access, Pool: p, Limit: cur.Base.License.Limit(p)}
 	}
-	v.Report = s.Timing.ReportEvery(v.Seat != nil && v.Seat.Limit != Unlimited)
+	v.Report = s.Timing.ReportEvery(cur.Session.Pool != "") // a lease to renew
 	return v
 }
 
@@ -251,7 +250,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 		return fmt.Errorf("logout: %w", err)
 	}
 	if err == nil {
-		s.journal(ctx, e.Base(), JournalEntry{Event: EventLogout, Actor: e.Login, Subject: e.Login, Mode: e.Mode, Pool: e.Pool,
+		s.journal(ctx, e.Base(), JournalEntry{Event: EventLogout, Actor: e.Login, Subject: e.Login, Mode: e.Mode, Pool: e.EntryPool(),
 			Reason: string(ReasonLoggedOut), Detail: "Déconnexion."})
 	}
 	return nil

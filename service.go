@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -84,6 +85,37 @@ func (s *Service) NewToken() (string, error) {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// newSessionToken returns a fresh token for a session of user u in base k
+// naming profile: NewToken's random part, then, after a dot, where the
+// session's items lie (SessionNearOf), so that every request under the
+// session can read them in the same round trip as the session.
+func (s *Service) newSessionToken(k BaseKey, u User, profile string) (string, error) {
+	t, err := s.NewToken()
+	if err != nil {
+		return "", err
+	}
+	near := string(k.UAI) + "\n" + string(k.Year) + "\n" + profile + "\n" + u.Key()
+	return t + "." + base64.RawURLEncoding.EncodeToString([]byte(near)), nil
+}
+
+// SessionNearOf returns where the session of token likely lies, as
+// newSessionToken wrote it; zero for a token without it.
+func SessionNearOf(token string) SessionNear {
+	_, enc, ok := strings.Cut(token, ".")
+	if !ok {
+		return SessionNear{}
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil {
+		return SessionNear{}
+	}
+	f := strings.SplitN(string(raw), "\n", 4)
+	if len(f) != 4 {
+		return SessionNear{}
+	}
+	return SessionNear{Base: BaseKey{UAI(f[0]), Year(f[1])}, Profile: f[2], Login: f[3]}
 }
 
 func (s *Service) logger() *slog.Logger {

@@ -29,8 +29,8 @@ type Timing struct {
 	// Warning is how long before an idle logout the agent warns (60 s, or
 	// half the idle limit when that is shorter).
 	Warning time.Duration
-	// Report is how often the agent of a session without a seat in a
-	// limited pool (unlimited pools, consultation, the SPR) reports when
+	// Report is how often the agent of a session holding no seat's lease
+	// (vie scolaire, the spaces, consultation, the SPR) reports when
 	// nothing else makes it: it reports anyway before the server could
 	// judge an active user idle, when the user comes back after the
 	// warning, and at logout (default 10 min; Heartbeat when shorter).
@@ -42,10 +42,10 @@ var DefaultTiming = Timing{Heartbeat: 60 * time.Second, Lease: 180 * time.Second
 	Report: 10 * time.Minute}
 
 // ReportEvery is how often, at the least, the agent of a session reports:
-// every heartbeat for a seat of a limited pool (limited), every Report
-// otherwise (never more often than the heartbeat).
-func (t Timing) ReportEvery(limited bool) time.Duration {
-	if limited {
+// every heartbeat for a session holding a seat's lease (leased), every
+// Report otherwise (never more often than the heartbeat).
+func (t Timing) ReportEvery(leased bool) time.Duration {
+	if leased {
 		return t.Heartbeat
 	}
 	return max(t.Report, t.Heartbeat)
@@ -54,8 +54,8 @@ func (t Timing) ReportEvery(limited bool) time.Duration {
 // Silence is how long a session may go without reporting and still be
 // connected: the interval its agent reports at, plus the margin a seat's
 // lease gives a hidden tab whose timers fire late.
-func (t Timing) Silence(limited bool) time.Duration {
-	return t.ReportEvery(limited) + t.Lease - t.Heartbeat
+func (t Timing) Silence(leased bool) time.Duration {
+	return t.ReportEvery(leased) + t.Lease - t.Heartbeat
 }
 
 // Validate checks that the durations are positive and that the lease
@@ -129,8 +129,12 @@ type Session struct {
 	Mode        Mode
 	Access      Access
 	// Pool is the seat pool the session holds a lease in; empty when it
-	// takes no seat.
-	Pool         Pool
+	// takes no seat (see Pool.Leased).
+	Pool Pool
+	// Profile is the profile that IdleProfileFor named for the user and
+	// mode at sign-in (empty for none): a store may read it along with the
+	// session's user (Store.ReadSession); the user's own is authoritative.
+	Profile      string
 	CreatedAt    time.Time
 	ExpiresAt    time.Time // absolute end
 	LastActivity time.Time // last activity of the user, as reported
@@ -146,10 +150,36 @@ func (s Session) Base() BaseKey { return BaseKey{s.UAI, s.Year} }
 func (s Session) Open() bool { return s.EndReason == "" }
 
 // NewSession prepares a session for user u entering with entry e at now.
+// It holds a lease only in a pool that a licence limits (Pool.Leased).
 func NewSession(id string, base BaseKey, u User, e Entry, t Timing, now time.Time) Session {
+	pool := e.Pool
+	if !pool.Leased() {
+		pool = ""
+	}
 	return Session{ID: id, UAI: base.UAI, Year: base.Year, Login: u.Key(), DisplayName: u.DisplayName,
-		Kind: u.Kind, Supervisor: u.Supervisor, Mode: e.Mode, Access: e.Access, Pool: e.Pool,
+		Kind: u.Kind, Supervisor: u.Supervisor, Mode: e.Mode, Access: e.Access, Pool: pool, Profile: IdleProfileFor(u, e.Mode),
 		CreatedAt: now, ExpiresAt: now.Add(t.Absolute), LastActivity: now, LastSeen: now}
+}
+
+// Leased reports whether sessions of pool p hold a lease. Only the pools
+// whose limit a licence sets (admin mode in modification, teacher mode)
+// do, even while their licence is unlimited, so that a licence going from
+// unlimited to a number counts their live sessions exactly. The other
+// pools never limit anyone (consultation is unlimited or closed, and
+// closing it evicts nobody): their sessions hold no lease, write no
+// pool-wide item, and, having no seat to move, are never replaced by the
+// same user's next sign-in (a parent on a phone and a computer keeps
+// both). The SPR holds none either.
+func (p Pool) Leased() bool { return p == PoolAdminModify || p == PoolTeacher }
+
+// EntryPool returns the pool a session counts in for people (the
+// session object's seat, Connexions): its leased pool, or for a session
+// without a lease the pool of its mode and access; empty for the SPR.
+func (s Session) EntryPool() Pool {
+	if s.Pool != "" || s.Supervisor {
+		return s.Pool
+	}
+	return PoolFor(s.Mode, s.Access)
 }
 
 // IdleState is what the agent needs to know of automatic disconnection.

@@ -54,16 +54,23 @@ type attempt struct {
 	login  string // the login key
 	now    time.Time
 
-	school *School // nil: unknown school
-	base   *Base   // nil: unknown base
-	user   *User   // nil: unknown login
+	school  *School  // nil: unknown school
+	base    *Base    // nil: unknown base
+	user    *User    // nil: unknown login
+	profile *Profile // the space's setting of a space, read with the user (nil otherwise or when missing)
+	seat    *SeatHint
 
 	device   string        // the nonce of a valid device cookie; "" for an unknown device
+	keys     []throttleKey // the counters the attempt answers to (see throttle)
+	counters []Attempts    // those counters as read, in the order of keys
 	reserved []reservation // the account's counters, each with a slot taken
 	address  *reservation  // the address's counter (unknown devices), checked but not taken
 	rehash   bool          // the hash is to be replaced by a fresh one
 	ticket   *Ticket       // its place in the hashing gate
 	via      string        // the identity provider's name, for a sign-in through one
+	// journaled: the sign-in's journal entry was written with its
+	// admission (see open).
+	journaled bool
 }
 
 // reservation is a throttling counter as read, and its budget.
@@ -92,7 +99,13 @@ func (s *Service) login(ctx context.Context, a *attempt) (LoginResult, error) {
 	if err := s.authenticate(ctx, a); err != nil {
 		return LoginResult{}, err
 	}
-	return s.admit(ctx, a)
+	res, err := s.admit(ctx, a)
+	if err != nil {
+		// The password was right: the account's counters start again,
+		// even when the admission refuses (a full pool is no failure).
+		s.forget(ctx, a)
+	}
+	return res, err
 }
 
 // MaxLoginLength bounds the login a sign-in may name.
@@ -133,63 +146,51 @@ func (a *attempt) parse(now time.Time) error {
 	return nil
 }
 
-// find reads the school, the base and the account the attempt names;
-// those that do not exist stay nil.
+// find reads, at once (Store.ReadSignIn), the school, the base and the
+// account the attempt names, the space's setting of a space, and the
+// throttling counters it answers to: a known device answers to its own
+// counter only; an unknown one to the account's and the address's (see
+// the budgets in throttle.go). What does not exist stays nil.
 func (s *Service) find(ctx context.Context, a *attempt) error {
-	school, err := s.Store.GetSchool(ctx, a.uai)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("login: %w", err)
+	device, known := s.checkDevice(ctx, a.r.Device, a.uai, a.login)
+	a.keys = []throttleKey{{"acct:" + string(a.uai) + "/" + a.login, UnknownDevices}, {AddressKey(a.uai, a.r.Address), Address}}
+	if known {
+		a.device = device
+		a.keys = []throttleKey{{"dev:" + string(a.uai) + "/" + a.login + "/" + device, KnownDevice}}
 	}
-	a.school = &school
+	q := SignInQuery{UAI: a.uai, Year: a.year, Login: a.login, Profile: IdleProfileFor(User{}, a.mode), Day: Day(a.now)}
+	if p := PoolFor(a.mode, a.access); p.Leased() {
+		q.Seat = p
+	}
 	if a.year == "" {
-		a.year = school.CurrentYear
+		q.Guess = SchoolYearOf(a.now)
 	}
-	k := BaseKey{a.uai, a.year}
-	base, err := s.Store.GetBase(ctx, k)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	} else if err != nil {
+	for _, k := range a.keys {
+		q.Counters = append(q.Counters, k.key)
+	}
+	r, err := s.Store.ReadSignIn(ctx, q)
+	if err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
-	a.base = &base
-	u, err := s.Store.GetUser(ctx, k, a.login)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("login: %w", err)
+	a.school, a.base, a.user, a.profile, a.counters, a.seat = r.School, r.Base, r.User, r.Profile, r.Counters, r.Seat
+	if a.school != nil && a.year == "" {
+		a.year = a.school.CurrentYear
 	}
-	a.user = &u
 	return nil
 }
 
-// throttle reads the counters the attempt answers to (see the budgets in
-// throttle.go) and refuses it while one of them must wait. A known device
-// answers to its own counter only; an unknown one to the account's and the
-// address's.
+// throttle refuses the attempt while one of the counters it answers to
+// must wait (see the budgets in throttle.go), and keeps them, as find read
+// them, for the reservation.
 func (s *Service) throttle(ctx context.Context, a *attempt) error {
 	if a.school == nil {
 		return nil // nothing to protect; the attempt still costs a hashing
 	}
-	device, known := s.checkDevice(ctx, a.r.Device, a.uai, a.login)
-	keys := []throttleKey{{"acct:" + string(a.uai) + "/" + a.login, UnknownDevices}}
-	if known {
-		a.device = device
-		keys = []throttleKey{{"dev:" + string(a.uai) + "/" + a.login + "/" + device, KnownDevice}}
-	} else {
-		keys = append(keys, throttleKey{AddressKey(a.uai, a.r.Address), Address})
-	}
 	var wait time.Duration
-	for i, k := range keys {
-		at, err := s.Store.GetAttempts(ctx, k.key)
-		if errors.Is(err, ErrNotFound) {
-			at = Attempts{Key: k.key}
-		} else if err != nil {
-			return fmt.Errorf("login: %w", err)
-		}
+	for i, k := range a.keys {
+		at := a.counters[i]
 		wait = max(wait, k.budget.Wait(at, a.now))
-		if !known && i == 1 {
+		if k.budget == Address {
 			a.address = &reservation{at, k.budget}
 		} else {
 			a.reserved = append(a.reserved, reservation{at, k.budget})
@@ -223,13 +224,19 @@ func (s *Service) authenticate(ctx context.Context, a *attempt) error {
 		s.countAddressFailure(ctx, a)
 		return ErrInvalidCredentials
 	}
-	// The password is right: the account's counters start again.
+	// The password is right: the account's counters start again, with the
+	// admission (see open) or, when it refuses, after it (forget).
+	return nil
+}
+
+// forget deletes the account's counters after a right password whose
+// admission was refused. A failure only leaves a counted failure.
+func (s *Service) forget(ctx context.Context, a *attempt) {
 	for _, r := range a.reserved {
 		if err := s.Store.DeleteAttempts(ctx, r.at.Key); err != nil {
-			return fmt.Errorf("login: %w", err)
+			s.logger().Error("login", "school", string(a.uai), "error", err.Error())
 		}
 	}
-	return nil
 }
 
 // reserve takes a slot of each of the account's counters: it counts the
@@ -312,15 +319,14 @@ func (s *Service) admit(ctx context.Context, a *attempt) (LoginResult, error) {
 			group = &g
 		}
 	}
-	token, err := s.NewToken()
+	token, err := s.newSessionToken(key, u, IdleProfileFor(u, a.mode))
 	if err != nil {
 		return LoginResult{}, err
 	}
-	sess, lease, base, err := s.open(ctx, key, u, group, a, base, token)
+	sess, _, base, err := s.open(ctx, key, u, group, a, base, token)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	s.noteAdmission(ctx, key, lease, a.now)
 	if a.rehash {
 		s.rehash(ctx, key, u, a.r.Password)
 	}
@@ -330,7 +336,11 @@ func (s *Service) admit(ctx context.Context, a *attempt) (LoginResult, error) {
 			return LoginResult{}, err
 		}
 	}
-	cur, err := s.current(ctx, sess, u, base, group) // an admin group, read once
+	read := group // an admin group, read once, or a space's setting
+	if read == nil {
+		read = a.profile
+	}
+	cur, err := s.current(ctx, sess, u, base, read)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -349,8 +359,9 @@ func (s *Service) open(ctx context.Context, key BaseKey, u User, group *Profile,
 		}
 		sess := NewSession(TokenID(token), key, u, entry, s.Timing, a.now)
 		p := SeatPolicy{Limit: entry.Limit, Lease: s.Timing.Lease, LicenseVersion: base.Version}
-		lease, err := s.Store.OpenSession(ctx, sess, p, a.now)
+		lease, err := s.Store.AdmitSession(ctx, sess, p, s.admission(a, u, sess), a.now)
 		if err == nil {
+			a.journaled = true
 			return sess, lease, base, nil
 		}
 		if !errors.Is(err, ErrConflict) || try == 3 {
@@ -362,6 +373,30 @@ func (s *Service) open(ctx context.Context, key BaseKey, u User, group *Profile,
 	}
 }
 
+// admission is what the admission of sess writes with it: the account's
+// counters deleted (the password was right) and the sign-in's journal
+// entry, and the seats it counts, for the pool's usage of the day.
+func (s *Service) admission(a *attempt, u User, sess Session) AdmissionWrites {
+	w := AdmissionWrites{Seat: a.seat}
+	if sess.Pool != "" {
+		w.UsageDay = Day(a.now)
+	}
+	for _, r := range a.reserved {
+		w.Forget = append(w.Forget, r.at.Key)
+	}
+	detail := "Connexion en " + sess.Mode.Label()
+	if sess.Access == Consult {
+		detail += " (consultation)"
+	}
+	if a.via != "" {
+		detail += " via « " + a.via + " »"
+	}
+	e := s.stamp(JournalEntry{Event: EventLogin, Actor: u.Login, Subject: u.Login,
+		Mode: sess.Mode, Pool: sess.EntryPool(), Detail: detail + ".", Address: a.r.Address})
+	w.Journal = &e
+	return w
+}
+
 // journalLogin writes a sign-in, or its refusal, to the journal of the
 // base it aimed at (when that base exists), and counts it in the seat
 // usage. A refusal before any password was found right only adds to the
@@ -369,18 +404,8 @@ func (s *Service) open(ctx context.Context, key BaseKey, u User, group *Profile,
 // the journal. Malformed, canceled and busy requests (nobody's attempt:
 // the server had no room to check them) are not journalled.
 func (s *Service) journalLogin(ctx context.Context, a *attempt, res LoginResult, err error) {
-	if err == nil {
-		sess := res.View.Session
-		detail := "Connexion en " + sess.Mode.Label()
-		if sess.Access == Consult {
-			detail += " (consultation)"
-		}
-		if a.via != "" {
-			detail += " via « " + a.via + " »"
-		}
-		s.journal(ctx, sess.Base(), JournalEntry{Event: EventLogin, Actor: res.View.User.Login, Subject: res.View.User.Login,
-			Mode: sess.Mode, Pool: sess.Pool, Detail: detail + ".", Address: a.r.Address})
-		return
+	if err == nil || a.journaled {
+		return // written with the admission (see open)
 	}
 	if a.school == nil || a.base == nil {
 		return

@@ -118,14 +118,26 @@ type Store interface {
 	// (ErrLicenseChanged) when an admission finds the base no longer at
 	// p.LicenseVersion, with nothing stored.
 	OpenSession(ctx context.Context, s Session, p SeatPolicy, now time.Time) (Lease, error)
+	// AdmitSession is OpenSession(s, p, now) that also writes w in the
+	// same atomic step: a sign-in's admission with what it leaves behind
+	// (see AdmissionWrites). It returns what OpenSession returns, with the same
+	// errors; when it fails, nothing of w is written either.
+	AdmitSession(ctx context.Context, s Session, p SeatPolicy, w AdmissionWrites, now time.Time) (Lease, error)
+	// ReadSignIn reads what a sign-in needs before it verifies a password
+	// (see SignInQuery), in as few round trips as the backend allows. What
+	// does not exist is left nil; a missing counter comes back with its Key
+	// and Version 0. It returns only the backend's failures.
+	ReadSignIn(ctx context.Context, q SignInQuery) (SignInRead, error)
 	// GetSession returns the session with this ID, open or ended. Returns
 	// ErrNotFound if there is none (or it was collected).
 	GetSession(ctx context.Context, id string) (Session, error)
 	// ReadSession returns session id, open or ended, and, when it is open,
 	// what a request under it reads next (see SessionRead), in as few
-	// round trips as the backend allows. Returns ErrNotFound if the session
-	// does not exist (or was collected), or if its base does not.
-	ReadSession(ctx context.Context, id string) (SessionRead, error)
+	// round trips as the backend allows: near, when set, says where its
+	// items likely lie, so that a backend may read them with the session
+	// (it checks them against the session read). Returns ErrNotFound if the
+	// session does not exist (or was collected), or if its base does not.
+	ReadSession(ctx context.Context, id string, near SessionNear) (SessionRead, error)
 	// TouchSession stores s.LastActivity and s.LastSeen on the open session
 	// s.ID. Returns ErrNotFound, or ErrSessionEnded if it has ended.
 	TouchSession(ctx context.Context, s Session) error
@@ -193,13 +205,77 @@ type Store interface {
 }
 
 // SessionRead is what a request under a session reads: the session and,
-// when it is open, its user, its base, and the profile that IdleProfileFor
+// when it is open, its user, its base, and a profile read along: the one
+// the session names (Session.Profile), or else the one IdleProfileFor
 // names without knowing the user (a space's setting), when there is one.
 type SessionRead struct {
 	Session Session
 	User    *User    // nil when the account no longer exists (or the session has ended)
 	Base    Base     // zero when the session has ended
-	Profile *Profile // the space's setting of a space session; nil otherwise or when missing
+	Profile *Profile // nil when none, or when missing
+}
+
+// AdmissionWrites is what a sign-in writes with its session (Store.AdmitSession).
+type AdmissionWrites struct {
+	// Forget names the throttling counters the right password starts
+	// again: they are deleted (a missing one is no error).
+	Forget []string
+	// Journal, when set, is the sign-in's journal entry (its ID set), added
+	// to the session's base journal as AppendJournal would.
+	Journal *JournalEntry
+	// UsageDay, when set, notes the seats the admission counts (Lease.Held)
+	// in the pool's usage of that day, as NoteUsage would.
+	UsageDay string
+	// Seat is the pool as ReadSignIn found it, when it did: a read that
+	// may guide the admission's first try, never decide it.
+	Seat *SeatHint
+}
+
+// SeatHint is a pool as a sign-in read it before verifying the password.
+type SeatHint struct {
+	Holder *Lease // the user's lease, live or lapsed; nil when none
+	Count  int    // the pool's leases, as the backend counts them
+	Peak   int    // the day's usage peak (SignInQuery.Day); 0 when none
+}
+
+// SignInQuery names what a sign-in reads before it verifies a password.
+type SignInQuery struct {
+	UAI UAI
+	// Year is the base asked for; when empty, the school's current base is
+	// read, and Guess is the year it most likely is (SchoolYearOf now): a
+	// backend may read it along with the school, and read again only when
+	// the school names another.
+	Year, Guess Year
+	Login       string   // the login key
+	Counters    []string // throttling counters' keys (AttemptStore)
+	// Profile, when set, is a profile of the base read along (the space's
+	// setting of a space: IdleProfileFor without the user).
+	Profile string
+	// Seat, when set, is the leased pool the sign-in asks for, and Day the
+	// day of its usage: a backend may read them along (SignInRead.Seat).
+	Seat Pool
+	Day  string
+}
+
+// SignInRead is what ReadSignIn found. Base, User and Profile are those of
+// the base read: Year, or else the school's current year (nil without a
+// school).
+type SignInRead struct {
+	School   *School
+	Base     *Base
+	User     *User
+	Profile  *Profile
+	Counters []Attempts // in the order of SignInQuery.Counters
+	Seat     *SeatHint  // nil when not read (a backend that has no use for it)
+}
+
+// SessionNear is where a session's items likely lie, as its token says
+// (SessionNearOf): its base, its user's login key and the profile it names.
+// It is no authority: a store checks it against the session it reads.
+type SessionNear struct {
+	Base    BaseKey
+	Login   string
+	Profile string
 }
 
 // ProviderStore keeps the schools' identity providers, finds the account

@@ -61,16 +61,3 @@ func (s *Service) Usage(ctx context.Context, token, from, to string) (UsageRepor
 	}
 	return r, nil
 }
-
-// noteAdmission records, for the seat usage of the day, how many seats
-// pool holds just after an admission, as the admission counted them
-// (Lease.Held): no read of the pool. It is a summary: a failure is
-// logged, never shown.
-func (s *Service) noteAdmission(ctx context.Context, k BaseKey, l Lease, now time.Time) {
-	if l.Held <= 0 {
-		return // a store that could not count it
-	}
-	if err := s.Store.NoteUsage(ctx, k, UsageNote{Day: Day(now), Pool: l.Pool, Held: l.Held}); err != nil {
-		s.logger().Error("usage", "school", string(k.UAI), "error", err.Error())
-	}
-}

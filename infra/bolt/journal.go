@@ -105,35 +105,38 @@ func (s *Store) writeJournal(ctx context.Context, op string, k sesame.BaseKey, e
 	if e.ID == "" {
 		return fmt.Errorf("%s journal in %s: %w", op, k, sesame.Invalid("id", "L'identifiant de l'entrée du journal est obligatoire."))
 	}
-	err := s.batch(ctx, func(tx *bbolt.Tx) error {
-		bb, err := needBase(tx, k)
-		if err != nil {
-			return err
-		}
-		journal, err := bb.CreateBucketIfNotExists(bucketJournal)
-		if err != nil {
-			return err
-		}
-		raw := journal.Get([]byte(e.ID))
-		rec, err := next(raw)
-		if err != nil {
-			return err
-		}
-		if ek := expiryKey(e); raw == nil && ek != nil {
-			expiry, err := bb.CreateBucketIfNotExists(bucketJournalExpiry)
-			if err != nil {
-				return err
-			}
-			if err := expiry.Put(ek, []byte(e.ID)); err != nil {
-				return err
-			}
-		}
-		return store(journal, []byte(e.ID), rec)
-	})
+	err := s.batch(ctx, func(tx *bbolt.Tx) error { return putJournal(tx, k, e, next) })
 	if err != nil {
 		return fmt.Errorf("%s journal %s in %s: %w", op, e.ID, k, err)
 	}
 	return nil
+}
+
+// putJournal is writeJournal's transaction.
+func putJournal(tx *bbolt.Tx, k sesame.BaseKey, e sesame.JournalEntry, next func(raw []byte) (journalRec, error)) error {
+	bb, err := needBase(tx, k)
+	if err != nil {
+		return err
+	}
+	journal, err := bb.CreateBucketIfNotExists(bucketJournal)
+	if err != nil {
+		return err
+	}
+	raw := journal.Get([]byte(e.ID))
+	rec, err := next(raw)
+	if err != nil {
+		return err
+	}
+	if ek := expiryKey(e); raw == nil && ek != nil {
+		expiry, err := bb.CreateBucketIfNotExists(bucketJournalExpiry)
+		if err != nil {
+			return err
+		}
+		if err := expiry.Put(ek, []byte(e.ID)); err != nil {
+			return err
+		}
+	}
+	return store(journal, []byte(e.ID), rec)
 }
 
 // ListJournal returns a page of the base's journal, newest first: a cursor
@@ -199,28 +202,31 @@ func (s *Store) NoteUsage(ctx context.Context, k sesame.BaseKey, n sesame.UsageN
 	if err := n.Validate(); err != nil {
 		return fmt.Errorf("note usage in %s: %w", k, err)
 	}
-	err := s.batch(ctx, func(tx *bbolt.Tx) error {
-		bb, err := needBase(tx, k)
-		if err != nil {
-			return err
-		}
-		usage, err := bb.CreateBucketIfNotExists(bucketUsage)
-		if err != nil {
-			return err
-		}
-		key := usageKey(n.Day, n.Pool)
-		r := usageRec{Day: n.Day, Pool: string(n.Pool)}
-		if _, err := load(usage, key, &r); err != nil {
-			return err
-		}
-		r.Peak = max(r.Peak, n.Held)
-		r.Refused += n.Refused
-		return store(usage, key, r)
-	})
+	err := s.batch(ctx, func(tx *bbolt.Tx) error { return noteUsage(tx, k, n) })
 	if err != nil {
 		return fmt.Errorf("note usage %s %s in %s: %w", n.Day, n.Pool, k, err)
 	}
 	return nil
+}
+
+// noteUsage is NoteUsage's transaction.
+func noteUsage(tx *bbolt.Tx, k sesame.BaseKey, n sesame.UsageNote) error {
+	bb, err := needBase(tx, k)
+	if err != nil {
+		return err
+	}
+	usage, err := bb.CreateBucketIfNotExists(bucketUsage)
+	if err != nil {
+		return err
+	}
+	key := usageKey(n.Day, n.Pool)
+	r := usageRec{Day: n.Day, Pool: string(n.Pool)}
+	if _, err := load(usage, key, &r); err != nil {
+		return err
+	}
+	r.Peak = max(r.Peak, n.Held)
+	r.Refused += n.Refused
+	return store(usage, key, r)
 }
 
 // ListUsage returns the usage of the days from..to, by day then in the

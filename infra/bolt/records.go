@@ -117,6 +117,7 @@ type sessionRec struct {
 	Mode         string    `json:"mode"`
 	Access       string    `json:"access"`
 	Pool         string    `json:"pool,omitempty"`
+	Profile      string    `json:"profile,omitempty"`
 	CreatedAt    time.Time `json:"createdAt"`
 	ExpiresAt    time.Time `json:"expiresAt"`
 	LastActivity time.Time `json:"lastActivity"`
@@ -128,14 +129,14 @@ type sessionRec struct {
 func toSessionRec(s sesame.Session) sessionRec {
 	return sessionRec{ID: s.ID, UAI: string(s.UAI), Year: string(s.Year), Login: s.Login, DisplayName: s.DisplayName,
 		Kind: string(s.Kind), Supervisor: s.Supervisor, Mode: string(s.Mode), Access: string(s.Access), Pool: string(s.Pool),
-		CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(), LastActivity: s.LastActivity.UTC(),
+		Profile: s.Profile, CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(), LastActivity: s.LastActivity.UTC(),
 		LastSeen: s.LastSeen.UTC(), EndedAt: s.EndedAt.UTC(), EndReason: string(s.EndReason)}
 }
 
 func (r sessionRec) domain() sesame.Session {
 	return sesame.Session{ID: r.ID, UAI: sesame.UAI(r.UAI), Year: sesame.Year(r.Year), Login: r.Login,
 		DisplayName: r.DisplayName, Kind: sesame.Kind(r.Kind), Supervisor: r.Supervisor, Mode: sesame.Mode(r.Mode),
-		Access: sesame.Access(r.Access), Pool: sesame.Pool(r.Pool), CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
+		Access: sesame.Access(r.Access), Pool: sesame.Pool(r.Pool), Profile: r.Profile, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
 		LastActivity: r.LastActivity, LastSeen: r.LastSeen, EndedAt: r.EndedAt, EndReason: sesame.EndReason(r.EndReason)}
 }
 

@@ -171,12 +171,13 @@ func reclaim(pb *bbolt.Bucket, leases []sesame.Lease, login string, now time.Tim
 	return nil
 }
 
-// OpenSession stores session sess and gives it its seat, in one
-// transaction. The admission is decided by sesame.Admission over the
+// AdmitSession stores session sess, gives it its seat and writes w, in
+// one transaction. The admission is decided by sesame.Admission over the
 // pool's leases read inside that transaction.
-func (s *Store) OpenSession(ctx context.Context, sess sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+func (s *Store) AdmitSession(ctx context.Context, sess sesame.Session, p sesame.SeatPolicy, w sesame.AdmissionWrites, now time.Time) (sesame.Lease, error) {
 	var lease sesame.Lease
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		lease = sesame.Lease{}
 		if tx.Bucket(bucketSessions).Get([]byte(sess.ID)) != nil {
 			return sessionExists()
 		}
@@ -220,6 +221,14 @@ func (s *Store) OpenSession(ctx context.Context, sess sesame.Session, p sesame.S
 				return err
 			}
 			lease.Held = held(poolBucket(bb, sess.Pool), leases, login, p.Limit, now)
+		}
+		if lease.Held > 0 && w.UsageDay != "" {
+			if err := noteUsage(tx, sess.Base(), sesame.UsageNote{Day: w.UsageDay, Pool: sess.Pool, Held: lease.Held}); err != nil {
+				return err
+			}
+		}
+		if err := admitted(tx, sess.Base(), w); err != nil {
+			return err
 		}
 		return putSession(tx, toSessionRec(sess))
 	})
@@ -265,7 +274,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (sesame.Session, erro
 
 // ReadSession reads session id and, when it is open, its user, base and
 // space's setting, in one read transaction.
-func (s *Store) ReadSession(ctx context.Context, id string) (sesame.SessionRead, error) {
+func (s *Store) ReadSession(ctx context.Context, id string, _ sesame.SessionNear) (sesame.SessionRead, error) {
 	var (
 		sr    sessionRec
 		found bool
@@ -290,7 +299,8 @@ func (s *Store) ReadSession(ctx context.Context, id string) (sesame.SessionRead,
 		if hasU, err = load(bb.Bucket(bucketUsers), []byte(sesame.LoginKey(x.Login)), &ur); err != nil {
 			return err
 		}
-		if space := sesame.IdleProfileFor(sesame.User{}, x.Mode); space != "" {
+		// The profile the user names now, read in the same transaction.
+		if space := sesame.IdleProfileFor(ur.domain(), x.Mode); space != "" {
 			hasP, err = load(bb.Bucket(bucketProfiles), []byte(space), &pr)
 		}
 		return err

@@ -39,9 +39,15 @@
 // the time range's IDs and below the cursor, filtered likewise on the
 // event types and the login keys, then checked by
 // sesame.JournalEntry.Matches. ReadSession, which every request under a
-// session makes, is a consistent GetItem of the session, then one
-// consistent BatchGetItem of its user, its base and, in a space, the
-// space's setting. ListUsage is a Query between "<from>" and
+// session makes, is one consistent BatchGetItem of the session, its user,
+// its base and its profile (the one the session names, or a space's
+// setting) where the token says they lie (sesame.SessionNear), the session
+// then checked to lie there; without that, or when it lies elsewhere, a
+// consistent GetItem of the session, then one BatchGetItem of the rest.
+// ReadSignIn is one consistent BatchGetItem of the school, the throttling
+// counters, and, in the year asked for or guessed, the base, the user, the
+// space's setting and, for a leased pool, the user's HOLDER, the pool's
+// COUNT and the day's usage (a second one when the guess was wrong). ListUsage is a Query between "<from>" and
 // "<to>$". ListSessions is a Query of GSI1 confirmed by consistent reads,
 // ListLeases a Query per pool partition. Every read that decides or lists
 // is strongly consistent. Times people read are RFC 3339 strings in UTC;
@@ -80,7 +86,12 @@
 // reads the user's HOLDER and the pool's COUNT in one consistent
 // BatchGetItem (the COUNT read, plus one for a newcomer, is the lease's Held,
 // which the seat usage notes: no Query of the pool) to choose one
-// transaction:
+// transaction; AdmitSession's first try takes them from the sign-in's
+// ReadSignIn instead (a read that guides; the conditions decide), and its
+// transaction also deletes the throttling counters, puts the journal entry
+// if absent and, when Held is above the day's usage peak read, raises the
+// peak on condition "attribute_not_exists(peak) OR peak < :held" (failing,
+// the transaction is tried again without it):
 //
 //   - live: the lease moves. Update HOLDER if it still names the old
 //     session and is live; end the old session (replaced, removed from

@@ -249,6 +249,7 @@ type sessionRecord struct {
 	Mode         string `dynamodbav:"mode"`
 	Access       string `dynamodbav:"access"`
 	Pool         string `dynamodbav:"pool"`
+	Profile      string `dynamodbav:"profile,omitempty"`
 	CreatedAt    string `dynamodbav:"createdAt"`
 	ExpiresAt    string `dynamodbav:"expiresAt"`
 	LastActivity string `dynamodbav:"lastActivity"`
@@ -270,7 +271,7 @@ type sessionRecord struct {
 func (s *Store) newSessionRecord(x sesame.Session, by string) sessionRecord {
 	return sessionRecord{CreatedBy: by, PK: sessionPK(x.ID), SK: skSession, ID: x.ID, UAI: string(x.UAI), Year: string(x.Year),
 		Login: x.Login, DisplayName: x.DisplayName, Kind: string(x.Kind), Supervisor: x.Supervisor,
-		Mode: string(x.Mode), Access: string(x.Access), Pool: string(x.Pool),
+		Mode: string(x.Mode), Access: string(x.Access), Pool: string(x.Pool), Profile: x.Profile,
 		CreatedAt: fmtTime(x.CreatedAt), ExpiresAt: fmtTime(x.ExpiresAt),
 		LastActivity: fmtTime(x.LastActivity), LastSeen: fmtTime(x.LastSeen),
 		GSI1PK: sessionsGSI1PK(x.Base()), GSI1SK: sortableTime(x.CreatedAt) + "#" + x.ID,
@@ -288,7 +289,7 @@ func (r sessionRecord) domain() (sesame.Session, error) {
 	}
 	return sesame.Session{ID: r.ID, UAI: sesame.UAI(r.UAI), Year: sesame.Year(r.Year), Login: r.Login,
 		DisplayName: r.DisplayName, Kind: sesame.Kind(r.Kind), Supervisor: r.Supervisor, Mode: sesame.Mode(r.Mode),
-		Access: sesame.Access(r.Access), Pool: sesame.Pool(r.Pool), CreatedAt: ts[0], ExpiresAt: ts[1],
+		Access: sesame.Access(r.Access), Pool: sesame.Pool(r.Pool), Profile: r.Profile, CreatedAt: ts[0], ExpiresAt: ts[1],
 		LastActivity: ts[2], LastSeen: ts[3], EndedAt: ts[4], EndReason: sesame.EndReason(r.EndReason)}, nil
 }
 

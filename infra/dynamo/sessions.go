@@ -146,9 +146,10 @@ func (s *Store) createdBy(ctx context.Context, id, by string) bool {
 	return err == nil && ok && r.CreatedBy == by
 }
 
-// OpenSession stores session x and, when x.Pool is set, gives it the seat
-// of its login in that pool. See doc.go for the algorithm.
-func (s *Store) OpenSession(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+// AdmitSession stores session x and, when x.Pool is set, gives it the seat
+// of its login in that pool, writing w in the same transaction. See doc.go
+// for the algorithm.
+func (s *Store) AdmitSession(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, w sesame.AdmissionWrites, now time.Time) (sesame.Lease, error) {
 	fail := func(err error) (sesame.Lease, error) {
 		return sesame.Lease{}, fmt.Errorf("open session %.8s: %w", x.ID, err)
 	}
@@ -156,8 +157,12 @@ func (s *Store) OpenSession(ctx context.Context, x sesame.Session, p sesame.Seat
 		return fail(sesame.Invalid("id", "L'identifiant de session est obligatoire."))
 	}
 	x.EndReason, x.EndedAt = "", time.Time{}
+	extra, err := s.admitted(x.Base(), w)
+	if err != nil {
+		return fail(err)
+	}
 	if x.Pool == "" {
-		if err := s.openSessionOnly(ctx, x); err != nil {
+		if err := s.openSessionOnly(ctx, x, extra); err != nil {
 			return fail(err)
 		}
 		return sesame.Lease{}, nil
@@ -168,34 +173,44 @@ func (s *Store) OpenSession(ctx context.Context, x sesame.Session, p sesame.Seat
 	if p.Lease <= 0 {
 		return fail(sesame.Invalid("lease", "La durée d'une connexion doit être positive."))
 	}
-	l, err := s.openSeat(ctx, x, p, now)
+	l, err := s.openSeat(ctx, x, p, now, extra, w)
 	if err != nil {
 		return fail(err)
 	}
 	return l, nil
 }
 
-// openSessionOnly stores a session that takes no seat.
-func (s *Store) openSessionOnly(ctx context.Context, x sesame.Session) error {
+// openSessionOnly stores a session that takes no seat: one PutItem, or,
+// with extra actions, one transaction.
+func (s *Store) openSessionOnly(ctx context.Context, x sesame.Session, extra []types.TransactWriteItem) error {
 	token := s.randomToken()
 	put, err := s.putNew(s.newSessionRecord(x, token))
 	if err != nil {
 		return err
 	}
+	items := append([]types.TransactWriteItem{{Put: put}}, extra...)
 	for unsure := 0; ; unsure++ {
-		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: put.Item,
-			ConditionExpression: put.ConditionExpression, ExpressionAttributeNames: put.ExpressionAttributeNames,
-			ExpressionAttributeValues: put.ExpressionAttributeValues})
+		if len(extra) == 0 {
+			_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: put.Item,
+				ConditionExpression: put.ConditionExpression, ExpressionAttributeNames: put.ExpressionAttributeNames,
+				ExpressionAttributeValues: put.ExpressionAttributeValues})
+		} else {
+			err = s.transact(ctx, items)
+		}
 		if err == nil {
 			return nil
 		}
-		if _, ok := conditionFailed(err); ok {
+		codes, isCancel := cancelled(err, len(items))
+		if _, ok := conditionFailed(err); ok || (isCancel && failed(codes, 0)) {
 			if s.createdBy(ctx, x.ID, token) { // an earlier try landed (ours, or the SDK's)
 				return nil
 			}
 			return sesame.Exists(sessionName(x.ID))
 		}
-		if !ambiguous(ctx, err) || unsure >= s.ambiguous {
+		if isCancel && !contended(err, codes) {
+			return err // only the journal entry's own ID can clash
+		}
+		if !(ambiguous(ctx, err) || contended(err, codes)) || unsure >= s.ambiguous {
 			return err
 		}
 		if err := s.pause(ctx, unsure+1); err != nil {
@@ -218,7 +233,7 @@ func (t *seatTxn) add(item types.TransactWriteItem) int {
 
 // openSeat is OpenSession with a pool: a loop of (read the user's HOLDER;
 // one transaction), tried again after a lost race.
-func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
+func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, now time.Time, extra []types.TransactWriteItem, w sesame.AdmissionWrites) (sesame.Lease, error) {
 	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
 	login := sesame.LoginKey(x.Login)
 	lease := sesame.Lease{SeatKey: seat, Login: login, Session: x.ID, AcquiredAt: now, ExpiresAt: now.Add(p.Lease)}
@@ -229,15 +244,14 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 	}
 	unsure := s.streak()         // tries in a row whose outcome was unknown
 	missing := map[string]bool{} // old sessions found gone
+	notePeak := w.UsageDay != "" // the usage peak is still to note
 	for attempt := 0; attempt < s.attempts; attempt++ {
 		if attempt > 0 {
 			if err := s.pause(ctx, attempt); err != nil {
 				return sesame.Lease{}, err
 			}
 		}
-		var h holderRecord
-		var c countRecord
-		found, _, err := s.getPair(ctx, holderKey(seat, login), &h, countKey(seat), &c)
+		h, c, found, err := s.readSeat(ctx, seat, login, x.ID, w.Seat, attempt)
 		if err != nil {
 			return sesame.Lease{}, err
 		}
@@ -307,20 +321,32 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 			t.old = t.add(types.TransactWriteItem{Update: upd})
 		}
 		t.sessionI = t.add(types.TransactWriteItem{Put: sessionPut})
+		t.items = append(t.items, extra...)
+		// The count read with the HOLDER, and this admission: the holders
+		// just after it, unless others came in between.
+		lease.Held = int(c.N)
+		if !found {
+			lease.Held++
+		}
+		usage := -1
+		if notePeak && (w.Seat == nil || lease.Held > w.Seat.Peak) {
+			upd, err := s.raisePeak(seat, w.UsageDay, lease.Held)
+			if err != nil {
+				return sesame.Lease{}, err
+			}
+			usage = t.add(types.TransactWriteItem{Update: upd})
+		}
 
 		err = s.transact(ctx, t.items)
 		if err == nil {
-			// The count read with the HOLDER, and this admission: the
-			// holders just after it, unless others came in between.
-			lease.Held = int(c.N)
-			if !found {
-				lease.Held++
-			}
 			return lease, nil
 		}
 		retry := unsure.again(ctx, err)
 		codes, isCancel := cancelled(err, len(t.items))
 		switch {
+		case isCancel && failed(codes, usage):
+			notePeak = false // the day's peak is already as high
+			continue
 		case isCancel && failed(codes, t.sessionI):
 			if s.createdBy(ctx, x.ID, token) {
 				return lease, nil // ours landed; the seat has moved on since
@@ -476,31 +502,70 @@ func (s *Store) GetSession(ctx context.Context, id string) (sesame.Session, erro
 }
 
 // ReadSession reads session id (one consistent GetItem), then, when it is
-// open, its user, its base and its space's setting in one consistent
-// BatchGetItem.
-func (s *Store) ReadSession(ctx context.Context, id string) (sesame.SessionRead, error) {
+// open, its user, its base and the profile it names (or its space's
+// setting) in one consistent BatchGetItem. With near, all of them come in
+// one BatchGetItem, the session first checked to lie where near says;
+// otherwise it goes the first way.
+func (s *Store) ReadSession(ctx context.Context, id string, near sesame.SessionNear) (sesame.SessionRead, error) {
 	fail := func(err error) (sesame.SessionRead, error) {
 		return sesame.SessionRead{}, fmt.Errorf("read session %.8s: %w", id, err)
 	}
-	x, err := s.GetSession(ctx, id)
-	if err != nil || !x.Open() {
-		return sesame.SessionRead{Session: x}, err
-	}
-	k := x.Base()
 	var (
+		x  sesame.Session
 		u  userRecord
 		b  baseRecord
 		pr profileRecord
 	)
-	keys, outs := []map[string]types.AttributeValue{contentKey(k, userSK(x.Login)), baseKey(k)}, []any{&u, &b}
-	space := sesame.IdleProfileFor(sesame.User{}, x.Mode)
-	if space != "" {
-		keys, outs = append(keys, contentKey(k, profileSK(space))), append(outs, &pr)
+	profileOf := func(x sesame.Session) string {
+		if x.Profile != "" {
+			return x.Profile
+		}
+		return sesame.IdleProfileFor(sesame.User{}, x.Mode)
 	}
-	found, err := s.getMany(ctx, keys, outs)
-	if err != nil {
-		return fail(err)
+	content := func(k sesame.BaseKey, login, profile string) ([]map[string]types.AttributeValue, []any) {
+		keys, outs := []map[string]types.AttributeValue{contentKey(k, userSK(login)), baseKey(k)}, []any{&u, &b}
+		if profile != "" {
+			keys, outs = append(keys, contentKey(k, profileSK(profile))), append(outs, &pr)
+		}
+		return keys, outs
 	}
+	var found []bool
+	if near.Base.UAI != "" {
+		var sr sessionRecord
+		keys, outs := content(near.Base, near.Login, near.Profile)
+		got, err := s.getMany(ctx, append([]map[string]types.AttributeValue{sessionKey(id)}, keys...), append([]any{&sr}, outs...))
+		if err != nil {
+			return fail(err)
+		}
+		if !got[0] {
+			return fail(sesame.NotFound(sessionName(id)))
+		}
+		if x, err = sr.domain(); err != nil {
+			return fail(err)
+		}
+		if !x.Open() {
+			return sesame.SessionRead{Session: x}, nil
+		}
+		if x.Base() == near.Base && sesame.LoginKey(x.Login) == near.Login && profileOf(x) == near.Profile {
+			found = got[1:]
+		}
+	}
+	var err error
+	if found == nil {
+		u, b, pr = userRecord{}, baseRecord{}, profileRecord{} // what a misleading near read
+		if x.ID == "" {
+			x, err = s.GetSession(ctx, id)
+			if err != nil || !x.Open() {
+				return sesame.SessionRead{Session: x}, err
+			}
+		}
+		keys, outs := content(x.Base(), x.Login, profileOf(x))
+		if found, err = s.getMany(ctx, keys, outs); err != nil {
+			return fail(err)
+		}
+	}
+	k := x.Base()
+	space := profileOf(x)
 	if !found[1] {
 		_, err := fail(sesame.NotFound(baseName(k)))
 		return sesame.SessionRead{Session: x}, err

@@ -20,6 +20,7 @@ func RunBackend(t *testing.T, open BackendOpener) {
 	Run(t, func(t *testing.T) sesame.Store { return open(t) })
 	t.Run("Attempts", func(t *testing.T) { testAttempts(t, open(t)) })
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, open(t)) })
+	t.Run("SignIn", func(t *testing.T) { testSignIn(t, open(t)) })
 }
 
 func testAttempts(t *testing.T, st sesame.AttemptStore) {

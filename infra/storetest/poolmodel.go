@@ -370,7 +370,11 @@ func poolModel(init map[int]poolState) porcupine.Model {
 			return 0
 		},
 		DescribeOperation: func(input, output any) string {
-			in := input.(poolOp).In
+			op, ok := input.(poolOp)
+			if !ok { // porcupine describes some steps without their input
+				return fmt.Sprintf("%v → %v", input, output)
+			}
+			in := op.In
 			switch in.Kind {
 			case opAcquire:
 				return fmt.Sprintf("acquire(u%d, s%d, limit %d v%d) → %s", in.Login, in.Session, in.Limit, in.Version, output)

@@ -18,7 +18,7 @@ func testSessions(t *testing.T, open Opener) {
 
 	t.Run("RoundTrip", func(t *testing.T) {
 		s := newSession(k, "spr", "", now)
-		s.Supervisor = true
+		s.Supervisor, s.Profile = true, sesame.AdministrationID
 		l, err := st.OpenSession(ctx, s, sesame.SeatPolicy{Limit: sesame.Unlimited, Lease: lease}, now)
 		must(t, "OpenSession without seat", err)
 		if l != (sesame.Lease{}) {
@@ -53,13 +53,13 @@ func testSessions(t *testing.T, open Opener) {
 	})
 
 	t.Run("ReadSession", func(t *testing.T) {
-		_, err := st.ReadSession(ctx, "absente")
+		_, err := st.ReadSession(ctx, "absente", sesame.SessionNear{})
 		wantErr(t, "ReadSession of no session", err, sesame.ErrNotFound)
 		s := newSession(k, "SPR", "", now)
 		s.Mode = sesame.SpaceStudent // a space: its setting comes along
 		_, err = st.OpenSession(ctx, s, sesame.SeatPolicy{}, now)
 		must(t, "OpenSession", err)
-		r, err := st.ReadSession(ctx, s.ID)
+		r, err := st.ReadSession(ctx, s.ID, sesame.SessionNear{})
 		must(t, "ReadSession", err)
 		if r.Session.ID != s.ID || r.User == nil || r.User.Login != "spr" || r.Base.BaseKey != k || r.Base.Version == 0 {
 			t.Fatalf("ReadSession = session %.8s, user %v, base %+v", r.Session.ID, r.User, r.Base)
@@ -67,9 +67,29 @@ func testSessions(t *testing.T, open Opener) {
 		if r.Profile == nil || r.Profile.ID != string(sesame.SpaceStudent) {
 			t.Fatalf("ReadSession's profile = %+v, want the student space's setting", r.Profile)
 		}
+		// A session that names its profile: the user's, as it names it.
+		u, err := st.GetUser(ctx, k, "spr")
+		must(t, "GetUser", err)
+		named := newSession(k, "spr", "", now)
+		named.Profile = sesame.IdleProfileFor(u, named.Mode)
+		must(t, "OpenSession", second(st.OpenSession(ctx, named, sesame.SeatPolicy{}, now)))
+		if r, err := st.ReadSession(ctx, named.ID, sesame.SessionNear{}); err != nil || r.Profile == nil || r.Profile.ID != named.Profile || named.Profile == "" {
+			t.Fatalf("ReadSession of a session naming profile %q: %+v, %v", named.Profile, r.Profile, err)
+		}
+		// Where the token says the session lies: right, or misleading.
+		other := MustBase(t, st, NewUAI(), year, sesame.DefaultLicense)
+		for _, near := range []sesame.SessionNear{{Base: k, Login: "spr", Profile: named.Profile}, {Base: k, Login: "spr"},
+			{Base: other, Login: "spr", Profile: string(sesame.SpaceStudent)}} {
+			r, err := st.ReadSession(ctx, named.ID, near)
+			if err != nil || r.Session.ID != named.ID || r.User == nil || r.User.Login != "spr" || r.Base.BaseKey != k ||
+				r.Profile == nil || r.Profile.ID != named.Profile {
+				t.Fatalf("ReadSession near %+v = session %.8s, user %v, base %v, profile %v, %v", near, r.Session.ID, r.User, r.Base.BaseKey, r.Profile, err)
+			}
+		}
+		wantErr(t, "ReadSession of no session near a base", second(st.ReadSession(ctx, NewID(), sesame.SessionNear{Base: k, Login: "spr"})), sesame.ErrNotFound)
 		_, err = st.EndSession(ctx, s.ID, sesame.ReasonLoggedOut, now)
 		must(t, "EndSession", err)
-		r, err = st.ReadSession(ctx, s.ID)
+		r, err = st.ReadSession(ctx, s.ID, sesame.SessionNear{})
 		if err != nil || r.Session.EndReason != sesame.ReasonLoggedOut || r.User != nil {
 			t.Fatalf("ReadSession of an ended session = %+v, %v", r, err)
 		}
@@ -77,7 +97,7 @@ func testSessions(t *testing.T, open Opener) {
 		g := newSession(k, "fantome", "", now)
 		_, err = st.OpenSession(ctx, g, sesame.SeatPolicy{}, now)
 		must(t, "OpenSession", err)
-		if r, err := st.ReadSession(ctx, g.ID); err != nil || r.User != nil || r.Profile != nil {
+		if r, err := st.ReadSession(ctx, g.ID, sesame.SessionNear{}); err != nil || r.User != nil || r.Profile != nil {
 			t.Fatalf("ReadSession of a session without its account = %+v, %v", r, err)
 		}
 	})
@@ -135,7 +155,7 @@ func sameSession(a, b sesame.Session) bool {
 	return a.ID == b.ID && a.UAI == b.UAI && a.Year == b.Year && a.Login == b.Login && a.DisplayName == b.DisplayName &&
 		a.Kind == b.Kind && a.Supervisor == b.Supervisor && a.Mode == b.Mode && a.Access == b.Access && a.Pool == b.Pool &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.ExpiresAt.Equal(b.ExpiresAt) && a.LastActivity.Equal(b.LastActivity) &&
-		a.LastSeen.Equal(b.LastSeen) && a.EndedAt.Equal(b.EndedAt) && a.EndReason == b.EndReason
+		a.LastSeen.Equal(b.LastSeen) && a.EndedAt.Equal(b.EndedAt) && a.EndReason == b.EndReason && a.Profile == b.Profile
 }
 
 func testSeats(t *testing.T, open Opener) {
