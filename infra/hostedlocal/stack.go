@@ -484,6 +484,15 @@ func (st *Stack) Logs() map[string]string {
 	return out
 }
 
+// Instances returns the instances that serve function logicalID's
+// routes (a test kills one, as an execution environment dies).
+func (st *Stack) Instances(logicalID string) []*lambdarie.Instance {
+	if p := st.pools[logicalID]; p != nil {
+		return slices.Clone(p.all)
+	}
+	return nil
+}
+
 // Print writes the stack's addresses, one per line, in the form scripts
 // read.
 func (st *Stack) Print(w io.Writer) {
