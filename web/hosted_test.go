@@ -74,7 +74,7 @@ func newHostedServer(t testing.TB, o hostedOptions) (string, *sesame.Service) {
 		t.Fatal(err)
 	}
 	st, err := hostedlocal.Start(t.Context(), hostedlocal.Options{DynamoDB: dynamolocal.Endpoint(t), Table: dynamolocal.TableName(t),
-		Web: files, Wrap: o.wrap, Env: []string{"SESAME_HEARTBEAT=" + o.timing.Heartbeat.String(), "SESAME_LEASE=" + o.timing.Lease.String(),
+		Web: files, Wrap: o.wrap, Warm: true, Env: []string{"SESAME_HEARTBEAT=" + o.timing.Heartbeat.String(), "SESAME_LEASE=" + o.timing.Lease.String(),
 			"SESAME_ABSOLUTE=" + o.timing.Absolute.String(), "SESAME_WARNING=" + o.timing.Warning.String()}})
 	if _, missing := err.(*hostedlocal.MissingError); missing {
 		testenv.Require(t, "the hosted stack's components", err)

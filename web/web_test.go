@@ -323,8 +323,14 @@ func text(t *testing.T, tab context.Context, sel string) string {
 // page loads.
 func waitFor(t *testing.T, tab context.Context, cond string) {
 	t.Helper()
+	waitForWithin(t, tab, cond, 15*time.Second)
+}
+
+// waitForWithin is waitFor for a condition that may take longer than 15 s.
+func waitForWithin(t *testing.T, tab context.Context, cond string, within time.Duration) {
+	t.Helper()
 	expr := `(() => { try { return document.readyState === 'complete' && !!(` + cond + `); } catch (e) { return false; } })()`
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(within)
 	for {
 		ok, err := chromedp.Run(tab, chromedp.Evaluate[bool](expr))
 		if err == nil && ok {

@@ -65,7 +65,14 @@ type Gateway struct {
 	Log       *slog.Logger
 	// APIHost is the host API Gateway sees (its own execute-api name).
 	APIHost string
+	// IntegrationTimeout is how long the HTTP API waits for a function
+	// (IntegrationTimeout, 30 s, when 0).
+	IntegrationTimeout time.Duration
 }
+
+// IntegrationTimeout is the HTTP API's: past it, API Gateway answers 503
+// {"message":"Service Unavailable"} while the function runs on.
+const IntegrationTimeout = 30 * time.Second
 
 // ServeHTTP serves one viewer request.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -181,16 +188,12 @@ func (g *Gateway) api(w http.ResponseWriter, r *http.Request) {
 	}
 	route, params, ok := match(g.Routes, r.Method, r.URL.EscapedPath())
 	if !ok {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprint(w, `{"message":"Not Found"}`)
+		apiGatewayError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 10<<20))
 	if err != nil {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusRequestEntityTooLarge)
-		fmt.Fprint(w, `{"message":"Request Entity Too Large"}`)
+		apiGatewayError(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 		return
 	}
 	ev := g.event(r, req, route, params, body)
@@ -201,9 +204,22 @@ func (g *Gateway) api(w http.ResponseWriter, r *http.Request) {
 		internalError(w)
 		return
 	}
-	out, err := fn.Invoke(WithOperation(r.Context(), route.Key()), raw)
-	if err != nil {
-		// API Gateway's answer to an integration failure.
+	wait := g.IntegrationTimeout
+	if wait == 0 {
+		wait = IntegrationTimeout
+	}
+	ctx, cancel := context.WithTimeout(WithOperation(r.Context(), route.Key()), wait)
+	defer cancel()
+	out, err := fn.Invoke(ctx, raw)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
+		g.Log.Error("integration timed out", "route", route.Key(), "function", route.Function, "after", wait)
+		apiGatewayError(w, http.StatusServiceUnavailable, "Service Unavailable")
+		return
+	case err != nil:
+		// API Gateway's answer to a function error (a function that
+		// outlasted its timeout among them: lambdarie.TimedOut) or to
+		// an integration failure.
 		g.Log.Error("integration failed", "route", route.Key(), "function", route.Function, "error", err)
 		internalError(w)
 		return
@@ -218,9 +234,15 @@ func (g *Gateway) api(w http.ResponseWriter, r *http.Request) {
 }
 
 func internalError(w http.ResponseWriter) {
+	apiGatewayError(w, http.StatusInternalServerError, "Internal Server Error")
+}
+
+// apiGatewayError writes API Gateway's own error answer: its fixed
+// message, in JSON.
+func apiGatewayError(w http.ResponseWriter, status int, message string) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusInternalServerError)
-	fmt.Fprint(w, `{"message":"Internal Server Error"}`)
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"message":%q}`, message)
 }
 
 // event is the payload 2.0 event of r after CloudFront: the headers the

@@ -36,7 +36,11 @@ func NewPool(ins ...*lambdarie.Instance) *Pool {
 	return p
 }
 
-// Invoke hands event to a free instance.
+// Invoke hands event to a free instance. An instance is free again when
+// its invocation ends, even if ctx ended first (the caller gets ctx's
+// error at once): a Lambda invocation runs to its end whoever waits for
+// it. An instance whose RIE died is started again at its next call
+// (lambdarie.Instance).
 func (p *Pool) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	var in *lambdarie.Instance
 	select {
@@ -44,12 +48,14 @@ func (p *Pool) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	defer func() { p.free <- in }()
-	if p.meter != nil {
-		op, _ := ctx.Value(operationKey{}).(string)
-		defer p.meter.Serving(p.callers[in], op)()
-	}
-	return in.Invoke(ctx, event)
+	return lambdarie.RunToEnd(ctx, func(ctx context.Context) ([]byte, error) {
+		defer func() { p.free <- in }()
+		if p.meter != nil {
+			op, _ := ctx.Value(operationKey{}).(string)
+			defer p.meter.Serving(p.callers[in], op)()
+		}
+		return in.Invoke(ctx, event)
+	})
 }
 
 // Logs returns what each instance printed.

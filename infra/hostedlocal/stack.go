@@ -71,6 +71,10 @@ type Options struct {
 	// Log receives the stack's own log (errors, the failure destination);
 	// discarded when nil.
 	Log *slog.Logger
+	// Warm invokes every instance once before Start returns, so that the
+	// first requests find the functions initialised, as a deployed stack
+	// in use does (a cold start under qemu takes seconds).
+	Warm bool
 	// Meter puts a dynamometer.Meter between the functions and DynamoDB,
 	// which counts each function's requests by the route it serves
 	// (Stack.Meter).
@@ -213,7 +217,32 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	st.server.Handler = h
 	go func() { _ = st.server.Serve(ln) }()
+	if o.Warm {
+		st.warm(ctx)
+	}
 	return st, nil
+}
+
+// warmEvent is a request every function answers at once, whatever its
+// routes (without a session, or not one of its routes).
+const warmEvent = `{"version":"2.0","routeKey":"GET /api/v1/session","rawPath":"/api/v1/session","headers":{},` +
+	`"requestContext":{"http":{"method":"GET","path":"/api/v1/session","sourceIp":"127.0.0.1"},"routeKey":"GET /api/v1/session"}}`
+
+// warm invokes every instance of the API's functions once, all at once,
+// so that each is initialised. A failure is logged: the call that meets
+// it will say more.
+func (st *Stack) warm(ctx context.Context) {
+	var wg sync.WaitGroup
+	for id, p := range st.pools {
+		for _, in := range p.all {
+			wg.Go(func() {
+				if _, err := in.Invoke(ctx, []byte(warmEvent)); err != nil {
+					st.opts.Log.Error("warming a function", "function", id, "error", err)
+				}
+			})
+		}
+	}
+	wg.Wait()
 }
 
 // prepared is what Start installs and reads before starting anything.
@@ -482,6 +511,15 @@ func (st *Stack) Logs() map[string]string {
 		out["versitygw"] = st.s3.Output()
 	}
 	return out
+}
+
+// Instances returns the instances that serve function logicalID's
+// routes (a test kills one, as an execution environment dies).
+func (st *Stack) Instances(logicalID string) []*lambdarie.Instance {
+	if p := st.pools[logicalID]; p != nil {
+		return slices.Clone(p.all)
+	}
+	return nil
 }
 
 // Print writes the stack's addresses, one per line, in the form scripts

@@ -172,6 +172,37 @@ func TestStack(t *testing.T) {
 	if res, body := get("/api/v1/session", cookie); res.StatusCode != http.StatusOK || !strings.Contains(body, `"uai":"`+uai+`"`) {
 		t.Fatalf("session: %d %s", res.StatusCode, body)
 	}
+	// An execution environment that died is replaced: the next call is
+	// served, on a cold start.
+	seats := st.Instances("SeatsFunction")
+	if len(seats) != 1 {
+		t.Fatalf("%d seats instances", len(seats))
+	}
+	seats[0].Kill()
+	if res, body := get("/api/v1/session", cookie); res.StatusCode != http.StatusOK || seats[0].Restarts() != 1 {
+		t.Fatalf("after the seats function's RIE was killed: %d %s, %d restarts", res.StatusCode, body, seats[0].Restarts())
+	}
+	// A viewer that stops waiting for a sign-in: the invocation runs on,
+	// and the next sign-in waits for the instance instead of crashing RIE.
+	login := func(timeout time.Duration) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodPost, site+"/api/v1/login",
+			strings.NewReader(`{"school":"`+uai+`","login":"spr","password":"`+pass+`","mode":"admin","access":"modify"}`))
+		req.Header.Set("Origin", site)
+		req.Header.Set("Content-Type", "application/json")
+		return (&http.Client{Timeout: timeout}).Do(req)
+	}
+	if res, err := login(50 * time.Millisecond); err == nil {
+		res.Body.Close()
+		t.Logf("the sign-in answered within 50 ms (%d): the caller did not go away", res.StatusCode)
+	}
+	if res, err := login(time.Minute); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("the sign-in after one whose caller went away: %v %v\n%s", res, err, st.Logs()["LoginFunction"])
+	} else {
+		res.Body.Close()
+	}
+	if n := st.Instances("LoginFunction")[0].Restarts(); n != 0 {
+		t.Errorf("the login function's RIE exited %d times", n)
+	}
 	// The journal names the viewer's address, from CloudFront-Viewer-Address.
 	if res, body := get("/api/v1/journal?event=login", cookie); res.StatusCode != http.StatusOK || !strings.Contains(body, `"address":"127.0.0.1"`) {
 		t.Errorf("journal: %d %s", res.StatusCode, body)

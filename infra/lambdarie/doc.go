@@ -8,8 +8,12 @@
 // ([Emulator]); artifacts are built once per source state into
 // .cache/lambda ([BuildArtifact]). An [Instance] is one RIE process: it
 // serves one invocation at a time (concurrent calls crash RIE with a
-// nil-pointer panic), so Invoke serialises calls; run several instances
-// for concurrency.
+// nil-pointer panic), so Invoke serialises calls, and an invocation whose
+// caller stops waiting runs to its end before the next; run several
+// instances for concurrency. An instance whose RIE has exited is started
+// again at its next call, as Lambda replaces a dead execution environment;
+// an invocation over the function's timeout is a [FunctionError] of type
+// [TimedOut].
 //
 // Tests use [Start] (install, build, start, stop at cleanup), which skips
 // loudly on a developer's machine when RIE or qemu is missing and fails

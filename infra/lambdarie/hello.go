@@ -18,17 +18,24 @@ var BuildFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w"
 // flags, into dir, and returns its bootstrap: the yardstick of the
 // functions' budgets (BENCHMARKS.md).
 func BuildHello(ctx context.Context, dir string) (string, error) {
+	return BuildTestFunction(ctx, dir, "hello")
+}
+
+// BuildTestFunction builds the function infra/lambdarie/testdata/name as
+// BuildHello builds hello (name "sleep": a function that takes as long as
+// its event's "ms" says).
+func BuildTestFunction(ctx context.Context, dir, name string) (string, error) {
 	root, err := dynamolocal.RepoRoot()
 	if err != nil {
 		return "", err
 	}
 	out := filepath.Join(dir, "bootstrap")
 	args := append([]string{"build"}, BuildFlags...)
-	cmd := exec.CommandContext(ctx, "go", append(args, "-o", out, "./infra/lambdarie/testdata/hello")...)
+	cmd := exec.CommandContext(ctx, "go", append(args, "-o", out, "./infra/lambdarie/testdata/"+name)...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("lambdarie: building hello: %w\n%s", err, b)
+		return "", fmt.Errorf("lambdarie: building %s: %w\n%s", name, err, b)
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/lambdarie"
@@ -61,6 +62,26 @@ func TestAsyncRetriesThenDestination(t *testing.T) {
 	}
 }
 
+// startTestFunction runs testdata/name under RIE with env, stopped at the
+// test's end.
+func startTestFunction(t *testing.T, name string, env ...string) *lambdarie.Instance {
+	t.Helper()
+	rie, err := lambdarie.InstallEmulator(t.Context())
+	testenv.Require(t, "Lambda RIE", err)
+	qemu, err := lambdarie.Qemu()
+	testenv.Require(t, "qemu-user", err)
+	boot, err := lambdarie.BuildTestFunction(t.Context(), t.TempDir(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := lambdarie.Start(t.Context(), lambdarie.Options{RIE: rie, Qemu: qemu, Bootstrap: boot, Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(in.Stop)
+	return in
+}
+
 // TestHelloUnderRIE runs the yardstick function under RIE: answers,
 // a malformed event is a function error and not a crash, and concurrent
 // callers are served one at a time without crashing RIE.
@@ -68,19 +89,7 @@ func TestHelloUnderRIE(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds an arm64 function; skipped with -short")
 	}
-	rie, err := lambdarie.InstallEmulator(t.Context())
-	testenv.Require(t, "Lambda RIE", err)
-	qemu, err := lambdarie.Qemu()
-	testenv.Require(t, "qemu-user", err)
-	boot, err := lambdarie.BuildHello(t.Context(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := lambdarie.Start(t.Context(), lambdarie.Options{RIE: rie, Qemu: qemu, Bootstrap: boot})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(in.Stop)
+	in := startTestFunction(t, "hello")
 	out, err := in.Invoke(t.Context(), []byte(`{"name":"Sésame"}`))
 	if err != nil || string(out) != `{"hello":"Sésame"}` {
 		t.Fatalf("invoke: %s %v\n%s", out, err, in.Logs())
@@ -111,5 +120,53 @@ func TestHelloUnderRIE(t *testing.T) {
 	}
 	if out, err := in.Invoke(t.Context(), []byte(`{"name":"encore"}`)); err != nil || string(out) != `{"hello":"encore"}` {
 		t.Fatalf("after concurrent calls: %s %v", out, err)
+	}
+}
+
+// TestInstanceOutlivesItsFailures: as Lambda replaces a timed-out or dead
+// execution environment, an instance keeps serving after an invocation
+// that outlasted the function's timeout (a TimedOut function error; RIE
+// counts the on-demand init in the timeout, so it is the template's 10 s,
+// which a loaded machine's init under qemu stays within), after
+// a caller that stopped waiting (the invocation runs on, and the next call
+// waits for it instead of crashing RIE), and after RIE was killed (started
+// again: a cold start).
+func TestInstanceOutlivesItsFailures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds an arm64 function; skipped with -short")
+	}
+	in := startTestFunction(t, "sleep", "AWS_LAMBDA_FUNCTION_TIMEOUT=10")
+	served := func(step string) {
+		t.Helper()
+		if out, err := in.Invoke(t.Context(), []byte(`{"ms":1}`)); err != nil || string(out) != `{"slept":1}` {
+			t.Fatalf("%s: the next call got %s %v\n%s", step, out, err, in.Logs())
+		}
+	}
+	served("first call")
+
+	_, err := in.Invoke(t.Context(), []byte(`{"ms":15000}`))
+	var fe *lambdarie.FunctionError
+	if !errors.As(err, &fe) || fe.Type != lambdarie.TimedOut || !strings.Contains(fe.Message, "10.00 seconds") {
+		t.Fatalf("an invocation over the timeout: %v", err)
+	}
+	served("after a timeout")
+
+	// The caller stops waiting at 100 ms of a 700 ms invocation; the
+	// next call comes at once.
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	_, err = in.Invoke(ctx, []byte(`{"ms":700}`))
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a caller that stopped waiting: %v", err)
+	}
+	served("after a caller went away")
+
+	in.Kill()
+	served("after RIE was killed")
+	if in.Restarts() != 1 {
+		t.Errorf("%d restarts, want 1", in.Restarts())
+	}
+	if logs := in.Logs(); !strings.Contains(logs, "started again") {
+		t.Errorf("the logs do not say RIE was started again:\n%s", logs)
 	}
 }

@@ -2,11 +2,14 @@ package lambdarie
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sesame-ecole/sesame"
+	"github.com/sesame-ecole/sesame/infra/localtool"
+	"github.com/sesame-ecole/sesame/infra/tabledef"
 	"github.com/sesame-ecole/sesame/infra/testenv"
 )
 
@@ -76,13 +79,15 @@ func FunctionOf(tb testing.TB, id string) Function {
 }
 
 // LambdaEnv is what Lambda itself sets for a function, beside its
-// template environment: its name, region, JSON log format and level, and
-// credentials (static ones for the local DynamoDB and S3).
+// template environment: its name, its timeout and memory (template.yaml's
+// Timeout and MemorySize, the function's or Globals'), region, JSON log
+// format and level, and credentials (static ones for the local DynamoDB
+// and S3).
 func LambdaEnv(logicalID, region, accessKey, secretKey string) []string {
 	return []string{
 		"AWS_LAMBDA_FUNCTION_NAME=sesame-" + logicalID,
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
-		"AWS_LAMBDA_FUNCTION_TIMEOUT=10",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + functionProperty(logicalID, "MemorySize", "256"),
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=" + functionProperty(logicalID, "Timeout", "10"),
 		"AWS_LAMBDA_LOG_FORMAT=JSON",
 		"AWS_LAMBDA_LOG_LEVEL=INFO",
 		"AWS_REGION=" + region,
@@ -91,6 +96,21 @@ func LambdaEnv(logicalID, region, accessKey, secretKey string) []string {
 		"AWS_SECRET_ACCESS_KEY=" + secretKey,
 		"AWS_EC2_METADATA_DISABLED=true",
 	}
+}
+
+// functionProperty is a scalar property of function logicalID in
+// template.yaml, else of Globals.Function, else def.
+func functionProperty(logicalID, name, def string) string {
+	tpl, err := tabledef.DecodeTemplate(sesame.Template)
+	if err != nil {
+		return def
+	}
+	for _, v := range []any{localtool.Dig(tpl, "Resources", logicalID, "Properties", name), localtool.Dig(tpl, "Globals", "Function", name)} {
+		if v != nil {
+			return fmt.Sprint(v)
+		}
+	}
+	return def
 }
 
 // StartFunction runs function id of template.yaml under RIE, from its real

@@ -69,16 +69,7 @@ func (p *Process) Exited() (bool, error) {
 // Stop kills the process group and waits for the process. Safe to call
 // more than once.
 func (p *Process) Stop() {
-	p.stop.Do(func() {
-		select {
-		case <-p.exited:
-		default:
-			if err := syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-				_ = p.cmd.Process.Kill()
-			}
-			<-p.exited
-		}
-	})
+	p.stop.Do(p.Kill)
 }
 
 // FreeAddrs returns n loopback addresses (127.0.0.1:port) free a moment
@@ -100,4 +91,18 @@ func FreeAddrs(n int) ([]string, error) {
 		addrs = append(addrs, l.Addr().String())
 	}
 	return addrs, nil
+}
+
+// Kill kills the process group and waits for the process, as Stop does,
+// for a test that makes the process die.
+func (p *Process) Kill() {
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	if err := syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		_ = p.cmd.Process.Kill()
+	}
+	<-p.exited
 }

@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintln(stderr, "Démarrage de la pile hébergée (DynamoDB Local, versitygw, 5 fonctions sous RIE)…")
 	st, err := hostedlocal.Start(ctx, hostedlocal.Options{Addr: *addr, AccessKey: getenv("AWS_ACCESS_KEY_ID"),
 		SecretKey: getenv("AWS_SECRET_ACCESS_KEY"), Region: region, Web: os.DirFS(*web),
-		Log: slog.New(slog.NewTextHandler(stderr, nil)), Meter: *meter, Env: env})
+		Log: slog.New(slog.NewTextHandler(stderr, nil)), Meter: *meter, Env: env, Warm: true})
 	if err != nil {
 		return err
 	}
