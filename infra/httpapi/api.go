@@ -121,6 +121,7 @@ var Routes = []Route{
 	{"GET", SSOStartPath, "login"},
 	{"GET", SSOCallbackPath, "login"},
 	{"POST", SSOACSPath, "login"},
+	{"GET", SSOLogoutPath, "login"},
 }
 
 type api struct {

@@ -35,6 +35,7 @@ func (a *api) loginHandlers() map[string]http.HandlerFunc {
 		"GET " + SSOStartPath:    a.ssoStart,
 		"GET " + SSOCallbackPath: a.ssoCallback,
 		"POST " + SSOACSPath:     a.ssoCallback,
+		"GET " + SSOLogoutPath:   a.ssoLogout,
 	}
 }
 

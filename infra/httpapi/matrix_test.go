@@ -81,6 +81,7 @@ var (
 		"GET /login/sso/start":         anyone,
 		"GET /login/sso/callback":      anyone,
 		"POST /login/sso/acs":          anyone,
+		"GET /login/sso/logout":        anyone,
 	}
 )
 

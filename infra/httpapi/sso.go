@@ -35,6 +35,9 @@ const (
 	SSOStartPath    = "/login/sso/start"
 	SSOCallbackPath = "/login/sso/callback"
 	SSOACSPath      = "/login/sso/acs"
+	// SSOLogoutPath ends the provider's session after Sésame's own logout,
+	// where the provider's SingleLogout is on.
+	SSOLogoutPath = "/login/sso/logout"
 	// SSOEntityPath names Sésame as a SAML service provider (the audience
 	// of assertions); nothing is served there.
 	SSOEntityPath = "/login/sso/saml"
@@ -45,6 +48,15 @@ const SSOTimeout = 3 * time.Second
 
 // FlowCookie keeps the sealed flow between the start and the callback.
 const FlowCookie = "sesame_sso"
+
+// LogoutCookie keeps, sealed, what ending the provider's session needs
+// (the school, the provider, its logout hint); EntCookie, readable by the
+// pages, tells them to go through SSOLogoutPath after POST /logout. Both
+// are set only when the provider's SingleLogout is on.
+const (
+	LogoutCookie = "sesame_sso_logout"
+	EntCookie    = "sesame_ent"
+)
 
 // flowLifetime bounds the time spent at the provider.
 const flowLifetime = 10 * time.Minute
@@ -75,8 +87,13 @@ type Federation interface {
 	// Open returns the data sealed by Begin.
 	Open(key []byte, sealed string, now time.Time) (map[string]string, error)
 	// Finish checks the provider's callback r against the sealed flow and
-	// returns who signed in.
-	Finish(ctx context.Context, p sesame.IdentityProvider, e Endpoints, key []byte, sealed string, r *http.Request, now time.Time) (sesame.Identity, error)
+	// returns who signed in, and what a later logout at the provider needs.
+	Finish(ctx context.Context, p sesame.IdentityProvider, e Endpoints, key []byte, sealed string, r *http.Request, now time.Time) (id sesame.Identity, logoutHint map[string]string, err error)
+	// Seal seals data with key until expires (Open reads it back).
+	Seal(key []byte, data map[string]string, expires time.Time) (string, error)
+	// LogoutURL is where to send the browser to end the provider's session
+	// too (hint as Finish gave it).
+	LogoutURL(ctx context.Context, p sesame.IdentityProvider, e Endpoints, hint map[string]string) (string, error)
 }
 
 // Endpoints are Sésame's addresses a provider is told, as the browser
@@ -227,7 +244,7 @@ func (a *api) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		a.ssoRefuse(w, r, school, err)
 		return
 	}
-	id, err := fed.Finish(r.Context(), p, a.endpoints(r), key, c.Value, r, now)
+	id, hint, err := fed.Finish(r.Context(), p, a.endpoints(r), key, c.Value, r, now)
 	if err != nil {
 		a.svc.RefuseIdentity(r.Context(), school, err)
 		a.ssoRefuse(w, r, school, err)
@@ -243,8 +260,71 @@ func (a *api) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.setSignInCookies(w, r, res)
+	if p.SingleLogout {
+		a.keepLogoutHint(w, r, fed, key, school, p.ID, hint, now)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, "/accueil", http.StatusSeeOther)
+}
+
+// keepLogoutHint sets LogoutCookie and EntCookie for the session's life
+// at most. A hint that cannot be sealed only loses the provider's logout.
+func (a *api) keepLogoutHint(w http.ResponseWriter, r *http.Request, fed Federation, key []byte, school, provider string, hint map[string]string, now time.Time) {
+	data := map[string]string{"school": school, "provider": provider}
+	for k, v := range hint {
+		if v != "" {
+			data[k] = v
+		}
+	}
+	sealed, err := fed.Seal(key, data, now.Add(a.svc.Timing.Absolute))
+	if err != nil || len(sealed) > 3500 {
+		a.log.Warn("sso logout hint not kept", "school", school, "provider", provider, "bytes", len(sealed), "error", err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: LogoutCookie, Value: sealed, Path: Prefix + "/login/sso", HttpOnly: true,
+		Secure: a.secure(r), SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: EntCookie, Value: "1", Path: "/", Secure: a.secure(r), SameSite: http.SameSiteLaxMode})
+}
+
+// ssoLogout sends the browser, after Sésame's own logout (POST /logout),
+// to the provider's logout, which comes back to the sign-in page; without
+// a kept hint, straight to the sign-in page.
+func (a *api) ssoLogout(w http.ResponseWriter, r *http.Request) {
+	done := "/?raison=logged_out"
+	c, err := r.Cookie(LogoutCookie)
+	for _, name := range []string{LogoutCookie, EntCookie} {
+		path := "/"
+		if name == LogoutCookie {
+			path = Prefix + "/login/sso"
+		}
+		http.SetCookie(w, &http.Cookie{Name: name, Path: path, MaxAge: -1, Secure: a.secure(r), SameSite: http.SameSiteLaxMode})
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if err != nil || a.cfg.Federation == nil {
+		http.Redirect(w, r, done, http.StatusSeeOther)
+		return
+	}
+	fed, key, err := a.federation(r.Context())
+	var data map[string]string
+	if err == nil {
+		data, err = fed.Open(key, c.Value, a.svc.Clock.Now())
+	}
+	var p sesame.IdentityProvider
+	if err == nil {
+		infoOf(r).school = data["school"]
+		p, err = a.svc.ProviderForSignIn(r.Context(), data["school"], data["provider"])
+	}
+	var u string
+	if err == nil && p.SingleLogout {
+		u, err = fed.LogoutURL(r.Context(), p, a.endpoints(r), data)
+	}
+	if err != nil || u == "" {
+		// Sésame's session is already over: that is what matters.
+		a.log.Info("sso logout at the provider skipped", "error", err)
+		http.Redirect(w, r, done, http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, u, http.StatusSeeOther)
 }
 
 // ssoRefuse sends the browser back to the sign-in page with the code of

@@ -295,3 +295,41 @@ func mustLocation(t *testing.T, a rawAnswer) *url.URL {
 
 // cookies are the cookies a set.
 func (a rawAnswer) cookies() []*http.Cookie { return (&http.Response{Header: a.header}).Cookies() }
+
+// TestSSOSingleLogout: logging out always ends Sésame's session; where the
+// provider's SingleLogout is on, GET /login/sso/logout then sends the
+// browser to the provider's logout, which comes back to the sign-in page.
+func TestSSOSingleLogout(t *testing.T) {
+	eachStore(t, func(t *testing.T, st sesame.Backend) {
+		w := newSSOWorld(t, st, sesame.License{AdminSeats: 2, TeacherSeats: 30})
+		spr := w.spr()
+		for _, p := range ssoProviders(w.idp) {
+			if p["id"] == "educonnect" {
+				continue // SAML single logout needs a NameID; LemonLDAP's test SP asks for none
+			}
+			p["singleLogout"], p["version"] = true, 1
+			wantStatus(t, "single logout on "+p["id"].(string), spr.do("PUT", "/providers/"+p["id"].(string), p, nil), http.StatusOK, "")
+		}
+		for provider, want := range map[string]string{"ent": w.idp.CASURL() + "/logout?", "ent-oidc": w.idp.URL + "/", "educonnect": "/?raison=logged_out"} {
+			b := w.browser()
+			tr := w.ssoSignIn(b, w.uai, provider, "teacher", idp.User, idp.UserPassword)
+			marked := false
+			for _, c := range tr.answer.Cookies() {
+				marked = marked || (c.Name == httpapi.EntCookie && c.Value == "1" && !c.HttpOnly)
+			}
+			if marked != (provider != "educonnect") {
+				t.Fatalf("%s: the page's marker cookie set: %v", provider, marked)
+			}
+			wantStatus(t, provider+": logout", b.do("POST", "/logout", nil, nil), http.StatusNoContent, "")
+			out := b.raw("GET", httpapi.SSOLogoutPath, "", "")
+			if out.status != http.StatusSeeOther || !strings.HasPrefix(out.header.Get("Location"), want) {
+				t.Fatalf("%s: logout sent to %d %q, want %s…", provider, out.status, out.header.Get("Location"), want)
+			}
+			wantStatus(t, provider+": session over", b.do("GET", "/session", nil, nil), http.StatusUnauthorized, "unauthenticated")
+			// The hint is used once.
+			if again := b.raw("GET", httpapi.SSOLogoutPath, "", ""); again.header.Get("Location") != "/?raison=logged_out" {
+				t.Fatalf("%s: second logout sent to %q", provider, again.header.Get("Location"))
+			}
+		}
+	})
+}

@@ -89,18 +89,36 @@ func (f *Federation) Open(key []byte, sealed string, now time.Time) (map[string]
 }
 
 // Finish implements httpapi.Federation.
-func (f *Federation) Finish(ctx context.Context, p sesame.IdentityProvider, e httpapi.Endpoints, key []byte, sealed string, r *http.Request, now time.Time) (sesame.Identity, error) {
+func (f *Federation) Finish(ctx context.Context, p sesame.IdentityProvider, e httpapi.Endpoints, key []byte, sealed string, r *http.Request, now time.Time) (sesame.Identity, map[string]string, error) {
 	flow, err := sso.Open(key, sealed, now)
 	if err != nil {
-		return sesame.Identity{}, translate(p, err)
+		return sesame.Identity{}, nil, translate(p, err)
 	}
 	c := *f.client
 	c.Now = func() time.Time { return now }
 	id, err := c.Finish(ctx, config(p, e), flow, r)
 	if err != nil {
-		return sesame.Identity{}, translate(p, err)
+		return sesame.Identity{}, nil, translate(p, err)
 	}
-	return sesame.Identity{Subject: id.Subject, Attributes: id.Attributes, AssertionID: id.AssertionID, AssertionExpires: id.NotOnOrAfter}, nil
+	h := id.LogoutHint()
+	hint := map[string]string{"nameId": h.NameID, "nameIdFormat": h.NameIDFormat, "nameQualifier": h.NameQualifier,
+		"spNameQualifier": h.SPNameQualifier, "sessionIndex": h.SessionIndex, "idToken": h.IDToken}
+	return sesame.Identity{Subject: id.Subject, Attributes: id.Attributes, AssertionID: id.AssertionID, AssertionExpires: id.NotOnOrAfter}, hint, nil
+}
+
+// Seal implements httpapi.Federation.
+func (f *Federation) Seal(key []byte, data map[string]string, expires time.Time) (string, error) {
+	return sso.Seal(key, sso.Flow{Data: data}, expires)
+}
+
+// LogoutURL implements httpapi.Federation.
+func (f *Federation) LogoutURL(ctx context.Context, p sesame.IdentityProvider, e httpapi.Endpoints, hint map[string]string) (string, error) {
+	u, err := f.client.LogoutURL(ctx, config(p, e), sso.LogoutHint{NameID: hint["nameId"], NameIDFormat: hint["nameIdFormat"],
+		NameQualifier: hint["nameQualifier"], SPNameQualifier: hint["spNameQualifier"], SessionIndex: hint["sessionIndex"], IDToken: hint["idToken"]})
+	if err != nil {
+		return "", translate(p, err)
+	}
+	return u, nil
 }
 
 // translate turns an error of the protocol layer into the domain's:
