@@ -32,7 +32,9 @@ var notLinked = []string{
 }
 
 // maxBootstrap is the budget of a function's arm64 bootstrap, stripped.
-const maxBootstrap = 10_000_000
+// The login function's is larger: it alone links the SAML and OpenID
+// Connect libraries of the sign-in through a provider (infra/ssoweb).
+const maxBootstrap, maxLoginBootstrap = 10_000_000, 12_000_000
 
 // TestFunctionsLinkOnlyTheirNeeds checks each function's import graph as
 // `make build-<LogicalId>` builds it (arm64 Linux, lambda.norpc): none of
@@ -53,6 +55,9 @@ func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
 		forbidden := notLinked
 		if f.Dir != "recover" {
 			forbidden = slices.Concat(forbidden, []string{"github.com/sesame-ecole/sesame/infra/s3object", "github.com/sesame-ecole/sesame/functions/internal/s3trigger"})
+		}
+		if f.Dir != "login" {
+			forbidden = slices.Concat(forbidden, []string{"github.com/sesame-ecole/sesame/infra/sso", "github.com/sesame-ecole/sesame/infra/ssoweb"})
 		}
 		for _, d := range deps {
 			for _, bad := range forbidden {
@@ -101,8 +106,12 @@ func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s: %d bytes", f.LogicalID, st.Size())
-		if st.Size() > maxBootstrap {
-			t.Errorf("%s's bootstrap is %d bytes, over %d", f.LogicalID, st.Size(), maxBootstrap)
+		budget := int64(maxBootstrap)
+		if f.Dir == httpapi.Login.Name {
+			budget = maxLoginBootstrap
+		}
+		if st.Size() > budget {
+			t.Errorf("%s's bootstrap is %d bytes, over %d", f.LogicalID, st.Size(), budget)
 		}
 	}
 }

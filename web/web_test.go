@@ -23,6 +23,7 @@ import (
 	"github.com/sesame-ecole/sesame/infra/bolt"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
 	"github.com/sesame-ecole/sesame/infra/password"
+	"github.com/sesame-ecole/sesame/infra/ssoweb"
 	"github.com/sesame-ecole/sesame/infra/testenv"
 	"github.com/sesame-ecole/sesame/infra/uploads"
 	"github.com/sesame-ecole/sesame/web"
@@ -113,7 +114,7 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 		t.Fatalf("uploads.NewDir: %v", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", httpapi.New(httpapi.Config{Service: svc, Uploads: up}))
+	mux.Handle("/api/v1/", httpapi.New(httpapi.Config{Service: svc, Uploads: up, Federation: ssoweb.New(nil)}))
 	mux.Handle("/", pages)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

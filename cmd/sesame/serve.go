@@ -17,6 +17,7 @@ import (
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/app"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
+	"github.com/sesame-ecole/sesame/infra/ssoweb"
 )
 
 func cmdServe(ctx context.Context, e env, args []string) error {
@@ -96,7 +97,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	srv := &http.Server{
 		Handler: app.Handler(svc, httpapi.Config{Logger: logger, Secure: tlsConfig != nil, Uploads: up,
-			PublicOrigins: origins, TrustedProxies: proxies.v}),
+			PublicOrigins: origins, TrustedProxies: proxies.v, Federation: ssoweb.New(nil)}),
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,

@@ -1,5 +1,6 @@
 // Command login is the Lambda function that signs users in: POST /api/v1/login
-// (see httpapi.Routes). It only wires: configuration, store, handler,
+// and the sign-in through the school's identity provider (see
+// httpapi.Routes), the only function that links the protocol layer. It only wires: configuration, store, handler,
 // lambda.Start, all in functions/internal/fn.
 package main
 
@@ -10,10 +11,11 @@ import (
 
 	"github.com/sesame-ecole/sesame/functions/internal/fn"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
+	"github.com/sesame-ecole/sesame/infra/ssoweb"
 )
 
 func main() {
-	if err := fn.Run(context.Background(), httpapi.Login, os.Getenv, os.Stdout); err != nil {
+	if err := fn.Run(context.Background(), httpapi.Login.With(ssoweb.New(nil)), os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

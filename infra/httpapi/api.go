@@ -57,6 +57,10 @@ type Config struct {
 	// function serves (Route.Function); the others answer 404 not_found,
 	// as unknown routes do. Empty: every route (the single server).
 	Function string
+	// Federation signs people in through the schools' identity providers
+	// (infra/ssoweb; nil: those routes answer 501 not_configured, unless
+	// the Function brings one, see Function.With).
+	Federation Federation
 }
 
 // Route is one route of the API and the Lambda function that serves it
@@ -114,6 +118,10 @@ var Routes = []Route{
 	{"PUT", "/providers/{id}", "admin"},
 	{"DELETE", "/providers/{id}", "admin"},
 	{"GET", "/login/providers", "login"},
+	{"GET", SSOStartPath, "login"},
+	{"GET", SSOCallbackPath, "login"},
+	{"POST", SSOACSPath, "login"},
+	{"GET", SSOLogoutPath, "login"},
 }
 
 type api struct {
@@ -121,6 +129,7 @@ type api struct {
 	svc  *sesame.Service
 	log  *slog.Logger
 	site site
+	sso  ssoState
 }
 
 // New returns the API as one http.Handler serving Prefix: every route
@@ -149,6 +158,11 @@ func NewFunction(cfg Config, f Function) http.Handler {
 func newAPI(cfg Config, fs []Function) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	for _, f := range fs {
+		if cfg.Federation == nil && f.federation != nil {
+			cfg.Federation = f.federation
+		}
 	}
 	a := &api{cfg: cfg, svc: cfg.Service, log: cfg.Logger, site: newSite(cfg)}
 	handlers := map[string]http.HandlerFunc{}
@@ -240,7 +254,7 @@ func (a *api) wrap(route string, h http.HandlerFunc) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		rec.Header().Set("X-Request-Id", id)
-		if err := a.guard(r); err != nil {
+		if err := a.guard(r); err != nil && !(ssoExempt(route, r) && a.originSecretOK(r)) {
 			writeError(rec, r, err)
 		} else {
 			h(rec, r)
@@ -266,8 +280,12 @@ func (a *api) wrap(route string, h http.HandlerFunc) http.Handler {
 // accepted are the content types a non-GET request may carry.
 var accepted = map[string]bool{"application/json": true, "application/zip": true, "application/octet-stream": true}
 
+func (a *api) originSecretOK(r *http.Request) bool {
+	return a.cfg.OriginSecret == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Origin-Secret")), []byte(a.cfg.OriginSecret)) == 1
+}
+
 func (a *api) guard(r *http.Request) error {
-	if a.cfg.OriginSecret != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Origin-Secret")), []byte(a.cfg.OriginSecret)) != 1 {
+	if !a.originSecretOK(r) {
 		return &apiError{status: http.StatusForbidden, code: codeDirect, message: "Accès direct refusé : passez par l'adresse du site."}
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {

@@ -67,6 +67,9 @@ var statusOf = map[string]int{
 	sesame.CodeProviderForbidden:   http.StatusForbidden,
 	sesame.CodeAssertionReplayed:   http.StatusUnauthorized,
 	sesame.CodeProviderUnavailable: http.StatusServiceUnavailable,
+	codeResponseRefused:            http.StatusBadRequest,
+	codeCancelled:                  http.StatusBadRequest,
+	codeMisconfigured:              http.StatusBadGateway,
 }
 
 // statusClientClosed answers a request whose client went away (nobody

@@ -11,15 +11,17 @@ import "net/http"
 type Function struct {
 	Name     string
 	handlers func(*api) map[string]http.HandlerFunc
+	// federation is the login function's protocol layer (With).
+	federation Federation
 }
 
 // The five functions of the hosted deployment (functions/<Name>).
 var (
-	Login     = Function{"login", (*api).loginHandlers}
-	Seats     = Function{"seats", (*api).seatsHandlers}
-	Authorize = Function{"authorize", (*api).authorizeHandlers}
-	Recover   = Function{"recover", (*api).recoverHandlers}
-	Admin     = Function{"admin", (*api).adminHandlers}
+	Login     = Function{Name: "login", handlers: (*api).loginHandlers}
+	Seats     = Function{Name: "seats", handlers: (*api).seatsHandlers}
+	Authorize = Function{Name: "authorize", handlers: (*api).authorizeHandlers}
+	Recover   = Function{Name: "recover", handlers: (*api).recoverHandlers}
+	Admin     = Function{Name: "admin", handlers: (*api).adminHandlers}
 )
 
 // Functions returns the five functions. Only New and tests call it: a
@@ -28,8 +30,12 @@ func Functions() []Function { return []Function{Login, Seats, Authorize, Recover
 
 func (a *api) loginHandlers() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
-		"POST /login":          a.login,
-		"GET /login/providers": a.signInProviders,
+		"POST /login":            a.login,
+		"GET /login/providers":   a.signInProviders,
+		"GET " + SSOStartPath:    a.ssoStart,
+		"GET " + SSOCallbackPath: a.ssoCallback,
+		"POST " + SSOACSPath:     a.ssoCallback,
+		"GET " + SSOLogoutPath:   a.ssoLogout,
 	}
 }
 

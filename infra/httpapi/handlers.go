@@ -35,10 +35,18 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	a.setSignInCookies(w, r, res)
+	writeJSON(w, http.StatusOK, sessionJSON(res.View))
+}
+
+// setSignInCookies sets what a sign-in gives the browser, by password or
+// through a provider: the session, and the device cookie that the next
+// sign-in of this account sends (its Path covers POST /login and the
+// provider's callbacks under /login/sso).
+func (a *api) setSignInCookies(w http.ResponseWriter, r *http.Request, res sesame.LoginResult) {
 	a.setSessionCookie(w, r, res.Token, 0)
 	http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: res.Device, Path: Prefix + "/login",
 		MaxAge: 400 * 24 * 3600, HttpOnly: true, Secure: a.secure(r), SameSite: http.SameSiteStrictMode})
-	writeJSON(w, http.StatusOK, sessionJSON(res.View))
 }
 
 func (a *api) session(w http.ResponseWriter, r *http.Request) {

@@ -17,6 +17,7 @@ import (
 	"github.com/sesame-ecole/sesame/infra/dynamolocal"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
 	"github.com/sesame-ecole/sesame/infra/password"
+	"github.com/sesame-ecole/sesame/infra/ssoweb"
 	"github.com/sesame-ecole/sesame/infra/storetest"
 	"github.com/sesame-ecole/sesame/infra/storetest/stores"
 	"github.com/sesame-ecole/sesame/infra/uploads"
@@ -56,7 +57,7 @@ func newWorld(t *testing.T, st sesame.Backend, uai string, lic sesame.License) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{Service: svc, Uploads: up}))
+	srv := httptest.NewServer(httpapi.New(httpapi.Config{Service: svc, Uploads: up, Federation: ssoweb.New(nil)}))
 	t.Cleanup(srv.Close)
 	w := &world{t: t, svc: svc, srv: srv, clock: clock, uai: uai, year: "2026-2027"}
 	_, err = svc.CreateSchool(context.Background(), sesame.NewSchool{UAI: uai, Name: "Collège " + uai, Year: w.year,
@@ -85,7 +86,10 @@ type browser struct {
 
 func (w *world) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{w: w, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	// Redirects (the sign-in through a provider) are answers to look at,
+	// not to follow.
+	return &browser{w: w, http: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // answer is a decoded JSON answer.
@@ -142,7 +146,7 @@ func (b *browser) do(method, path string, body any, hdr map[string]string) answe
 	a := answer{status: res.StatusCode, header: res.Header}
 	if len(raw) > 0 && raw[0] == '[' {
 		_ = json.Unmarshal(raw, &a.list)
-	} else if len(raw) > 0 {
+	} else if len(raw) > 0 && !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") && res.StatusCode/100 != 3 {
 		if err := json.Unmarshal(raw, &a.body); err != nil {
 			b.w.t.Fatalf("%s %s: answer is not JSON: %q", method, path, raw)
 		}

@@ -78,6 +78,10 @@ var (
 		"PUT /providers/{id}":          sprOnly,
 		"DELETE /providers/{id}":       sprOnly,
 		"GET /login/providers":         anyone,
+		"GET /login/sso/start":         anyone,
+		"GET /login/sso/callback":      anyone,
+		"POST /login/sso/acs":          anyone,
+		"GET /login/sso/logout":        anyone,
 	}
 )
 
@@ -151,6 +155,10 @@ func matrixBody(rt httpapi.Route, role, group string, vsGrants []string) (path s
 		path += "?version=2"
 	case "GET /login/providers":
 		path += "?school=0751234A"
+	case "GET /login/sso/start":
+		path += "?school=0751234A&provider=ent&mode=teacher"
+	case "POST /login/sso/acs":
+		ct = "application/x-www-form-urlencoded"
 	}
 	return path, body, ct
 }

@@ -1,6 +1,7 @@
 /* Sésame — the sign-in page (/).
    Shows why the last session ended (?raison=…&duree=…), signs in with
-   POST /api/v1/login and explains every refusal in French. */
+   POST /api/v1/login or through the school's ENT (GET
+   /api/v1/login/sso/start) and explains every refusal in French. */
 'use strict';
 
 (function () {
@@ -56,9 +57,31 @@
     missing: 'info',
   };
 
+  // Refusals of a sign-in through the school's ENT (GET
+  // /api/v1/login/sso/callback sends the browser back with ?raison=<code>).
+  const ssoRefusals = {
+    identity_unknown: 'Votre compte de l\u2019ENT n\u2019est relié à aucun compte Sésame de l\u2019établissement. Demandez au superviseur (SPR) de renseigner votre identifiant ENT.',
+    provider_forbidden: 'Votre type de compte ne peut pas se connecter par ce service. Utilisez votre identifiant et votre mot de passe Sésame.',
+    assertion_replayed: 'Cette réponse du service de connexion a déjà servi. Recommencez la connexion.',
+    provider_unavailable: 'Le service de connexion de l\u2019établissement ne répond pas. Réessayez dans quelques instants, ou connectez-vous avec votre identifiant et votre mot de passe Sésame.',
+    response_refused: 'La réponse du service de connexion a été refusée (connexion trop longue, ouverte dans un autre navigateur, ou réponse non valable). Recommencez la connexion.',
+    cancelled: 'La connexion a été annulée sur le service de connexion.',
+    provider_misconfigured: 'Le service de connexion de l\u2019établissement est mal réglé. Prévenez le superviseur (SPR).',
+    seats_exhausted: 'Toutes les connexions de ce mode sont occupées. Réessayez plus tard, ou demandez au superviseur (SPR) d\u2019en libérer une.',
+    account_disabled: 'Votre compte Sésame est désactivé. Adressez-vous au superviseur (SPR).',
+    mode_forbidden: 'Votre compte ne peut pas entrer dans ce mode. Choisissez un autre mode de connexion.',
+    not_found: 'Ce service de connexion n\u2019existe pas pour cet établissement.',
+  };
+
   function showReason() {
     const q = new URLSearchParams(window.location.search);
     const reason = q.get('raison');
+    if (reason && Object.hasOwn(ssoRefusals, reason)) {
+      const box = S.alertBox(reasonRegion, 'error', [ssoRefusals[reason]]);
+      box.id = 'raison-message';
+      box.dataset.reason = reason;
+      return;
+    }
     if (!reason || !Object.hasOwn(reasons, reason)) return;
     let text = reasons[reason];
     if (reason === 'idle_timeout') {
@@ -301,6 +324,46 @@
   });
   toggle.setAttribute('aria-label', 'Afficher le mot de passe');
 
+  /* ---- The school's ENT (GET /api/v1/login/providers) ---- */
+
+  const ent = $('ent');
+  const entChoices = $('ent-choix');
+  let entSchool = '';
+
+  async function loadProviders() {
+    const school = fields.school.value.trim().toUpperCase();
+    if (school === entSchool) return;
+    entSchool = school;
+    entChoices.replaceChildren();
+    ent.hidden = true;
+    if (!/^[0-9]{7}[A-Z]$/.test(school)) return;
+    let items = [];
+    try {
+      const res = await fetch('/api/v1/login/providers?school=' + encodeURIComponent(school), { headers: { Accept: 'application/json' } });
+      if (!res.ok) return;
+      items = (await res.json()).items || [];
+    } catch (e) {
+      return; /* the password sign-in still works */
+    }
+    if (school !== entSchool) return;
+    for (const p of items) {
+      const b = h('button', { type: 'button', class: 'button button-block button-quiet', 'aria-describedby': 'ent-hint' },
+        'Se connecter avec ' + p.displayName);
+      b.dataset.provider = p.id;
+      b.addEventListener('click', () => leaveFor(school, p.id));
+      entChoices.append(b);
+    }
+    ent.hidden = items.length === 0;
+  }
+
+  // leaveFor goes to the provider with the mode chosen here.
+  function leaveFor(school, provider) {
+    store(SCHOOL_KEY, school);
+    store(MODE_KEY, fields.mode.value);
+    const q = new URLSearchParams({ school, provider, mode: fields.mode.value, access: access() });
+    window.location.assign('/api/v1/login/sso/start?' + q.toString());
+  }
+
   /* ---- Start ---- */
 
   const school = stored(SCHOOL_KEY);
@@ -313,7 +376,10 @@
   for (const input of Object.values(fields)) {
     input.addEventListener('input', () => markInvalid(input, false));
   }
+  fields.school.addEventListener('change', loadProviders);
+  fields.school.addEventListener('input', loadProviders);
   syncAccess();
   showReason();
+  loadProviders();
   (fields.school.value ? fields.login : fields.school).focus();
 })();

@@ -374,6 +374,12 @@
     } catch (e) {
       /* nothing to forget */
     }
+    // Signed in through an ENT whose single logout the SPR turned on: end
+    // the ENT's session too, which comes back to the sign-in page.
+    if (document.cookie.split('; ').includes('sesame_ent=1')) {
+      window.location.replace('/api/v1/login/sso/logout');
+      return;
+    }
     leave('logged_out');
   }
 
