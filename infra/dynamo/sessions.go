@@ -1112,32 +1112,16 @@ func (s *Store) batchGet(ctx context.Context, pks []string) (map[string]sessionR
 		for i, pk := range chunk {
 			keys[i] = key(pk, skSession)
 		}
-		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt > 0 {
-				if attempt > s.attempts {
-					return nil, errGaveUp
-				}
-				if err := s.pause(ctx, attempt); err != nil {
-					return nil, err
-				}
+		err := s.batchGetItems(ctx, keys, func(item map[string]types.AttributeValue) error {
+			var r sessionRecord
+			if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+				return fmt.Errorf("dynamo: decoding session: %w", err)
 			}
-			var out *dynamodb.BatchGetItemOutput
-			err := s.read(ctx, func() (err error) {
-				out, err = s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-				return err
-			})
-			if err != nil {
-				return nil, err
-			}
-			for _, item := range out.Responses[s.table] {
-				var r sessionRecord
-				if err := attributevalue.UnmarshalMap(item, &r); err != nil {
-					return nil, fmt.Errorf("dynamo: decoding session: %w", err)
-				}
-				found[r.PK] = r
-			}
-			req = out.UnprocessedKeys
+			found[r.PK] = r
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return found, nil

@@ -236,8 +236,7 @@ func (s *Store) getPair(ctx context.Context, k1 map[string]types.AttributeValue,
 
 // getMany reads items of the table (at most 100, distinct) in one
 // BatchGetItem, with strongly consistent reads, each into its out, and
-// reports which exist. Keys left unprocessed are asked for again after a
-// pause.
+// reports which exist.
 func (s *Store) getMany(ctx context.Context, keys []map[string]types.AttributeValue, outs []any) ([]bool, error) {
 	id := func(k map[string]types.AttributeValue) string {
 		pk, _ := k[attrPK].(*types.AttributeValueMemberS)
@@ -249,14 +248,35 @@ func (s *Store) getMany(ctx context.Context, keys []map[string]types.AttributeVa
 		at[id(k)] = i
 	}
 	found := make([]bool, len(keys))
+	err := s.batchGetItems(ctx, keys, func(item map[string]types.AttributeValue) error {
+		i, ok := at[id(item)]
+		if !ok {
+			return nil
+		}
+		if err := attributevalue.UnmarshalMap(item, outs[i]); err != nil {
+			return fmt.Errorf("dynamo: decoding item: %w", err)
+		}
+		found[i] = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return found, nil
+}
+
+// batchGetItems reads items of the table (at most 100, distinct) with
+// strongly consistent reads, handing each one found to each. Keys left
+// unprocessed are asked for again after a pause.
+func (s *Store) batchGetItems(ctx context.Context, keys []map[string]types.AttributeValue, each func(map[string]types.AttributeValue) error) error {
 	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 	for attempt := 0; len(req) > 0; attempt++ {
 		if attempt > 0 {
 			if attempt > s.attempts {
-				return nil, errGaveUp
+				return errGaveUp
 			}
 			if err := s.pause(ctx, attempt); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		var res *dynamodb.BatchGetItemOutput
@@ -264,21 +284,16 @@ func (s *Store) getMany(ctx context.Context, keys []map[string]types.AttributeVa
 			res, err = s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 			return err
 		}); err != nil {
-			return nil, err
+			return err
 		}
 		for _, item := range res.Responses[s.table] {
-			i, ok := at[id(item)]
-			if !ok {
-				continue
+			if err := each(item); err != nil {
+				return err
 			}
-			if err := attributevalue.UnmarshalMap(item, outs[i]); err != nil {
-				return nil, fmt.Errorf("dynamo: decoding item: %w", err)
-			}
-			found[i] = true
 		}
 		req = res.UnprocessedKeys
 	}
-	return found, nil
+	return nil
 }
 
 // read runs a read, and runs it again after a pause while it fails for a
