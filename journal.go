@@ -283,13 +283,15 @@ type JournalPage struct {
 }
 
 // UsageNote is what one sign-in tells the seat usage of its day: the
-// number of seats held in the pool just after it was admitted, or one
-// refusal because the pool was full.
+// number of seats held in the pool just after it was admitted, one
+// refusal because the pool was full, or, for a session that takes no
+// seat, one sign-in.
 type UsageNote struct {
 	Day     string // YYYY-MM-DD, in UsageZone
 	Pool    Pool
 	Held    int // raises the day's peak when higher
 	Refused int // added to the day's refusals
+	SignIns int // added to the day's sign-ins without a seat
 }
 
 // Validate checks the day, the pool and the counts of a usage note.
@@ -300,8 +302,8 @@ func (n UsageNote) Validate() error {
 	if !n.Pool.Valid() {
 		return Invalid("pool", "Le groupe de places « %s » n'existe pas.", n.Pool)
 	}
-	if n.Held < 0 || n.Refused < 0 {
-		return Invalid("usage", "Les places occupées et les refus ne peuvent pas être négatifs.")
+	if n.Held < 0 || n.Refused < 0 || n.SignIns < 0 {
+		return Invalid("usage", "Les places occupées, les refus et les connexions ne peuvent pas être négatifs.")
 	}
 	return nil
 }
@@ -312,6 +314,10 @@ type UsageDay struct {
 	Pool    Pool
 	Peak    int // most seats held at once (as seen at admissions)
 	Refused int // sign-ins refused because the pool was full
+	// SignIns counts the day's sign-ins into the pool of sessions that
+	// take no seat (an unlimited pool, consultation, the SPR): they hold
+	// no lease, so they leave no peak.
+	SignIns int
 }
 
 // UsageZone is where usage days begin and end: the schools' time in

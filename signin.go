@@ -375,10 +375,11 @@ func (s *Service) open(ctx context.Context, key BaseKey, u User, group *Profile,
 
 // admission is what the admission of sess writes with it: the account's
 // counters deleted (the password was right) and the sign-in's journal
-// entry, and the seats it counts, for the pool's usage of the day.
+// entry, and the seats it counts (or, without a seat, the sign-in), for
+// the pool's usage of the day.
 func (s *Service) admission(a *attempt, u User, sess Session) AdmissionWrites {
 	w := AdmissionWrites{Seat: a.seat}
-	if sess.Pool != "" {
+	if sess.EntryPool() != "" { // the SPR counts in no pool
 		w.UsageDay = Day(a.now)
 	}
 	for _, r := range a.reserved {

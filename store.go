@@ -97,8 +97,9 @@ type Store interface {
 	// ErrNotFound if the base does not exist.
 	CountJournal(ctx context.Context, k BaseKey, e JournalEntry) error
 	// NoteUsage adds n to the seat usage of its day and pool, atomically:
-	// the peak becomes max(peak, n.Held) and n.Refused is added to the
-	// refusals.
+	// the peak becomes max(peak, n.Held), n.Refused is added to the
+	// refusals and n.SignIns to the sign-ins. A backend may spread the
+	// sign-ins over several records (no hot item); ListUsage sums them.
 	NoteUsage(ctx context.Context, k BaseKey, n UsageNote) error
 	// ListUsage returns the usage of the days from..to (YYYY-MM-DD, both
 	// included), by day then in the order of Pools. Days and pools with
@@ -223,8 +224,11 @@ type AdmissionWrites struct {
 	// Journal, when set, is the sign-in's journal entry (its ID set), added
 	// to the session's base journal as AppendJournal would.
 	Journal *JournalEntry
-	// UsageDay, when set, notes the seats the admission counts (Lease.Held)
-	// in the pool's usage of that day, as NoteUsage would.
+	// UsageDay, when set, notes the admission in the usage of that day,
+	// as NoteUsage would: for a session that holds a seat, the seats it
+	// counts (Lease.Held) in its pool's peak; for one that takes none
+	// (Pool ""), one sign-in in its EntryPool (never ""), without a
+	// pool-wide hot item.
 	UsageDay string
 	// Seat is the pool as ReadSignIn found it, when it did: a read that
 	// may guide the admission's first try, never decide it.

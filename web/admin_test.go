@@ -499,6 +499,11 @@ func TestJournalAndUsage(t *testing.T) {
 	for range 50 {
 		s.apiLogin(t, "mdurand", userPass, "teacher", "")
 	}
+	// A student, twice: the student space takes no seat.
+	s.addUser(t, "lmartin", "student", "Léa Martin", "")
+	for range 2 {
+		s.apiLogin(t, "lmartin", userPass, "student", "")
+	}
 
 	signIn(t, s, tab, uai, sprLogin, sprPass, "admin", "modify")
 	waitHome(t, tab)
@@ -599,19 +604,24 @@ func TestJournalAndUsage(t *testing.T) {
 	// teachers' had room.
 	waitFor(t, tab, `document.querySelector('#days tbody tr[data-pool="admin-modify"]')`)
 	screenshot(t, tab, "journal-places")
-	type day struct{ Peak, Limit, Refused, State string }
+	type day struct{ Peak, Limit, Refused, SignIns, State string }
 	usage := func(pool string) day {
 		d := eval[day](t, tab, `(() => { const tr = document.querySelector('#days tbody tr[data-pool="`+pool+`"]');
-			return {Peak: tr.cells[2].innerText, Limit: tr.cells[3].innerText, Refused: tr.cells[4].innerText, State: tr.cells[5].innerText}; })()`)
+			return {Peak: tr.cells[2].innerText, Limit: tr.cells[3].innerText, Refused: tr.cells[4].innerText,
+				SignIns: tr.cells[5].innerText, State: tr.cells[6].innerText}; })()`)
 		d.State = norm(d.State)
 		return d
 	}
-	if got := usage("admin-modify"); got != (day{"4", "4", "1", "1 refus"}) {
+	if got := usage("admin-modify"); got != (day{"4", "4", "1", "0", "1 refus"}) {
 		t.Errorf("admin-modify usage %+v", got)
 	}
-	if got := usage("teacher"); got != (day{"1", "30", "0", "places libres"}) {
+	if got := usage("teacher"); got != (day{"1", "30", "0", "0", "places libres"}) {
 		t.Errorf("teacher usage %+v", got)
 	}
+	if got := usage("student"); got != (day{"0", "sans limite", "0", "2", "sans limite"}) {
+		t.Errorf("student usage %+v", got)
+	}
+	contains(t, "verdict", text(t, tab, `#verdicts [data-pool="student"]`), "2 connexions sur la période, sans place à réserver (sans limite).")
 	contains(t, "verdict", text(t, tab, `#verdicts [data-pool="admin-modify"]`), "au plus 4 connexions simultanées pour 4 places.", "1 connexion refusée faute de place, 1 jour complet : la licence est trop juste.")
 	contains(t, "verdict", text(t, tab, `#verdicts [data-pool="teacher"]`), "au plus 1 connexion simultanée pour 30 places. La licence suffit.")
 }

@@ -619,9 +619,9 @@ func cmdUsage(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(e.stdout, "Aucune connexion notée sur cette période.")
 		return nil
 	}
-	t := newTable(e.stdout, "JOUR", "CONNEXIONS", "PIC", "LIMITE", "REFUSÉES (COMPLET)")
+	t := newTable(e.stdout, "JOUR", "CONNEXIONS", "PIC", "LIMITE", "REFUSÉES (COMPLET)", "SANS PLACE")
 	for _, d := range u.Days {
-		t.row(d.Day, d.Pool.Label(), strconv.Itoa(d.Peak), limitLabel(u.Limits[d.Pool]), strconv.Itoa(d.Refused))
+		t.row(d.Day, d.Pool.Label(), strconv.Itoa(d.Peak), limitLabel(u.Limits[d.Pool]), strconv.Itoa(d.Refused), strconv.Itoa(d.SignIns))
 	}
 	t.flush()
 	return nil

@@ -611,6 +611,9 @@ func TestUsageCommand(t *testing.T) {
 		if _, err := svc.Login(ctx, sesame.LoginRequest{School: uai, Login: "prof.dubois", Password: pw, Mode: "teacher"}); !errors.Is(err, sesame.ErrSeatsExhausted) {
 			t.Fatalf("second teacher with one seat: %v", err)
 		}
+		if _, err := svc.Login(ctx, sesame.LoginRequest{School: uai, Login: "eleve.durand", Password: pw, Mode: "student"}); err != nil {
+			t.Fatal(err)
+		}
 	})
 	today := sesame.Day(time.Now())
 	out := adminCmd(t, store, "", []string{"usage"}).ok(t)
@@ -619,8 +622,8 @@ func TestUsageCommand(t *testing.T) {
 		t.Fatalf("stdout:\n%s", out)
 	}
 	rows := rowsOf(out)
-	if strings.Join(rows[1], "|") != "JOUR|CONNEXIONS|PIC|LIMITE|REFUSÉES (COMPLET)" || len(rows) != 3 ||
-		strings.Join(rows[2], "|") != today+"|mode enseignant|1|1|1" {
+	if strings.Join(rows[1], "|") != "JOUR|CONNEXIONS|PIC|LIMITE|REFUSÉES (COMPLET)|SANS PLACE" || len(rows) != 4 ||
+		strings.Join(rows[2], "|") != today+"|mode enseignant|1|1|1|0" || strings.Join(rows[3], "|") != today+"|"+sesame.PoolStudent.Label()+"|0|illimité|0|1" {
 		t.Fatalf("usage table:\n%s", out)
 	}
 	out = adminCmd(t, store, "", []string{"usage"}, "--from", "2026-01-01", "--to", "2026-01-31").ok(t)

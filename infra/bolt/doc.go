@@ -47,7 +47,7 @@
 //	  sessions              index of the base's open sessions: ID → 0x01
 //	  journal               entry ID (sesame.JournalID of At, then a suffix) → journal entry
 //	  journal-expiry        JournalID(ExpiresAt) + entry ID → entry ID: what Collect seeks
-//	  usage                 "<day>#<pool>" → the day's peak and refusals in the pool
+//	  usage                 "<day>#<pool>" → the day's peak, refusals and seat-less sign-ins in the pool
 //
 // The journal, journal-expiry and usage buckets are created by the first
 // write that needs them, so bases made before they existed work unchanged;

@@ -51,10 +51,11 @@ type usageRec struct {
 	Pool    string `json:"pool"`
 	Peak    int    `json:"peak"`
 	Refused int    `json:"refused"`
+	SignIns int    `json:"signIns,omitempty"`
 }
 
 func (r usageRec) domain() sesame.UsageDay {
-	return sesame.UsageDay{Day: r.Day, Pool: sesame.Pool(r.Pool), Peak: r.Peak, Refused: r.Refused}
+	return sesame.UsageDay{Day: r.Day, Pool: sesame.Pool(r.Pool), Peak: r.Peak, Refused: r.Refused, SignIns: r.SignIns}
 }
 
 func journalWhat(id string) string { return "L'entrée « " + id + " » du journal" }
@@ -197,7 +198,8 @@ func (s *Store) ListJournal(ctx context.Context, k sesame.BaseKey, q sesame.Jour
 }
 
 // NoteUsage raises the day's peak of the pool to n.Held and adds
-// n.Refused to its refusals, in one write transaction.
+// n.Refused to its refusals and n.SignIns to its sign-ins, in one write
+// transaction.
 func (s *Store) NoteUsage(ctx context.Context, k sesame.BaseKey, n sesame.UsageNote) error {
 	if err := n.Validate(); err != nil {
 		return fmt.Errorf("note usage in %s: %w", k, err)
@@ -226,6 +228,7 @@ func noteUsage(tx *bbolt.Tx, k sesame.BaseKey, n sesame.UsageNote) error {
 	}
 	r.Peak = max(r.Peak, n.Held)
 	r.Refused += n.Refused
+	r.SignIns += n.SignIns
 	return store(usage, key, r)
 }
 

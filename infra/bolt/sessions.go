@@ -222,8 +222,12 @@ func (s *Store) AdmitSession(ctx context.Context, sess sesame.Session, p sesame.
 			}
 			lease.Held = held(poolBucket(bb, sess.Pool), leases, login, p.Limit, now)
 		}
-		if lease.Held > 0 && w.UsageDay != "" {
-			if err := noteUsage(tx, sess.Base(), sesame.UsageNote{Day: w.UsageDay, Pool: sess.Pool, Held: lease.Held}); err != nil {
+		if w.UsageDay != "" {
+			n := sesame.UsageNote{Day: w.UsageDay, Pool: sess.Pool, Held: lease.Held}
+			if sess.Pool == "" {
+				n = sesame.UsageNote{Day: w.UsageDay, Pool: sess.EntryPool(), SignIns: 1}
+			}
+			if err := noteUsage(tx, sess.Base(), n); err != nil {
 				return err
 			}
 		}

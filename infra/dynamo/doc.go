@@ -24,6 +24,7 @@
 //	JOURNAL#<uai>#<year>        <entry ID>         journal entry: at, event, actor, subject (and their login
 //	                                               keys actorKey, subjectKey), …, expiresAt; ttl
 //	USAGE#<uai>#<year>          <day>#<pool>       seat usage of a day: peak (only grows), refused (adds up)
+//	USAGE#<uai>#<year>          <day>#<pool>#<nn>  sign-ins without a seat, shard nn of 16 (by session ID): signIns (adds up)
 //
 // A user item also holds search, its sesame.User.SearchText (folded login
 // and display name), rewritten by every write of the user.

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 
@@ -86,8 +87,11 @@ func (s *Store) journalTTL(e sesame.JournalEntry) int64 {
 }
 
 // usageRecord is the usage of one pool on one day. peak only grows (a
-// conditional SET), refused only adds up (ADD); either may be missing,
-// which reads as 0.
+// conditional SET), refused and signIns only add up (ADD); any may be
+// missing, which reads as 0. The sign-ins of sessions without a seat are
+// spread over usageShards items of their own ("<day>#<pool>#<shard>"), so
+// that a morning's rush into an unlimited pool writes no hot item;
+// ListUsage sums them.
 type usageRecord struct {
 	PK      string `dynamodbav:"PK"`
 	SK      string `dynamodbav:"SK"`
@@ -95,6 +99,26 @@ type usageRecord struct {
 	Pool    string `dynamodbav:"pool"`
 	Peak    int    `dynamodbav:"peak"`
 	Refused int    `dynamodbav:"refused"`
+	SignIns int    `dynamodbav:"signIns"`
+}
+
+// usageShards is how many items share the sign-ins of a pool's day.
+const usageShards = 16
+
+// usageShardSK is the sort key of one of the items that count the day's
+// sign-ins without a seat into pool: the shard is chosen by session ID.
+func usageShardSK(day string, pool sesame.Pool, session string) string {
+	h := fnv.New32a()
+	h.Write([]byte(session))
+	return fmt.Sprintf("%s#%s#%02d", day, pool, h.Sum32()%usageShards)
+}
+
+// countSignIn is the update that counts one sign-in without a seat,
+// session's, into pool's usage of day (see usageRecord).
+func (s *Store) countSignIn(k sesame.BaseKey, day string, pool sesame.Pool, session string) (*types.Update, error) {
+	return s.update(key(usagePK(k), usageShardSK(day, pool, session)),
+		expression.Set(expression.Name("day"), expression.Value(day)).Set(expression.Name("pool"), expression.Value(string(pool))).
+			Add(expression.Name("signIns"), expression.Value(1)), nil)
 }
 
 // AppendJournal adds e to the base's journal, with the same transaction
@@ -272,7 +296,8 @@ const maxQueryLimit = 1 << 16
 
 // NoteUsage raises the peak and adds the refusals of the day's item for
 // the pool, each with one UpdateItem that is atomic on its own: "ADD
-// refused :n" (also made for a note of nothing, so that the day shows),
+// refused :n" (and "signIns", to the day's own item; also made for a note
+// of nothing, so that the day shows),
 // and "SET peak = :held" on condition that the peak is missing or lower; a
 // failed condition means the peak is already as high, which is the max
 // wanted. It does not check that the base exists: the service notes usage
@@ -288,8 +313,12 @@ func (s *Store) NoteUsage(ctx context.Context, k sesame.BaseKey, n sesame.UsageN
 		return expression.Set(expression.Name("day"), expression.Value(n.Day)).
 			Set(expression.Name("pool"), expression.Value(string(n.Pool)))
 	}
-	if n.Refused > 0 || n.Held == 0 {
-		e, err := build(expression.NewBuilder().WithUpdate(labels().Add(expression.Name("refused"), expression.Value(n.Refused))))
+	if n.Refused > 0 || n.SignIns > 0 || n.Held == 0 {
+		u := labels().Add(expression.Name("refused"), expression.Value(n.Refused))
+		if n.SignIns > 0 {
+			u = u.Add(expression.Name("signIns"), expression.Value(n.SignIns))
+		}
+		e, err := build(expression.NewBuilder().WithUpdate(u))
 		if err != nil {
 			return fail(err)
 		}
@@ -346,7 +375,13 @@ func (s *Store) ListUsage(ctx context.Context, k sesame.BaseKey, from, to string
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return false, fmt.Errorf("dynamo: decoding usage: %w", err)
 		}
-		out = append(out, sesame.UsageDay{Day: r.Day, Pool: sesame.Pool(r.Pool), Peak: r.Peak, Refused: r.Refused})
+		d := sesame.UsageDay{Day: r.Day, Pool: sesame.Pool(r.Pool), Peak: r.Peak, Refused: r.Refused, SignIns: r.SignIns}
+		if n := len(out) - 1; n >= 0 && out[n].Day == d.Day && out[n].Pool == d.Pool {
+			// a shard of the same day and pool: its items sort together
+			out[n].Peak, out[n].Refused, out[n].SignIns = max(out[n].Peak, d.Peak), out[n].Refused+d.Refused, out[n].SignIns+d.SignIns
+			return false, nil
+		}
+		out = append(out, d)
 		return false, nil
 	})
 	if err != nil {

@@ -162,6 +162,13 @@ func (s *Store) AdmitSession(ctx context.Context, x sesame.Session, p sesame.Sea
 		return fail(err)
 	}
 	if x.Pool == "" {
+		if w.UsageDay != "" {
+			upd, err := s.countSignIn(x.Base(), w.UsageDay, x.EntryPool(), x.ID)
+			if err != nil {
+				return fail(err)
+			}
+			extra = append(extra, types.TransactWriteItem{Update: upd})
+		}
 		if err := s.openSessionOnly(ctx, x, extra); err != nil {
 			return fail(err)
 		}

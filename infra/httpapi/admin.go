@@ -363,7 +363,7 @@ func (a *api) usage(w http.ResponseWriter, r *http.Request) {
 	}
 	days := make([]map[string]any, len(u.Days))
 	for i, d := range u.Days {
-		days[i] = map[string]any{"day": d.Day, "pool": d.Pool, "peak": d.Peak, "refused": d.Refused}
+		days[i] = map[string]any{"day": d.Day, "pool": d.Pool, "peak": d.Peak, "refused": d.Refused, "signIns": d.SignIns}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"from": u.From, "to": u.To, "pools": pools, "days": days})
 }

@@ -183,18 +183,29 @@ func TestJournalAndUsage(t *testing.T) {
 			}
 		}
 
-		// Seat usage: the teacher pool's peak and its refusals today.
+		// Seat usage: the teacher pool's peak and its refusals today; the
+		// student space, where sessions take no seat, counts its sign-ins
+		// (two, from two devices); the SPR counts in no pool.
+		w.user("eleve", "student", "", "")
+		w.browser().mustLogin("eleve", "student", "")
+		w.browser().mustLogin("eleve", "student", "")
 		u := spr.do("GET", "/usage", nil, nil)
 		wantStatus(t, "usage", u, http.StatusOK, "")
 		today := sesame.Day(w.clock.Now())
-		var peak, refusals float64 = -1, -1
+		var peak, refusals, students float64 = -1, -1, -1
 		for _, d := range u.body["days"].([]any) {
-			if m := d.(map[string]any); m["day"] == today && m["pool"] == "teacher" {
+			m := d.(map[string]any)
+			switch {
+			case m["pool"] == "" || m["pool"] == nil:
+				t.Fatalf("usage of no pool: %v", m)
+			case m["day"] == today && m["pool"] == "teacher":
 				peak, refusals = m["peak"].(float64), m["refused"].(float64)
+			case m["day"] == today && m["pool"] == "student":
+				students = m["signIns"].(float64)
 			}
 		}
-		if peak != 1 || refusals != 1 {
-			t.Fatalf("teacher usage today: peak %v refused %v (%v)", peak, refusals, u.body)
+		if peak != 1 || refusals != 1 || students != 2 {
+			t.Fatalf("usage today: teacher peak %v refused %v, student sign-ins %v (%v)", peak, refusals, students, u.body)
 		}
 		for _, p := range u.body["pools"].([]any) {
 			if m := p.(map[string]any); m["pool"] == "teacher" && m["limit"] != 1.0 {

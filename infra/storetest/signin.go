@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/sesame-ecole/sesame"
@@ -83,6 +85,44 @@ func testSignIn(t *testing.T, st sesame.Backend) {
 			if !journaled(id) {
 				t.Fatalf("the admission's journal entry %s is missing", id)
 			}
+		}
+	})
+	t.Run("SignInsWithoutSeat", func(t *testing.T) {
+		// Sessions that take no seat leave no peak: their admissions count
+		// in the day's sign-ins of the pool they enter, all of them, when
+		// many come at once, and a refused one does not.
+		k := MustBase(t, st, NewUAI(), year, sesame.DefaultLicense)
+		day := sesame.Day(t0)
+		const n = 24
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		first := sesame.Session{}
+		for i := range n {
+			s := newSession(k, fmt.Sprintf("parent%02d", i), sesame.PoolParent, t0)
+			s.Pool = ""
+			if i == 0 {
+				first = s
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := st.AdmitSession(ctx, s, sesame.SeatPolicy{Lease: lease}, sesame.AdmissionWrites{UsageDay: day}, t0)
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			must(t, "AdmitSession without a seat", err)
+		}
+		_, err := st.AdmitSession(ctx, first, sesame.SeatPolicy{Lease: lease}, sesame.AdmissionWrites{UsageDay: day}, t0)
+		wantErr(t, "AdmitSession of a session that exists", err, sesame.ErrExists)
+		must(t, "NoteUsage", st.NoteUsage(ctx, k, sesame.UsageNote{Day: day, Pool: sesame.PoolParent, SignIns: 2, Refused: 1}))
+		days, err := st.ListUsage(ctx, k, day, day)
+		must(t, "ListUsage", err)
+		want := []sesame.UsageDay{{Day: day, Pool: sesame.PoolParent, Refused: 1, SignIns: n + 2}}
+		if !slices.Equal(days, want) {
+			t.Fatalf("ListUsage after %d sign-ins without a seat = %+v, want %+v", n, days, want)
 		}
 	})
 	t.Run("RefusalWritesNothing", func(t *testing.T) {

@@ -193,13 +193,17 @@
       if (!days.length) continue;
       const peak = Math.max(...days.map((d) => d.peak));
       const refused = days.reduce((n, d) => n + d.refused, 0);
+      const signIns = days.reduce((n, d) => n + (d.signIns || 0), 0);
       const limited = p.limit !== null && p.limit !== undefined;
       const full = limited ? days.filter((d) => p.limit > 0 && d.peak >= p.limit).length : 0;
       const label = S.poolLabel(p.pool);
       const name = label.charAt(0).toUpperCase() + label.slice(1);
       let text = name + NBSP + ': au plus ' + S.plural(peak, 'connexion simultanée', 'connexions simultanées');
       let kind = 'ok';
-      if (!limited) {
+      if (!limited && peak === 0) {
+        // Sessions without a seat leave no peak: their sign-ins are counted.
+        text = name + NBSP + ': ' + S.plural(signIns, 'connexion', 'connexions') + ' sur la période, sans place à réserver (sans limite).';
+      } else if (!limited) {
         text += ' (sans limite).';
       } else {
         text += ' pour ' + S.plural(p.limit, 'place', 'places') + '.';
@@ -240,6 +244,7 @@
           h('td', { class: 'num' }, String(d.peak)),
           h('td', { class: 'num' }, limitText(limit)),
           h('td', { class: 'num' }, String(d.refused)),
+          h('td', { class: 'num' }, String(d.signIns || 0)),
           h('td', {}, dayState(d, limit)));
       }));
       $('days').hidden = days.length === 0;
