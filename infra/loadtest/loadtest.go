@@ -128,8 +128,8 @@ type Config struct {
 	// server's idle limit ends their sessions in compressed time too.
 	Speed float64
 	// HeartbeatFromServer takes the heartbeat interval from the sign-in's
-	// answer (heartbeatSeconds, ÷ Speed), as the agent does; Heartbeat
-	// stays the interval when the answer has none.
+	// answer (reportSeconds, else heartbeatSeconds, ÷ Speed), as the agent
+	// does; Heartbeat stays the interval when the answer has none.
 	HeartbeatFromServer bool
 	// PageEvery, when set, is how often an active user loads a page: GET
 	// /session, then one authorize check; idle users load none. When 0,
@@ -707,8 +707,11 @@ type answer struct {
 	} `json:"idle"`
 	ExpiresAt    string `json:"expiresAt"`
 	LeaseSeconds int    `json:"leaseSeconds"`
-	// HeartbeatSeconds is the server's heartbeat rhythm.
+	// HeartbeatSeconds is the server's heartbeat rhythm; ReportSeconds
+	// how often this session's agent reports (the heartbeat for a seat
+	// holder, the long interval for a session without a seat).
 	HeartbeatSeconds int  `json:"heartbeatSeconds"`
+	ReportSeconds    int  `json:"reportSeconds"`
 	Allowed          bool `json:"allowed"`
 	Pools            []struct {
 		Pool  string `json:"pool"`
@@ -959,13 +962,18 @@ func (b *browser) work(ctx context.Context, signedIn time.Time, hb time.Duration
 	}
 }
 
-// interval is the heartbeat interval of a session the sign-in answered a.
+// interval is the heartbeat interval of a session the sign-in answered a:
+// how often its agent reports (reportSeconds), as the agent reads it.
 func (b *browser) interval(a answer) time.Duration {
 	cfg := b.r.cfg
-	if !cfg.HeartbeatFromServer || a.HeartbeatSeconds <= 0 {
+	every := a.ReportSeconds
+	if every <= 0 {
+		every = a.HeartbeatSeconds
+	}
+	if !cfg.HeartbeatFromServer || every <= 0 {
 		return cfg.Heartbeat
 	}
-	d := time.Duration(a.HeartbeatSeconds) * time.Second
+	d := time.Duration(every) * time.Second
 	if cfg.Speed > 0 {
 		d = time.Duration(float64(d) / cfg.Speed)
 	}
