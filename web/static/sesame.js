@@ -236,6 +236,22 @@
     return box;
   }
 
+  /** Marks a button busy (disabled, aria-busy) while its call runs, or not. */
+  function busy(button, on) {
+    if (!button) return;
+    button.disabled = on;
+    if (on) button.setAttribute('aria-busy', 'true');
+    else button.removeAttribute('aria-busy');
+  }
+
+  /** Marks a field refused (aria-invalid) until it is changed. */
+  function markInvalid(el) {
+    if (!el) return;
+    el.setAttribute('aria-invalid', 'true');
+    el.addEventListener('input', () => el.removeAttribute('aria-invalid'), { once: true });
+    el.addEventListener('change', () => el.removeAttribute('aria-invalid'), { once: true });
+  }
+
   /* ---- The session's rights ---- */
 
   /** Whether the session holds one of slugs (its "permissions" list). */
@@ -410,6 +426,8 @@
     append,
     $,
     alertBox,
+    busy,
+    markInvalid,
     can,
     showLinks,
     signedIn,

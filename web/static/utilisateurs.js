@@ -13,7 +13,7 @@
 
 (function () {
   const S = window.Sesame;
-  const { h, $, NBSP } = S;
+  const { h, $, NBSP, busy, markInvalid } = S;
 
   const PAGE = 50;
   const SPR_USERS = 'spr.utilisateurs';
@@ -105,13 +105,6 @@
   }
 
   /* ---- Errors ---- */
-
-  function markInvalid(el) {
-    if (!el) return;
-    el.setAttribute('aria-invalid', 'true');
-    el.addEventListener('input', () => el.removeAttribute('aria-invalid'), { once: true });
-    el.addEventListener('change', () => el.removeAttribute('aria-invalid'), { once: true });
-  }
 
   /** Explains a failed call; fields maps the API's error.field to inputs. */
   function failed(err, what, fields) {
@@ -403,13 +396,6 @@
     }
     renderEdit();
     $('h-edition').focus();
-  }
-
-  function busy(button, on) {
-    if (!button) return;
-    button.disabled = on;
-    if (on) button.setAttribute('aria-busy', 'true');
-    else button.removeAttribute('aria-busy');
   }
 
   /** Puts the saved account in place: the form and its row. */
