@@ -80,6 +80,7 @@
     get: (path) => call('GET', path),
     post: (path, body) => call('POST', path, body === undefined ? {} : body),
     patch: (path, body) => call('PATCH', path, body === undefined ? {} : body),
+    put: (path, body) => call('PUT', path, body === undefined ? {} : body),
     del: (path) => call('DELETE', path),
   };
 
