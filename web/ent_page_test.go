@@ -276,6 +276,21 @@ func TestENTPage(t *testing.T) {
 		click(t, tab, "#fermer")
 	})
 
+	t.Run("Journal", func(t *testing.T) {
+		// The journal offers the event type and shows the changes, never
+		// the secret.
+		do(t, tab, chromedp.Navigate(s.url+"/journal"))
+		waitPage(t, tab, "/journal")
+		choose(t, tab, "#event", string(sesame.EventProviderEdited))
+		click(t, tab, "#afficher")
+		waitFor(t, tab, `document.querySelectorAll('#entries tbody tr').length === 5`)
+		got := text(t, tab, "#entries tbody")
+		contains(t, "journal", got, "Connexion via l'ENT modifiée", "(OpenID Connect) ajouté", "(CAS) ajouté", "(CAS) supprimé")
+		if strings.Contains(eval[string](t, tab, `document.documentElement.outerHTML`), secret) {
+			t.Error("the journal page holds the client secret")
+		}
+	})
+
 	t.Run("Refused", func(t *testing.T) {
 		for _, who := range []struct{ login, mode string }{{"mdurand", "teacher"}, {"vsco", "vie-scolaire"}} {
 			other := newTab(t, tab)

@@ -171,7 +171,7 @@ type entry struct{ key, value string }
 // Labels returns libelles.js: window.SesameLabels, the domain's labels and
 // the small rules the pages need, read from package sesame.
 func Labels() []byte {
-	var modes, accesses, pools, kinds, profileModes, defaultProfiles, reasons []entry
+	var modes, accesses, pools, kinds, profileModes, defaultProfiles, reasons, events []entry
 	for _, m := range sesame.Modes {
 		modes = append(modes, entry{string(m), m.Label()})
 	}
@@ -193,6 +193,9 @@ func Labels() []byte {
 	for _, r := range sesame.EndReasons {
 		reasons = append(reasons, entry{string(r), Typography(r.Message())})
 	}
+	for _, e := range sesame.Events {
+		events = append(events, entry{string(e), Typography(e.Label())})
+	}
 	var b bytes.Buffer
 	b.WriteString(`/* Sésame — the domain's French labels and small rules, for the page
    scripts. GENERATED from package sesame by ` + "`go generate ./web`" + `
@@ -203,7 +206,8 @@ func Labels() []byte {
    profileModes: Kind.ProfileMode, the mode whose profiles an account of
    that kind belongs to (kinds without one are absent);
    defaultProfiles: DefaultProfileFor, the profile a new account gets;
-   reasons: EndReason.Message, why a session ended (the API's 401 reasons).
+   reasons: EndReason.Message, why a session ended (the API's 401 reasons);
+   events: Event.Label, the journal's event types, in their order.
 
    Loaded first, with defer, by every page; exposes window.SesameLabels. */
 'use strict';
@@ -224,6 +228,7 @@ window.SesameLabels = Object.freeze({
 	object("profileModes", profileModes)
 	object("defaultProfiles", defaultProfiles)
 	object("reasons", reasons)
+	object("events", events)
 	b.WriteString("});\n")
 	return b.Bytes()
 }
