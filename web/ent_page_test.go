@@ -93,8 +93,8 @@ func waitRow(t *testing.T, tab context.Context, id string) {
 	waitFor(t, tab, `document.querySelector('#providers tr[data-id="`+id+`"]')`)
 }
 
-// TestENTPage: the SPR adds a CAS provider and an OpenID Connect provider
-// with its client secret, sees them listed, edits one without typing its
+// TestENTPage: the SPR adds a CAS provider, an OpenID Connect provider
+// with its client secret and a SAML one, sees them listed, edits one without typing its
 // secret again (kept), is refused a bad address and a stale version with
 // the API's French messages, and deletes one; the secret is never in the
 // page nor in an answer the page received. A teacher and vie scolaire
@@ -160,6 +160,33 @@ func TestENTPage(t *testing.T) {
 		if got := storedSecret(t, s, "ent-oidc"); got != secret {
 			t.Errorf("stored secret %q, want the one typed", got)
 		}
+	})
+
+	t.Run("AddSAML", func(t *testing.T) {
+		const xml = `<EntityDescriptor entityID="https://educonnect.exemple.fr/idp"/>`
+		click(t, tab, "#ajouter")
+		waitFor(t, tab, `!document.getElementById('edition').hidden`)
+		typeIn(t, tab, "#p-name", "ÉduConnect")
+		typeIn(t, tab, "#p-id", "educonnect")
+		click(t, tab, "#p-protocol-saml")
+		waitFor(t, tab, `!document.querySelector('.protocol-fields[data-protocol="saml"]').hidden`)
+		typeIn(t, tab, "#p-metadata-xml", xml)
+		typeIn(t, tab, "#p-claim", "FrEduCtId")
+		click(t, tab, "#p-kind-parent")
+		click(t, tab, "#enregistrer")
+		waitRow(t, tab, "educonnect")
+		contains(t, "SAML row", text(t, tab, `#providers tr[data-id="educonnect"]`), "ÉduConnect", "SAML 2.0", "FrEduCtId")
+		var p struct {
+			MetadataXML *string `json:"metadataXml"`
+			HasSecret   bool    `json:"hasSecret"`
+		}
+		if code, _ := s.callJSON(t, http.MethodGet, "/providers/educonnect", nil, spr, &p); code != http.StatusOK || p.MetadataXML == nil || *p.MetadataXML != xml || p.HasSecret {
+			t.Errorf("GET /providers/educonnect: %d %+v", code, p)
+		}
+		// Its edit form shows the metadata it was given.
+		click(t, tab, `#providers tr[data-id="educonnect"] [data-action="edit"]`)
+		waitFor(t, tab, `document.getElementById('p-metadata-xml').value === `+jsString(xml)+` && document.getElementById('p-protocol-saml').checked`)
+		click(t, tab, "#fermer")
 	})
 
 	t.Run("EditKeepsSecret", func(t *testing.T) {
@@ -283,9 +310,9 @@ func TestENTPage(t *testing.T) {
 		waitPage(t, tab, "/journal")
 		choose(t, tab, "#event", string(sesame.EventProviderEdited))
 		click(t, tab, "#afficher")
-		waitFor(t, tab, `document.querySelectorAll('#entries tbody tr').length === 5`)
+		waitFor(t, tab, `document.querySelectorAll('#entries tbody tr').length === 6`)
 		got := text(t, tab, "#entries tbody")
-		contains(t, "journal", got, "Connexion via l'ENT modifiée", "(OpenID Connect) ajouté", "(CAS) ajouté", "(CAS) supprimé")
+		contains(t, "journal", got, "Connexion via l'ENT modifiée", "(OpenID Connect) ajouté", "(SAML 2.0) ajouté", "(CAS) ajouté", "(CAS) supprimé")
 		if strings.Contains(eval[string](t, tab, `document.documentElement.outerHTML`), secret) {
 			t.Error("the journal page holds the client secret")
 		}
