@@ -354,6 +354,8 @@ func TestENTPage(t *testing.T) {
 		if code, e := s.callJSON(t, http.MethodGet, "/users/mdurand", nil, spr, &u); code != http.StatusOK || u.EntID == nil || *u.EntID != "ent-prof-0042" {
 			t.Fatalf("GET /users/mdurand: %d %s, entId %v", code, e.Error.Message, u.EntID)
 		}
+		waitFor(t, tab, `document.querySelector('#users tr[data-login="mdurand"] [data-ent]')`)
+		contains(t, "list", text(t, tab, `#users tr[data-login="mdurand"] [data-ent]`), "Identifiant ENT : ent-prof-0042")
 		// Another account may not take the same identifier: the API's message.
 		click(t, tab, "#fermer")
 		do(t, tab, chromedp.Navigate(s.url+"/utilisateurs?q=vsco"))

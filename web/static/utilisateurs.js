@@ -160,7 +160,7 @@
       open.addEventListener('click', () => openEdit(u.login));
       return h('tr', { 'data-login': u.login, class: u.enabled ? null : 'is-disabled' },
         h('th', { scope: 'row' }, u.displayName, u.supervisor ? [' ', h('span', { class: 'badge' }, 'superviseur')] : null),
-        h('td', {}, u.login),
+        h('td', {}, u.login, u.entId ? h('span', { class: 'sub', 'data-ent': '' }, 'Identifiant ENT' + NBSP + ': ' + u.entId) : null),
         h('td', {}, S.kindLabel(u.kind)),
         h('td', {}, membership(u)),
         h('td', {}, stateBadge(u)),
