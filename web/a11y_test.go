@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/testenv"
@@ -243,6 +244,31 @@ func TestAccessibilityAudit(t *testing.T) {
 		audit(t, tab, "recuperation, preview")
 	})
 
+	t.Run("Connexion via l'ENT", func(t *testing.T) {
+		do(t, tab, chromedp.Navigate(s.url+"/ent"))
+		waitPage(t, tab, "/ent")
+		audit(t, tab, "ent, no provider")
+		click(t, tab, "#ajouter")
+		waitFor(t, tab, `!document.getElementById('edition').hidden`)
+		audit(t, tab, "ent, form")
+		// A refusal from the API, beside the form: nothing typed.
+		click(t, tab, "#enregistrer")
+		waitFor(t, tab, `document.querySelector('#form-erreur .alert')`)
+		audit(t, tab, "ent, refused")
+		// The OpenID Connect settings, then a provider in the list.
+		click(t, tab, "#p-protocol-oidc")
+		audit(t, tab, "ent, form, OpenID Connect")
+		click(t, tab, "#p-protocol-saml")
+		audit(t, tab, "ent, form, SAML")
+		addCAS(t, tab, "ent", "ENT du collège")
+		audit(t, tab, "ent, one provider")
+		click(t, tab, `#providers tr[data-id="ent"] [data-action="delete"]`)
+		waitFor(t, tab, `document.querySelector('#providers [data-action="confirm-delete"]')`)
+		audit(t, tab, "ent, deletion to confirm")
+		keys(t, tab, kb.Escape)
+		waitFor(t, tab, `!document.querySelector('#providers [data-action="confirm-delete"]')`)
+	})
+
 	// The same pages in the dark colour scheme that a person's system
 	// may ask for (sesame.css follows prefers-color-scheme).
 	t.Run("dark", func(t *testing.T) {
@@ -251,7 +277,7 @@ func TestAccessibilityAudit(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		for _, path := range []string{"/accueil", "/connexions", "/utilisateurs", "/profils", "/journal", "/recuperation"} {
+		for _, path := range []string{"/accueil", "/connexions", "/utilisateurs", "/profils", "/journal", "/recuperation", "/ent"} {
 			do(t, tab, chromedp.Navigate(s.url+path))
 			waitPage(t, tab, path)
 			if !eval[bool](t, tab, `matchMedia('(prefers-color-scheme: dark)').matches`) {
@@ -261,6 +287,11 @@ func TestAccessibilityAudit(t *testing.T) {
 			if path == "/profils" {
 				openEditor(t, tab, sesame.StaffID)
 				audit(t, tab, "profils, editor open, dark")
+			}
+			if path == "/ent" {
+				click(t, tab, `#providers tr[data-id="ent"] [data-action="edit"]`)
+				waitFor(t, tab, `!document.getElementById('edition').hidden`)
+				audit(t, tab, "ent, form open, dark")
 			}
 		}
 		click(t, tab, "#logout")
@@ -272,7 +303,7 @@ func TestAccessibilityAudit(t *testing.T) {
 }
 
 // TestTopBarOneLine: at 1280 pixels wide, the SPR's top bar (the brand,
-// the school, the six links of the full navigation and Se déconnecter)
+// the school, the seven links of the full navigation and Se déconnecter)
 // holds on one line, on each page, even with a long school name, which
 // is cut short (and whole in its title).
 func TestTopBarOneLine(t *testing.T) {
@@ -290,7 +321,7 @@ func TestTopBarOneLine(t *testing.T) {
 		Top, Bottom   float64
 		Lines, Hidden int
 	}
-	for _, path := range []string{"/accueil", "/connexions", "/utilisateurs", "/profils", "/journal", "/recuperation"} {
+	for _, path := range []string{"/accueil", "/connexions", "/utilisateurs", "/profils", "/journal", "/recuperation", "/ent"} {
 		do(t, tab, chromedp.Navigate(s.url+path))
 		waitPage(t, tab, path)
 		boxes := eval[[]box](t, tab, `(() => {
@@ -308,8 +339,8 @@ func TestTopBarOneLine(t *testing.T) {
 				return { Name: e.innerText.trim() || e.id || e.className, Top: r.top, Bottom: r.bottom,
 					Lines: tops.size, Hidden: e.hidden ? 1 : 0 }; });
 		})()`)
-		if len(boxes) != 9 {
-			t.Fatalf("%s: %d items in the top bar, want 9", path, len(boxes))
+		if len(boxes) != 10 {
+			t.Fatalf("%s: %d items in the top bar, want 10", path, len(boxes))
 		}
 		var names []string
 		for _, b := range boxes {

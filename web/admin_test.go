@@ -414,10 +414,11 @@ func TestStaffProfilesRight(t *testing.T) {
 
 	signIn(t, s, tab, uai, "gestion", userPass, "admin", "modify")
 	waitHome(t, tab)
-	type links struct{ Users, Profiles, Journal, NavProfiles, Card bool }
+	type links struct{ Users, Profiles, Journal, ENT, NavProfiles, NavENT, Card bool }
 	if got := eval[links](t, tab, `(() => { const shown = (id) => !document.getElementById(id).closest('li').hidden;
-		return {Users: shown('lien-utilisateurs'), Profiles: shown('lien-profils'), Journal: shown('lien-journal'),
-			NavProfiles: !document.getElementById('nav-profils').hidden, Card: !document.getElementById('administration').hidden}; })()`); got != (links{Profiles: true, NavProfiles: true, Card: true}) {
+		return {Users: shown('lien-utilisateurs'), Profiles: shown('lien-profils'), Journal: shown('lien-journal'), ENT: shown('lien-ent'),
+			NavProfiles: !document.getElementById('nav-profils').hidden, NavENT: !document.getElementById('nav-ent').hidden,
+			Card: !document.getElementById('administration').hidden}; })()`); got != (links{Profiles: true, NavProfiles: true, Card: true}) {
 		t.Errorf("home links %+v: only Groupes et profils", got)
 	}
 	click(t, tab, "#lien-profils")

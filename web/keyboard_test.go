@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -86,9 +85,7 @@ func TestKeyboardJourney(t *testing.T) {
 	if _, err := chromedp.Call(tab, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Call(tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: countPointer}); err != nil {
-		t.Fatal(err)
-	}
+	onEveryPage(t, tab, countPointer)
 
 	// The sign-in page puts the focus in its first field.
 	do(t, tab, chromedp.Navigate(s.url+"/"))
@@ -157,5 +154,91 @@ func TestKeyboardJourney(t *testing.T) {
 
 	if got := eval[string](t, tab, `sessionStorage.getItem('pointer-events') || ''`); got != "" {
 		t.Errorf("pointer events reached the pages: %s", got)
+	}
+}
+
+// tabTo presses Tab until the focus is on the element named want (at most
+// max times), each stop's focus visible.
+func tabTo(t *testing.T, tab context.Context, want string, max int) {
+	t.Helper()
+	var seen []string
+	for range max {
+		keys(t, tab, kb.Tab)
+		f := eval[focusState](t, tab, readFocus)
+		if !f.Visible {
+			t.Errorf("Tab towards %q: the focus on %q does not show", want, f.Name)
+		}
+		if f.Name == want {
+			return
+		}
+		seen = append(seen, f.Name)
+	}
+	t.Fatalf("%d Tabs did not reach %q: %v", max, want, seen)
+}
+
+// TestKeyboardENTPage: the SPR adds an identity provider on Connexion via
+// l'ENT, then deletes it, with the keyboard alone: the focus is visible
+// at each stop and goes where a person expects it (the form's title, the
+// new row, the confirmation, back to Supprimer on Escape). No pointer
+// event reaches the page.
+func TestKeyboardENTPage(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	tab := newBrowser(t)
+	if _, err := chromedp.Call(tab, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	spr := signInSPR(t, s, tab)
+	onEveryPage(t, tab, countPointer)
+	do(t, tab, chromedp.Navigate(s.url+"/ent"))
+	waitPage(t, tab, "/ent")
+
+	tabTo(t, tab, "ajouter", 20)
+	keys(t, tab, kb.Enter)
+	waitFor(t, tab, `!document.getElementById('edition').hidden`)
+	if got := eval[string](t, tab, `document.activeElement.id`); got != "h-edition" {
+		t.Errorf("the form opens with the focus on %q, want its title", got)
+	}
+	keys(t, tab, kb.Tab)
+	focusOn(t, tab, "Tab into the form", "p-name")
+	keys(t, tab, "ENT du collège", kb.Tab)
+	focusOn(t, tab, "Tab after the name", "p-id")
+	keys(t, tab, "ent", kb.Tab)
+	focusOn(t, tab, "Tab after the identifier", "p-protocol-cas")
+	keys(t, tab, kb.Tab)
+	focusOn(t, tab, "Tab after the protocol", "p-cas")
+	keys(t, tab, "https://ent.exemple.fr/cas", kb.Tab)
+	focusOn(t, tab, "Tab after the CAS address", "p-claim")
+	keys(t, tab, "uid")
+	tabTo(t, tab, "p-kind-teacher", 3)
+	keys(t, tab, " ")
+	tabTo(t, tab, "enregistrer", 12)
+	keys(t, tab, kb.Enter)
+	waitFor(t, tab, `document.querySelector('#providers tr[data-id="ent"]') && document.getElementById('edition').hidden`)
+	focusOn(t, tab, "after adding", "edit")
+	var p providerAnswer
+	if code, e := s.callJSON(t, "GET", "/providers/ent", nil, spr, &p); code != 200 || p.DisplayName != "ENT du collège" || len(p.Kinds) != 1 || p.Kinds[0] != "teacher" {
+		t.Fatalf("GET /providers/ent: %d %s %+v", code, e.Error.Message, p)
+	}
+
+	// Supprimer asks first; Escape gives up and comes back to it.
+	keys(t, tab, kb.Tab)
+	focusOn(t, tab, "Tab after Modifier", "delete")
+	keys(t, tab, kb.Enter)
+	focusOn(t, tab, "the deletion to confirm", "confirm-delete")
+	keys(t, tab, kb.Escape)
+	focusOn(t, tab, "Escape from the confirmation", "delete")
+	keys(t, tab, kb.Enter)
+	focusOn(t, tab, "the deletion to confirm again", "confirm-delete")
+	keys(t, tab, kb.Enter)
+	waitFor(t, tab, `!document.querySelector('#providers tr[data-id="ent"]')`)
+	if got := eval[string](t, tab, `document.activeElement.id`); got != "h-liste" {
+		t.Errorf("after the deletion the focus is on %q, want the list's title", got)
+	}
+	if code, _ := s.callJSON(t, "GET", "/providers/ent", nil, spr, nil); code != 404 {
+		t.Errorf("GET /providers/ent after its deletion: %d", code)
+	}
+	if got := eval[string](t, tab, `sessionStorage.getItem('pointer-events') || ''`); got != "" {
+		t.Errorf("pointer events reached the page: %s", got)
 	}
 }

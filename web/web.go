@@ -30,7 +30,10 @@
 //     as the item's "can" says;
 //   - /journal (journal.html, journal.js): the journal, filtered and paged
 //     (GET /api/v1/journal), its CSV export (/api/v1/journal.csv), and the
-//     seat usage per day and pool against the licence (GET /api/v1/usage).
+//     seat usage per day and pool against the licence (GET /api/v1/usage);
+//   - /ent (ent.html, ent.js): "Connexion via l'ENT", the SPR's identity
+//     providers (/api/v1/providers): listed, added, edited with the version
+//     read, deleted; the client secret is write-only (hasSecret only).
 //
 // The signed-in pages show the links the session may use: an element with
 // data-perm="slug…" shows when the session's permissions hold one of them
@@ -111,6 +114,7 @@ var Pages = map[string]string{
 	"/utilisateurs": "utilisateurs.html",
 	"/profils":      "profils.html",
 	"/journal":      "journal.html",
+	"/ent":          "ent.html",
 }
 
 // Options tune New.

@@ -27,7 +27,7 @@ import (
 	"github.com/sesame-ecole/sesame"
 )
 
-//go:embed shell.html index.html accueil.html connexions.html utilisateurs.html profils.html journal.html recuperation.html
+//go:embed shell.html index.html accueil.html connexions.html utilisateurs.html profils.html journal.html recuperation.html ent.html
 var sources embed.FS
 
 // Page is one page of the site.
@@ -48,6 +48,7 @@ var Site = []Page{
 	{File: "profils.html", Title: "Groupes et profils", Script: "profils.js", Href: "/profils", SignedIn: true},
 	{File: "journal.html", Title: "Journal", Script: "journal.js", Href: "/journal", SignedIn: true},
 	{File: "recuperation.html", Title: "Récupérer les utilisateurs", Script: "recuperation.js", Href: "/recuperation", SignedIn: true},
+	{File: "ent.html", Title: "Connexion via l’ENT", Script: "ent.js", Href: "/ent", SignedIn: true},
 }
 
 // NavItem is a link of the top bar. A link with an ID shows only when the
@@ -64,6 +65,7 @@ var Nav = []NavItem{
 	{ID: "nav-journal", Perm: "spr.journal spr.connexions", Href: "/journal", Label: "Journal"},
 	{ID: "nav-connexions", Perm: "spr.connexions", Href: "/connexions", Label: "Connexions"},
 	{ID: "nav-recuperation", Perm: "spr.recuperer-utilisateurs", Href: "/recuperation", Label: "Récupération"},
+	{ID: "nav-ent", Perm: string(sesame.ActionProviders), Href: "/ent", Label: "ENT"},
 }
 
 // LabelsFile is the generated script of labels, in web/static.
@@ -108,6 +110,17 @@ type pageView struct {
 	Nav   []navView
 	Modes []option // the sign-in form's choice of mode
 	Kinds []option // the kinds of account, as a form offers them
+	// Protocols are the identity providers' protocols, with their names
+	// (Protocol.Label).
+	Protocols []option
+	// Limits are the domain's bounds of the fields a form offers, for
+	// their maxlength (the server still decides).
+	Limits limits
+}
+
+// limits are the bounds of provider.go, in characters.
+type limits struct {
+	ProviderID, ProviderName, ProviderURL, ProviderClaim, ENTID int
 }
 
 // defaultMode is the mode the sign-in form offers first: most people who
@@ -115,7 +128,8 @@ type pageView struct {
 const defaultMode = sesame.ModeTeacher
 
 func view(p Page) pageView {
-	v := pageView{Page: p}
+	v := pageView{Page: p, Limits: limits{ProviderID: sesame.MaxProviderID, ProviderName: sesame.MaxProviderName,
+		ProviderURL: sesame.MaxProviderURL, ProviderClaim: sesame.MaxProviderClaim, ENTID: sesame.MaxENTID}}
 	for _, n := range Nav {
 		v.Nav = append(v.Nav, navView{NavItem: n, Current: n.Href == p.Href})
 	}
@@ -124,6 +138,9 @@ func view(p Page) pageView {
 	}
 	for _, k := range sesame.Kinds {
 		v.Kinds = append(v.Kinds, option{Value: string(k), Label: Capitalize(k.Label())})
+	}
+	for _, pr := range sesame.Protocols {
+		v.Protocols = append(v.Protocols, option{Value: string(pr), Label: pr.Label(), Selected: pr == sesame.ProtocolCAS})
 	}
 	return v
 }
@@ -154,7 +171,7 @@ type entry struct{ key, value string }
 // Labels returns libelles.js: window.SesameLabels, the domain's labels and
 // the small rules the pages need, read from package sesame.
 func Labels() []byte {
-	var modes, accesses, pools, kinds, profileModes, defaultProfiles, reasons []entry
+	var modes, accesses, pools, kinds, profileModes, defaultProfiles, reasons, events []entry
 	for _, m := range sesame.Modes {
 		modes = append(modes, entry{string(m), m.Label()})
 	}
@@ -176,6 +193,9 @@ func Labels() []byte {
 	for _, r := range sesame.EndReasons {
 		reasons = append(reasons, entry{string(r), Typography(r.Message())})
 	}
+	for _, e := range sesame.Events {
+		events = append(events, entry{string(e), Typography(e.Label())})
+	}
 	var b bytes.Buffer
 	b.WriteString(`/* Sésame — the domain's French labels and small rules, for the page
    scripts. GENERATED from package sesame by ` + "`go generate ./web`" + `
@@ -186,7 +206,8 @@ func Labels() []byte {
    profileModes: Kind.ProfileMode, the mode whose profiles an account of
    that kind belongs to (kinds without one are absent);
    defaultProfiles: DefaultProfileFor, the profile a new account gets;
-   reasons: EndReason.Message, why a session ended (the API's 401 reasons).
+   reasons: EndReason.Message, why a session ended (the API's 401 reasons);
+   events: Event.Label, the journal's event types, in their order.
 
    Loaded first, with defer, by every page; exposes window.SesameLabels. */
 'use strict';
@@ -207,6 +228,7 @@ window.SesameLabels = Object.freeze({
 	object("profileModes", profileModes)
 	object("defaultProfiles", defaultProfiles)
 	object("reasons", reasons)
+	object("events", events)
 	b.WriteString("});\n")
 	return b.Bytes()
 }

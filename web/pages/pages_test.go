@@ -76,6 +76,9 @@ func TestLabelsComeFromTheDomain(t *testing.T) {
 	for _, r := range sesame.EndReasons {
 		wants = append(wants, `"`+string(r)+`": "`+pages.Typography(r.Message())+`"`)
 	}
+	for _, e := range sesame.Events {
+		wants = append(wants, `"`+string(e)+`": "`+pages.Typography(e.Label())+`"`)
+	}
 	for _, w := range wants {
 		if !strings.Contains(js, w) {
 			t.Errorf("libelles.js lacks %s", w)

@@ -14,24 +14,9 @@
 
   const PAGE = 50;
 
-  // The journal's event types (sesame.Events) and their French names.
-  const events = [
-    ['login', 'Connexion'],
-    ['login_refused', 'Connexion refusée'],
-    ['logout', 'Déconnexion'],
-    ['idle_timeout', 'Déconnexion automatique'],
-    ['disconnected', 'Déconnexion forcée'],
-    ['seat_lost', 'Connexion perdue'],
-    ['user_created', 'Utilisateur créé'],
-    ['user_updated', 'Utilisateur modifié'],
-    ['user_disabled', 'Utilisateur désactivé'],
-    ['user_enabled', 'Utilisateur réactivé'],
-    ['password_reset', 'Mot de passe réinitialisé'],
-    ['profile_created', 'Groupe ou profil créé'],
-    ['profile_updated', 'Groupe, profil ou réglage modifié'],
-    ['profile_deleted', 'Groupe ou profil supprimé'],
-    ['recovery', 'Récupération des utilisateurs'],
-  ];
+  // The journal's event types and their French names (sesame.Events,
+  // Event.Label), from libelles.js.
+  const events = Object.entries(window.SesameLabels.events);
 
   const status = $('statut');
   const errors = $('erreur');

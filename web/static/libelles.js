@@ -7,7 +7,8 @@
    profileModes: Kind.ProfileMode, the mode whose profiles an account of
    that kind belongs to (kinds without one are absent);
    defaultProfiles: DefaultProfileFor, the profile a new account gets;
-   reasons: EndReason.Message, why a session ended (the API's 401 reasons).
+   reasons: EndReason.Message, why a session ended (the API's 401 reasons);
+   events: Event.Label, the journal's event types, in their order.
 
    Loaded first, with defer, by every page; exposes window.SesameLabels. */
 'use strict';
@@ -60,5 +61,23 @@ window.SesameLabels = Object.freeze({
     "seat_lost": "Votre connexion a été perdue (pas de signal pendant trop longtemps) et toutes les places sont occupées.",
     "logged_out": "Vous êtes déconnecté.",
     "missing": "Connectez-vous pour accéder à cette page.",
+  }),
+  events: Object.freeze({
+    "login": "Connexion",
+    "login_refused": "Connexion refusée",
+    "logout": "Déconnexion",
+    "idle_timeout": "Déconnexion automatique",
+    "disconnected": "Déconnexion forcée",
+    "seat_lost": "Connexion perdue",
+    "user_created": "Utilisateur créé",
+    "user_updated": "Utilisateur modifié",
+    "user_disabled": "Utilisateur désactivé",
+    "user_enabled": "Utilisateur réactivé",
+    "password_reset": "Mot de passe réinitialisé",
+    "profile_created": "Groupe ou profil créé",
+    "profile_updated": "Groupe, profil ou réglage modifié",
+    "profile_deleted": "Groupe ou profil supprimé",
+    "recovery": "Récupération des utilisateurs",
+    "provider_edited": "Connexion via l’ENT modifiée",
   }),
 });

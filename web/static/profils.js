@@ -15,7 +15,7 @@
 
 (function () {
   const S = window.Sesame;
-  const { h, $, NBSP } = S;
+  const { h, $, NBSP, busy } = S;
 
   const status = $('statut');
   const announce = $('annonce');
@@ -370,13 +370,6 @@
   }
 
   /* ---- Saving, creating, deleting ---- */
-
-  function busy(button, on) {
-    if (!button) return;
-    button.disabled = on;
-    if (on) button.setAttribute('aria-busy', 'true');
-    else button.removeAttribute('aria-busy');
-  }
 
   function itemPath(p) {
     return sections[p.class].path + '/' + encodeURIComponent(p.id);

@@ -80,6 +80,7 @@
     get: (path) => call('GET', path),
     post: (path, body) => call('POST', path, body === undefined ? {} : body),
     patch: (path, body) => call('PATCH', path, body === undefined ? {} : body),
+    put: (path, body) => call('PUT', path, body === undefined ? {} : body),
     del: (path) => call('DELETE', path),
   };
 
@@ -234,6 +235,22 @@
     region.append(box);
     if (o.focus) box.focus();
     return box;
+  }
+
+  /** Marks a button busy (disabled, aria-busy) while its call runs, or not. */
+  function busy(button, on) {
+    if (!button) return;
+    button.disabled = on;
+    if (on) button.setAttribute('aria-busy', 'true');
+    else button.removeAttribute('aria-busy');
+  }
+
+  /** Marks a field refused (aria-invalid) until it is changed. */
+  function markInvalid(el) {
+    if (!el) return;
+    el.setAttribute('aria-invalid', 'true');
+    el.addEventListener('input', () => el.removeAttribute('aria-invalid'), { once: true });
+    el.addEventListener('change', () => el.removeAttribute('aria-invalid'), { once: true });
   }
 
   /* ---- The session's rights ---- */
@@ -410,6 +427,8 @@
     append,
     $,
     alertBox,
+    busy,
+    markInvalid,
     can,
     showLinks,
     signedIn,

@@ -3,7 +3,8 @@
    name, accents and case ignored; kind; a page of 50 with its "next"
    cursor), creates one (POST /api/v1/users: the generated password is shown
    once), edits its name, admin group and profile (PATCH
-   /api/v1/users/{login} with the version read), deactivates or reactivates
+   /api/v1/users/{login} with the version read), links it to a person of
+   the school's ENT (its entId; empty unlinks), deactivates or reactivates
    it (PATCH enabled; deactivating ends its connections at once) and resets
    its password (POST /api/v1/users/{login}/password, shown once).
    Admin groups and profiles come from GET /api/v1/groups and /profiles.
@@ -13,7 +14,7 @@
 
 (function () {
   const S = window.Sesame;
-  const { h, $, NBSP } = S;
+  const { h, $, NBSP, busy, markInvalid } = S;
 
   const PAGE = 50;
   const SPR_USERS = 'spr.utilisateurs';
@@ -106,13 +107,6 @@
 
   /* ---- Errors ---- */
 
-  function markInvalid(el) {
-    if (!el) return;
-    el.setAttribute('aria-invalid', 'true');
-    el.addEventListener('input', () => el.removeAttribute('aria-invalid'), { once: true });
-    el.addEventListener('change', () => el.removeAttribute('aria-invalid'), { once: true });
-  }
-
   /** Explains a failed call; fields maps the API's error.field to inputs. */
   function failed(err, what, fields) {
     if (S.leaveOn401(err)) return;
@@ -166,7 +160,7 @@
       open.addEventListener('click', () => openEdit(u.login));
       return h('tr', { 'data-login': u.login, class: u.enabled ? null : 'is-disabled' },
         h('th', { scope: 'row' }, u.displayName, u.supervisor ? [' ', h('span', { class: 'badge' }, 'superviseur')] : null),
-        h('td', {}, u.login),
+        h('td', {}, u.login, u.entId ? h('span', { class: 'sub', 'data-ent': '' }, 'Identifiant ENT' + NBSP + ': ' + u.entId) : null),
         h('td', {}, S.kindLabel(u.kind)),
         h('td', {}, membership(u)),
         h('td', {}, stateBadge(u)),
@@ -332,6 +326,8 @@
     $('e-profile-field').hidden = !mode;
     if (mode) fillProfiles($('e-profile'), u.kind, u.profile);
     $('e-profile').disabled = !manage;
+    $('e-ent').value = u.entId || '';
+    $('e-ent').disabled = !manage;
     $('enregistrer').disabled = !manage;
 
     // The password.
@@ -405,13 +401,6 @@
     $('h-edition').focus();
   }
 
-  function busy(button, on) {
-    if (!button) return;
-    button.disabled = on;
-    if (on) button.setAttribute('aria-busy', 'true');
-    else button.removeAttribute('aria-busy');
-  }
-
   /** Puts the saved account in place: the form and its row. */
   function saved(u) {
     current = u;
@@ -439,6 +428,8 @@
     if (!$('e-profile-field').hidden && $('e-profile').value && $('e-profile').value !== (u.profile || '')) {
       body.profile = $('e-profile').value;
     }
+    const ent = $('e-ent').value.trim();
+    if (ent !== (u.entId || '')) body.entId = ent; // "" unlinks
     if (Object.keys(body).length === 1) {
       say(announce, 'info', 'Aucune modification à enregistrer.');
       return;
@@ -448,10 +439,11 @@
     try {
       const v = await S.api.patch('/users/' + encodeURIComponent(u.login), body);
       say(announce, 'ok', 'Le compte de ' + v.displayName + ' (' + v.login + ') est enregistré.' +
-        (body.adminGroup !== undefined ? ' Ses connexions en mode administratif ont été fermées.' : ''));
+        (body.adminGroup !== undefined ? ' Ses connexions en mode administratif ont été fermées.' : '') +
+        (body.entId === undefined ? '' : v.entId ? ' Identifiant ENT' + NBSP + ': ' + v.entId + '.' : ' Il n\u2019est plus relié à l\u2019ENT.'));
       saved(v);
     } catch (err) {
-      failed(err, 'Le compte n\u2019a pas été enregistré', { displayName: $('e-name'), adminGroup: $('e-group'), profile: $('e-profile') });
+      failed(err, 'Le compte n\u2019a pas été enregistré', { displayName: $('e-name'), adminGroup: $('e-group'), profile: $('e-profile'), entId: $('e-ent') });
     } finally {
       busy(button, false);
     }
