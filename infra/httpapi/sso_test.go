@@ -192,21 +192,15 @@ func TestSSOSingleLogout(t *testing.T) {
 	eachStore(t, func(t *testing.T, st sesame.Backend) {
 		w := newSSOWorld(t, st, sesame.License{AdminSeats: 2, TeacherSeats: 30})
 		spr := w.spr()
-		for _, p := range ssotest.Providers(w.idp) {
-			if p["id"] == "educonnect" {
-				continue // SAML single logout needs a NameID; LemonLDAP's test SP asks for none
-			}
-			p["singleLogout"], p["version"] = true, 1
-			wantStatus(t, "single logout on "+p["id"].(string), spr.do("PUT", "/providers/"+p["id"].(string), p, nil), http.StatusOK, "")
-		}
-		for provider, want := range map[string]string{"ent": w.idp.CASURL() + "/logout?", "ent-oidc": w.idp.URL + "/", "educonnect": "/?raison=logged_out"} {
+		w.singleLogout(spr)
+		for provider, want := range map[string]string{"ent": w.idp.CASURL() + "/logout?", "ent-oidc": w.idp.URL + "/", "educonnect": w.idp.URL + "/"} {
 			b := w.browser()
 			tr := w.ssoSignIn(b, w.uai, provider, "teacher", idp.User, idp.UserPassword)
 			marked := false
 			for _, c := range tr.Answer.Cookies() {
 				marked = marked || (c.Name == httpapi.EntCookie && c.Value == "1" && !c.HttpOnly)
 			}
-			if marked != (provider != "educonnect") {
+			if !marked {
 				t.Fatalf("%s: the page's marker cookie set: %v", provider, marked)
 			}
 			wantStatus(t, provider+": logout", b.do("POST", "/logout", nil, nil), http.StatusNoContent, "")
@@ -219,6 +213,66 @@ func TestSSOSingleLogout(t *testing.T) {
 			if again := b.raw("GET", httpapi.SSOLogoutPath, "", ""); again.header.Get("Location") != "/?raison=logged_out" {
 				t.Fatalf("%s: second logout sent to %q", provider, again.header.Get("Location"))
 			}
+		}
+	})
+}
+
+// singleLogout turns SingleLogout on for every provider.
+func (w *ssoWorld) singleLogout(spr *browser) {
+	w.t.Helper()
+	for _, p := range ssotest.Providers(w.idp) {
+		p["singleLogout"], p["version"] = true, 1
+		wantStatus(w.t, "single logout on "+p["id"].(string), spr.do("PUT", "/providers/"+p["id"].(string), p, nil), http.StatusOK, "")
+	}
+}
+
+// samlLogout signs prof in through the SAML provider with b, logs out
+// of Sésame, and follows GET /login/sso/logout to the IdP's single logout,
+// which ends its session there: it returns the LogoutResponse's way back
+// to Sésame, not yet followed, and the trip.
+func (w *ssoWorld) samlLogout(b *browser) (*idp.Arrival, *ssotest.Trip) {
+	w.t.Helper()
+	tr := w.ssoSignIn(b, w.uai, ssotest.SAML, "teacher", idp.User, idp.UserPassword)
+	wantStatus(w.t, "logout", b.do("POST", "/logout", nil, nil), http.StatusNoContent, "")
+	out, _ := ssotest.Get(w.t, b.http, w.srv.URL, httpapi.Prefix+httpapi.SSOLogoutPath)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	back, err := tr.IdP.SignIn(ctx, ssotest.Location(w.t, out).String(), "", "")
+	if err != nil {
+		w.t.Fatalf("the IdP's single logout: %v", err)
+	}
+	if back.URL.Path != httpapi.Prefix+httpapi.SSOLogoutPath || back.URL.Query().Get("SAMLResponse") == "" {
+		w.t.Fatalf("the IdP's logout came back to %s", back.URL.Redacted())
+	}
+	return back, tr
+}
+
+// TestSSOSAMLLogoutResponse: the SAML IdP's LogoutResponse comes back to
+// GET /login/sso/logout, where it is checked against the LogoutRequest
+// sent (signature, issuer, destination, InResponseTo): the genuine one
+// ends at the sign-in page, logged out; a tampered one, or one presented
+// twice, is refused with provider_logout_refused, and Sésame's session,
+// ended before the browser left, stays ended.
+func TestSSOSAMLLogoutResponse(t *testing.T) {
+	eachStore(t, func(t *testing.T, st sesame.Backend) {
+		w := newSSOWorld(t, st, sesame.License{AdminSeats: 2, TeacherSeats: 30})
+		w.singleLogout(w.spr())
+
+		b := w.browser()
+		back, _ := w.samlLogout(b)
+		_, loc := ssotest.Callback(t, b.http, ssotest.TamperLogoutResponse(t, back))
+		ssotest.WantRefusal(t, "a tampered logout response", loc, "provider_logout_refused")
+		wantStatus(t, "session after a tampered logout response", b.do("GET", "/session", nil, nil), http.StatusUnauthorized, "unauthenticated")
+		_, loc = ssotest.Callback(t, b.http, back)
+		ssotest.WantRefusal(t, "a logout response with no logout pending", loc, "provider_logout_refused")
+
+		b = w.browser()
+		back, tr := w.samlLogout(b)
+		if _, loc := ssotest.Callback(t, b.http, back); loc == nil || loc.RequestURI() != "/?raison=logged_out" {
+			t.Fatalf("the genuine logout response sent to %v", loc)
+		}
+		if ssotest.ProviderSession(t, b.http, w.srv.URL, w.uai, ssotest.SAML, tr.IdP) {
+			t.Fatal("the IdP's session outlived its single logout")
 		}
 	})
 }

@@ -12,7 +12,10 @@
 package ssotest
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"html"
 	"io"
@@ -36,13 +39,13 @@ const (
 
 // IdPConfig is the provider prepared for Sésame reached at site (the
 // origin the browser sees, e.g. https://127.0.0.1:8090): the OIDC redirect
-// URI, the SAML entity ID and ACS, and the post-logout page, as
-// httpapi's routes name them.
+// URI, the SAML entity ID, ACS and single logout service, and the
+// post-logout page, as httpapi's routes name them.
 func IdPConfig(site string) idp.Config {
 	site = strings.TrimRight(site, "/")
 	o := site + httpapi.Prefix
 	return idp.Config{SPURL: site, OIDCRedirectURI: o + httpapi.SSOCallbackPath, SAMLEntityID: o + httpapi.SSOEntityPath,
-		SAMLACS: o + httpapi.SSOACSPath, PostLogoutURI: site + "/?raison=logged_out"}
+		SAMLACS: o + httpapi.SSOACSPath, SAMLSLO: o + httpapi.SSOLogoutPath, PostLogoutURI: site + "/?raison=logged_out"}
 }
 
 // Providers are srv declared once per protocol, as POST /providers takes
@@ -203,4 +206,48 @@ func Location(t testing.TB, a *http.Response) *url.URL {
 // String names the trip in a failure.
 func (tr *Trip) String() string {
 	return fmt.Sprintf("%d to %v", tr.Answer.StatusCode, tr.Location)
+}
+
+// TamperLogoutResponse changes the ID of the LogoutResponse in a, which
+// nothing but its signature covers (the HTTP-Redirect binding: deflated,
+// base64, in the query).
+func TamperLogoutResponse(t *testing.T, a *idp.Arrival) *idp.Arrival {
+	t.Helper()
+	q := a.URL.Query()
+	raw, err := base64.StdEncoding.DecodeString(q.Get("SAMLResponse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := regexp.MustCompile(`(<[^>]*LogoutResponse[^>]* ID=")([^"]+)"`).ReplaceAll(doc, []byte(`${1}${2}x"`))
+	if bytes.Equal(changed, doc) {
+		t.Fatalf("no LogoutResponse ID in %s", doc)
+	}
+	var out bytes.Buffer
+	w, _ := flate.NewWriter(&out, flate.BestCompression)
+	w.Write(changed)
+	w.Close()
+	q.Set("SAMLResponse", base64.StdEncoding.EncodeToString(out.Bytes()))
+	u := *a.URL
+	u.RawQuery = q.Encode()
+	return &idp.Arrival{Method: a.Method, URL: &u}
+}
+
+// ProviderSession begins a sign-in through provider of school with browser
+// c and the provider's browser ib, and reports whether the provider let it
+// through without its login form (its session lives), posting a wrong
+// password if it shows the form.
+func ProviderSession(t testing.TB, c *http.Client, site, school, provider string, ib *idp.Browser) bool {
+	t.Helper()
+	res, body := Get(t, c, site, Start{School: school, Provider: provider, Mode: "teacher"}.Path())
+	if res.StatusCode != http.StatusFound {
+		t.Fatalf("start: %d %s", res.StatusCode, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := ib.SignIn(ctx, res.Header.Get("Location"), idp.User, "pas-le-mot-de-passe")
+	return err == nil
 }
