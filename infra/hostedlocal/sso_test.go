@@ -99,7 +99,9 @@ func (v *hostedViewer) want(what string, status int, method, path string, body a
 // the callback run in different processes: the flow key is the one both
 // read from the table's SecretStore. A full teacher pool is seats_exhausted, an unlinked identity
 // identity_unknown, and the logout ends the session in Sésame first, then
-// the provider's through GET /login/sso/logout. Skipped with -short.
+// the provider's through GET /login/sso/logout; SAML's LogoutResponse
+// comes back there, checked (a tampered one is provider_logout_refused).
+// Skipped with -short.
 func TestSSOHosted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole hosted stack and LemonLDAP::NG; skipped with -short")
@@ -194,7 +196,15 @@ func TestSSOHosted(t *testing.T) {
 			}
 			t.Logf("%s: the provider's logout came back by %s to %s", provider, back.Method, back.URL.Redacted())
 			if provider == ssotest.SAML {
-				// The LogoutResponse, checked by the login function.
+				// The LogoutResponse, checked by the login function: a
+				// tampered one, brought with a copy of the pending
+				// logout's cookie, is refused; the genuine one is not.
+				forger := newHostedViewer(t, site)
+				u, _ := url.Parse(site + httpapi.Prefix + httpapi.SSOLogoutPath)
+				forger.c.Jar.SetCookies(u, b.c.Jar.Cookies(u))
+				_, loc := ssotest.Callback(t, forger.c, ssotest.TamperLogoutResponse(t, back))
+				ssotest.WantRefusal(t, "a tampered logout response", loc, "provider_logout_refused")
+				b.want("session after a tampered logout response", http.StatusUnauthorized, "GET", "/session", nil)
 				res, loc := ssotest.Callback(t, b.c, back)
 				if back.URL.Path != httpapi.Prefix+httpapi.SSOLogoutPath || loc == nil || loc.RequestURI() != "/?raison=logged_out" {
 					t.Fatalf("SAML logout response at %s: %d to %v", back.URL.Path, res.StatusCode, loc)
