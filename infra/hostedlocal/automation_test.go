@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"maps"
 	"slices"
@@ -20,7 +19,6 @@ import (
 	"github.com/sesame-ecole/sesame/infra/app/core"
 	"github.com/sesame-ecole/sesame/infra/dynamolocal"
 	"github.com/sesame-ecole/sesame/infra/hostedlocal"
-	"github.com/sesame-ecole/sesame/infra/testenv"
 	"github.com/sesame-ecole/sesame/rentree"
 )
 
@@ -67,16 +65,8 @@ func TestAutomationJourney(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole hosted stack; skipped with -short")
 	}
-	st, err := hostedlocal.Start(t.Context(), hostedlocal.Options{DynamoDB: dynamolocal.Endpoint(t), Table: dynamolocal.TableName(t),
+	st := startStack(t, hostedlocal.Options{DynamoDB: dynamolocal.Endpoint(t), Table: dynamolocal.TableName(t),
 		RetryDelay: 10 * time.Millisecond, Instances: map[string]int{"LoginFunction": 1, "SeatsFunction": 1, "AuthorizeFunction": 1}})
-	var missing *hostedlocal.MissingError
-	if errors.As(err, &missing) {
-		testenv.Require(t, "the hosted stack's components", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Stop)
 	store, err := core.OpenDynamo(t.Context(), st.DynamoDBClient(), st.Table, "")
 	if err != nil {
 		t.Fatal(err)

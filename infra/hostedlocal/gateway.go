@@ -306,10 +306,14 @@ func (g *Gateway) event(r *http.Request, cf *cloudfront.Request, route Route, pa
 }
 
 // textual says whether API Gateway passes a body of this type as text.
+// An HTTP API passes text/*, JSON, XML and JavaScript as text, and
+// base64-encodes everything else, a missing Content-Type and
+// application/x-www-form-urlencoded among them (so a SAML response posted
+// to the ACS arrives base64-encoded).
 func textual(contentType string) bool {
 	ct := strings.ToLower(contentType)
 	return strings.HasPrefix(ct, "text/") || strings.Contains(ct, "json") || strings.Contains(ct, "xml") ||
-		strings.Contains(ct, "x-www-form-urlencoded")
+		strings.Contains(ct, "javascript")
 }
 
 func requestID() string {

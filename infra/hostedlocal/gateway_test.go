@@ -81,3 +81,18 @@ func TestGatewayAnswersFailuresAsAPIGateway(t *testing.T) {
 		})
 	}
 }
+
+// TestTextualBodies: the HTTP API passes only text, JSON, XML and
+// JavaScript bodies as text; a form (the SAML HTTP-POST binding's) or a
+// body without a type reaches the function base64-encoded.
+func TestTextualBodies(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"application/json": true, "text/plain; charset=utf-8": true, "application/xml": true, "text/csv": true,
+		"application/javascript": true, "application/x-www-form-urlencoded": false, "": false,
+		"multipart/form-data; boundary=x": false, "application/zip": false,
+	} {
+		if got := textual(ct); got != want {
+			t.Errorf("textual(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}

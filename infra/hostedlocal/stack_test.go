@@ -74,6 +74,22 @@ func (p *switchProxy) pipe(c net.Conn) {
 
 func (p *switchProxy) endpoint() string { return "http://" + p.ln.Addr().String() }
 
+// startStack starts the hosted stack for t, stopped when t ends; a
+// missing component skips loudly, or fails under CI=true.
+func startStack(t *testing.T, o hostedlocal.Options) *hostedlocal.Stack {
+	t.Helper()
+	st, err := hostedlocal.Start(t.Context(), o)
+	var missing *hostedlocal.MissingError
+	if errors.As(err, &missing) {
+		testenv.Require(t, "the hosted stack's components", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Stop)
+	return st
+}
+
 // TestStack runs the hosted deployment and reaches it as a browser does:
 // the pages from the web bucket through the page function, the API through
 // the gateway to the functions under RIE. The functions start with
@@ -86,17 +102,9 @@ func TestStack(t *testing.T) {
 	}
 	dyn := dynamolocal.Endpoint(t)
 	proxy := newSwitchProxy(t, dyn)
-	st, err := hostedlocal.Start(t.Context(), hostedlocal.Options{DynamoDB: dyn, FunctionsDynamoDB: proxy.endpoint(),
+	st := startStack(t, hostedlocal.Options{DynamoDB: dyn, FunctionsDynamoDB: proxy.endpoint(),
 		Table: dynamolocal.TableName(t), RetryDelay: 10 * time.Millisecond,
 		Instances: map[string]int{"LoginFunction": 1, "SeatsFunction": 1, "AuthorizeFunction": 1}})
-	var missing *hostedlocal.MissingError
-	if errors.As(err, &missing) {
-		testenv.Require(t, "the hosted stack's components", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Stop)
 	site := strings.TrimSuffix(st.URL, "/")
 
 	get := func(path string, cookie string) (*http.Response, string) {

@@ -70,6 +70,7 @@ var statusOf = map[string]int{
 	codeResponseRefused:            http.StatusBadRequest,
 	codeCancelled:                  http.StatusBadRequest,
 	codeMisconfigured:              http.StatusBadGateway,
+	codeLogoutRefused:              http.StatusBadRequest,
 }
 
 // statusClientClosed answers a request whose client went away (nobody

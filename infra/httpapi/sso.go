@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -72,6 +73,7 @@ const (
 	codeResponseRefused = "response_refused"
 	codeCancelled       = "cancelled"
 	codeMisconfigured   = "provider_misconfigured"
+	codeLogoutRefused   = "provider_logout_refused"
 )
 
 // Federation is the protocol layer of the sign-in through a provider
@@ -92,8 +94,13 @@ type Federation interface {
 	// Seal seals data with key until expires (Open reads it back).
 	Seal(key []byte, data map[string]string, expires time.Time) (string, error)
 	// LogoutURL is where to send the browser to end the provider's session
-	// too (hint as Finish gave it).
-	LogoutURL(ctx context.Context, p sesame.IdentityProvider, e Endpoints, hint map[string]string) (string, error)
+	// too (hint as Finish gave it). When the provider answers the logout
+	// (SAML's LogoutResponse), pending is the logout awaiting it, carrying
+	// data, sealed with key until expires; otherwise it is empty.
+	LogoutURL(ctx context.Context, p sesame.IdentityProvider, e Endpoints, hint, data map[string]string, key []byte, expires time.Time) (redirect, pending string, err error)
+	// FinishLogout checks the provider's answer r to the logout pending
+	// (its signature, issuer, destination and InResponseTo).
+	FinishLogout(ctx context.Context, p sesame.IdentityProvider, e Endpoints, key []byte, pending string, r *http.Request, now time.Time) error
 }
 
 // Endpoints are Sésame's addresses a provider is told, as the browser
@@ -102,7 +109,8 @@ type Endpoints struct {
 	Callback   string // OIDC redirect URI, CAS service
 	ACS        string // SAML assertion consumer service
 	EntityID   string // SAML service provider
-	PostLogout string // where a provider's logout comes back
+	SLO        string // SAML single logout service: the LogoutResponse comes back there
+	PostLogout string // where a provider's logout comes back (OIDC, CAS)
 }
 
 // With returns f serving the sign-in through a provider with fed.
@@ -114,7 +122,7 @@ func (f Function) With(fed Federation) Function {
 func (a *api) endpoints(r *http.Request) Endpoints {
 	o := a.origin(r)
 	return Endpoints{Callback: o + Prefix + SSOCallbackPath, ACS: o + Prefix + SSOACSPath, EntityID: o + Prefix + SSOEntityPath,
-		PostLogout: o + "/?raison=logged_out"}
+		SLO: o + Prefix + SSOLogoutPath, PostLogout: o + "/?raison=logged_out"}
 }
 
 // federation returns the protocol layer and the flow key, or
@@ -281,50 +289,109 @@ func (a *api) keepLogoutHint(w http.ResponseWriter, r *http.Request, fed Federat
 		a.log.Warn("sso logout hint not kept", "school", school, "provider", provider, "bytes", len(sealed), "error", err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: LogoutCookie, Value: sealed, Path: Prefix + "/login/sso", HttpOnly: true,
-		Secure: a.secure(r), SameSite: http.SameSiteLaxMode})
+	a.setLogoutCookie(w, r, sealed, 0)
 	http.SetCookie(w, &http.Cookie{Name: EntCookie, Value: "1", Path: "/", Secure: a.secure(r), SameSite: http.SameSiteLaxMode})
 }
 
 // ssoLogout sends the browser, after Sésame's own logout (POST /logout),
 // to the provider's logout, which comes back to the sign-in page; without
-// a kept hint, straight to the sign-in page.
+// a kept hint, straight to the sign-in page. A SAML IdP comes back here
+// with its LogoutResponse (ssoLogoutResponse).
 func (a *api) ssoLogout(w http.ResponseWriter, r *http.Request) {
-	done := "/?raison=logged_out"
-	c, err := r.Cookie(LogoutCookie)
-	for _, name := range []string{LogoutCookie, EntCookie} {
-		path := "/"
-		if name == LogoutCookie {
-			path = Prefix + "/login/sso"
-		}
-		http.SetCookie(w, &http.Cookie{Name: name, Path: path, MaxAge: -1, Secure: a.secure(r), SameSite: http.SameSiteLaxMode})
-	}
 	w.Header().Set("Cache-Control", "no-store")
-	if err != nil || a.cfg.Federation == nil {
-		http.Redirect(w, r, done, http.StatusSeeOther)
+	http.SetCookie(w, &http.Cookie{Name: EntCookie, Path: "/", MaxAge: -1, Secure: a.secure(r), SameSite: http.SameSiteLaxMode})
+	if r.URL.Query().Has("SAMLResponse") {
+		a.ssoLogoutResponse(w, r)
 		return
 	}
-	fed, key, err := a.federation(r.Context())
-	var data map[string]string
-	if err == nil {
-		data, err = fed.Open(key, c.Value, a.svc.Clock.Now())
-	}
-	var p sesame.IdentityProvider
-	if err == nil {
-		infoOf(r).school = data["school"]
-		p, err = a.svc.ProviderForSignIn(r.Context(), data["school"], data["provider"])
-	}
-	var u string
-	if err == nil && p.SingleLogout {
-		u, err = fed.LogoutURL(r.Context(), p, a.endpoints(r), data)
-	}
+	u, pending, err := a.ssoLogoutURL(r)
 	if err != nil || u == "" {
 		// Sésame's session is already over: that is what matters.
 		a.log.Info("sso logout at the provider skipped", "error", err)
-		http.Redirect(w, r, done, http.StatusSeeOther)
+		a.setLogoutCookie(w, r, "", -1)
+		http.Redirect(w, r, loggedOut, http.StatusSeeOther)
 		return
 	}
+	if pending != "" {
+		a.setLogoutCookie(w, r, pending, int(flowLifetime/time.Second))
+	} else {
+		a.setLogoutCookie(w, r, "", -1)
+	}
 	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// loggedOut is the sign-in page after a logout.
+const loggedOut = "/?raison=logged_out"
+
+// ssoLogoutURL is the provider's logout for the hint kept in LogoutCookie
+// ("" without one, or when SingleLogout is off), and the logout pending
+// its answer, if the provider sends one.
+func (a *api) ssoLogoutURL(r *http.Request) (string, string, error) {
+	c, err := r.Cookie(LogoutCookie)
+	if err != nil || a.cfg.Federation == nil {
+		return "", "", nil
+	}
+	fed, key, err := a.federation(r.Context())
+	if err != nil {
+		return "", "", err
+	}
+	now := a.svc.Clock.Now()
+	data, err := fed.Open(key, c.Value, now)
+	if err != nil {
+		return "", "", err
+	}
+	infoOf(r).school = data["school"]
+	p, err := a.svc.ProviderForSignIn(r.Context(), data["school"], data["provider"])
+	if err != nil || !p.SingleLogout {
+		return "", "", err
+	}
+	return fed.LogoutURL(r.Context(), p, a.endpoints(r), data, map[string]string{"school": data["school"], "provider": p.ID},
+		key, now.Add(flowLifetime))
+}
+
+// ssoLogoutResponse checks the SAML IdP's LogoutResponse against the
+// logout pending in LogoutCookie (one use). Sésame's session ended before
+// the browser left: a response that fails only tells the person that the
+// provider's session may live on (provider_logout_refused).
+func (a *api) ssoLogoutResponse(w http.ResponseWriter, r *http.Request) {
+	a.setLogoutCookie(w, r, "", -1)
+	school, err := a.finishLogout(r)
+	if err != nil {
+		a.log.Warn("sso logout response refused", "school", school, "error", err)
+		a.ssoRefuse(w, r, school, SSORefusal(codeLogoutRefused))
+		return
+	}
+	http.Redirect(w, r, loggedOut, http.StatusSeeOther)
+}
+
+func (a *api) finishLogout(r *http.Request) (string, error) {
+	c, err := r.Cookie(LogoutCookie)
+	if err != nil {
+		return "", errors.New("no logout pending in this browser")
+	}
+	fed, key, err := a.federation(r.Context())
+	if err != nil {
+		return "", err
+	}
+	now := a.svc.Clock.Now()
+	data, err := fed.Open(key, c.Value, now)
+	if err != nil {
+		return "", err
+	}
+	school := data["school"]
+	infoOf(r).school = school
+	p, err := a.svc.ProviderForSignIn(r.Context(), school, data["provider"])
+	if err != nil {
+		return school, err
+	}
+	return school, fed.FinishLogout(r.Context(), p, a.endpoints(r), key, c.Value, r, now)
+}
+
+// setLogoutCookie sets LogoutCookie to value for maxAge seconds (0: the
+// browser's session; -1: deletes it).
+func (a *api) setLogoutCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: LogoutCookie, Value: value, Path: Prefix + "/login/sso", MaxAge: maxAge, HttpOnly: true,
+		Secure: a.secure(r), SameSite: http.SameSiteLaxMode})
 }
 
 // ssoRefuse sends the browser back to the sign-in page with the code of
@@ -352,6 +419,7 @@ func SSORefusal(code string) error {
 		codeResponseRefused: "La réponse du service de connexion a été refusée (connexion trop longue, ouverte dans un autre navigateur, ou réponse non valable). Recommencez la connexion.",
 		codeCancelled:       "La connexion a été annulée sur le service de connexion.",
 		codeMisconfigured:   "Le service de connexion de l'établissement est mal réglé. Prévenez le superviseur (SPR).",
+		codeLogoutRefused:   "Votre session Sésame est bien fermée, mais la déconnexion du service de connexion (ENT) n'a pas été confirmée. Fermez le navigateur pour quitter aussi l'ENT.",
 	}[code]
 	return &sesame.Error{Code: code, Message: msg}
 }

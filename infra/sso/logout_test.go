@@ -1,11 +1,14 @@
 package sso_test
 
 import (
+	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/sesame-ecole/sesame/infra/idp"
 	"github.com/sesame-ecole/sesame/infra/sso"
+	"github.com/sesame-ecole/sesame/infra/ssotest"
 )
 
 // The logout URL of each protocol ends the provider's session and brings
@@ -25,7 +28,7 @@ func TestLogoutEndsTheProviderSession(t *testing.T) {
 			if !sessionAlive(t, c, cfg, b) {
 				t.Fatal("no provider session after signing in")
 			}
-			u, err := c.LogoutURL(ctx, cfg, id.LogoutHint())
+			u, lflow, err := c.LogoutURL(ctx, cfg, id.LogoutHint())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -37,6 +40,9 @@ func TestLogoutEndsTheProviderSession(t *testing.T) {
 				t.Fatalf("came back to %s, want %s", back.URL, cfg.PostLogoutURL)
 			}
 			t.Logf("logout: %s %s", back.Method, back.URL.Redacted())
+			if cfg.Protocol == sso.SAML {
+				checkLogoutResponse(t, c, cfg, lflow, back)
+			}
 			if sessionAlive(t, c, cfg, b) {
 				t.Fatal("the provider session outlived the logout")
 			}
@@ -55,4 +61,37 @@ func sessionAlive(t *testing.T, c *sso.Client, cfg sso.Config, b *idp.Browser) b
 	_, err = b.SignIn(t.Context(), start, idp.User, "not-the-password")
 	t.Logf("sign-in without the login form: %v", err == nil)
 	return err == nil
+}
+
+// checkLogoutResponse: the IdP's SAML LogoutResponse (back) is accepted
+// for the LogoutRequest it answers, and refused when its XML was changed
+// (the signature no longer holds), or when it answers another request.
+func checkLogoutResponse(t *testing.T, c *sso.Client, cfg sso.Config, flow sso.Flow, back *idp.Arrival) {
+	t.Helper()
+	if back.Method != http.MethodGet || back.URL.Query().Get("SAMLResponse") == "" || back.URL.Query().Get("Signature") == "" {
+		t.Fatalf("the logout response came back as %s %s, want a signed HTTP-Redirect", back.Method, back.URL.Redacted())
+	}
+	request := func(a *idp.Arrival) *http.Request {
+		r, err := a.Request(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	other := flow
+	other.RequestID = "_" + strings.Repeat("0", 40)
+	for name, tc := range map[string]struct {
+		flow sso.Flow
+		back *idp.Arrival
+	}{"tampered": {flow, ssotest.TamperLogoutResponse(t, back)}, "another request": {other, back}} {
+		err := c.FinishLogout(t.Context(), cfg, tc.flow, request(tc.back))
+		var se *sso.Error
+		if !errors.As(err, &se) || se.Kind != sso.Refused {
+			t.Errorf("%s logout response: %v, want Refused", name, err)
+		}
+		t.Logf("%s logout response: %v", name, err)
+	}
+	if err := c.FinishLogout(t.Context(), cfg, flow, request(back)); err != nil {
+		t.Fatalf("the IdP's logout response: %v", err)
+	}
 }

@@ -242,26 +242,53 @@ func (rc *replayCache) Consume(id string, until time.Time) error {
 	return nil
 }
 
-func (c *Client) logoutSAML(ctx context.Context, cfg Config, hint LogoutHint) (string, error) {
+func (c *Client) logoutSAML(ctx context.Context, cfg Config, hint LogoutHint) (string, string, error) {
 	if hint.NameID == "" {
-		return "", failf(Misconfigured, SAML, "logout", "no NameID to log out")
+		return "", "", failf(Misconfigured, SAML, "logout", "no NameID to log out")
 	}
 	sp, err := c.serviceProvider(ctx, cfg, "logout", nil)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	if sp.GetSLOBindingLocation(saml.HTTPRedirectBinding) == "" {
-		return "", failf(Misconfigured, SAML, "logout", "the IdP has no HTTP-Redirect single logout service")
+	slo := sp.GetSLOBindingLocation(saml.HTTPRedirectBinding)
+	if slo == "" {
+		return "", "", failf(Misconfigured, SAML, "logout", "the IdP has no HTTP-Redirect single logout service")
 	}
-	u, err := sp.MakeRedirectLogoutRequest(hint.NameID, "", saml.WithSessionIndex(hint.SessionIndex), func(r *saml.LogoutRequest) {
+	req, err := sp.MakeLogoutRequest(slo, hint.NameID, saml.WithSessionIndex(hint.SessionIndex), func(r *saml.LogoutRequest) {
 		if r.NameID != nil { // as the assertion named the subject
 			r.NameID.Format, r.NameID.NameQualifier, r.NameID.SPNameQualifier = hint.NameIDFormat, hint.NameQualifier, hint.SPNameQualifier
 		}
 	})
 	if err != nil {
-		return "", fail(Misconfigured, SAML, "logout", err)
+		return "", "", fail(Misconfigured, SAML, "logout", err)
 	}
-	return u.String(), nil
+	u, err := sp.RedirectLogoutRequestURL(req, "")
+	if err != nil {
+		return "", "", fail(Misconfigured, SAML, "logout", err)
+	}
+	return u.String(), req.ID, nil
+}
+
+// finishLogoutSAML checks the IdP's LogoutResponse (HTTP-Redirect, or a
+// posted form) with crewjam: its signature, Destination (the SP's single
+// logout service, cfg.PostLogoutURL), IssueInstant, Issuer, status, and
+// InResponseTo the LogoutRequest of flow.
+func (c *Client) finishLogoutSAML(ctx context.Context, cfg Config, flow Flow, r *http.Request) error {
+	if cfg.PostLogoutURL == "" {
+		return failf(Misconfigured, SAML, "logout", "no single logout service (PostLogoutURL) to receive the response")
+	}
+	sp, err := c.serviceProvider(ctx, cfg, "logout", nil)
+	if err != nil {
+		return err
+	}
+	if _, err := sp.ParseLogoutResponse(r, []string{flow.RequestID}); err != nil {
+		var ire *saml.InvalidResponseError
+		if errors.As(err, &ire) && ire.PrivateErr != nil {
+			err = ire.PrivateErr
+		}
+		return fail(Refused, SAML, "logout", err)
+	}
+	return nil
 }
 
 // parseMetadata reads an IdP's metadata: one EntityDescriptor, or an

@@ -276,22 +276,50 @@ func (c *Client) Finish(ctx context.Context, cfg Config, flow Flow, r *http.Requ
 // too, coming back to cfg.PostLogoutURL: OIDC's end_session_endpoint
 // (RP-initiated logout), the IdP's SAML single logout service
 // (HTTP-Redirect), or CAS /logout. A provider that offers none gives a
-// Misconfigured error.
-func (c *Client) LogoutURL(ctx context.Context, cfg Config, hint LogoutHint) (string, error) {
+// Misconfigured error. The flow is what [Client.FinishLogout] checks the
+// SAML LogoutResponse against (its RequestID); OIDC and CAS send nothing
+// back to check.
+func (c *Client) LogoutURL(ctx context.Context, cfg Config, hint LogoutHint) (string, Flow, error) {
 	if err := cfg.Validate(); err != nil {
-		return "", err
+		return "", Flow{}, err
 	}
+	flow := Flow{Protocol: cfg.Protocol, Provider: cfg.fingerprint()}
+	var u string
+	var err error
 	switch cfg.Protocol {
 	case OIDC:
-		return c.logoutOIDC(ctx, cfg, hint)
+		u, err = c.logoutOIDC(ctx, cfg, hint)
 	case SAML:
-		return c.logoutSAML(ctx, cfg, hint)
+		u, flow.RequestID, err = c.logoutSAML(ctx, cfg, hint)
+	default:
+		u = strings.TrimRight(cfg.CASBaseURL, "/") + "/logout"
+		if cfg.PostLogoutURL != "" {
+			u += "?" + url.Values{"service": {cfg.PostLogoutURL}}.Encode()
+		}
 	}
-	u := strings.TrimRight(cfg.CASBaseURL, "/") + "/logout"
-	if cfg.PostLogoutURL != "" {
-		u += "?" + url.Values{"service": {cfg.PostLogoutURL}}.Encode()
+	if err != nil {
+		return "", Flow{}, err
 	}
-	return u, nil
+	return u, flow, nil
+}
+
+// FinishLogout checks the SAML LogoutResponse r brings back to
+// cfg.PostLogoutURL (the SP's single logout service) against the flow
+// LogoutURL gave: signed by the IdP of the metadata, its issuer, its
+// destination, and InResponseTo the LogoutRequest sent, with a success
+// status. A response that fails is Refused; any other protocol's is too
+// (they send none).
+func (c *Client) FinishLogout(ctx context.Context, cfg Config, flow Flow, r *http.Request) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.Protocol != SAML {
+		return failf(Refused, cfg.Protocol, "logout", "this protocol sends no logout response")
+	}
+	if flow.Protocol != cfg.Protocol || !same(flow.Provider, cfg.fingerprint()) || flow.RequestID == "" {
+		return failf(Refused, SAML, "logout", "no logout request of this provider awaits a response")
+	}
+	return c.finishLogoutSAML(ctx, cfg, flow, r)
 }
 
 // same compares two secrets in constant time.

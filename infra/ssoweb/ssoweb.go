@@ -53,7 +53,7 @@ func config(p sesame.IdentityProvider, e httpapi.Endpoints) sso.Config {
 		SAMLMetadataURL: p.MetadataURL, SAMLMetadataXML: p.MetadataXML, SPEntityID: e.EntityID, CASBaseURL: p.CASURL}
 	switch p.Protocol {
 	case sesame.ProtocolSAML:
-		cfg.CallbackURL = e.ACS
+		cfg.CallbackURL, cfg.PostLogoutURL = e.ACS, e.SLO
 		if p.Claim == sesame.ClaimSubject {
 			cfg.IdentityAttribute = "" // the protocol layer's default, uid
 		}
@@ -111,14 +111,35 @@ func (f *Federation) Seal(key []byte, data map[string]string, expires time.Time)
 	return sso.Seal(key, sso.Flow{Data: data}, expires)
 }
 
-// LogoutURL implements httpapi.Federation.
-func (f *Federation) LogoutURL(ctx context.Context, p sesame.IdentityProvider, e httpapi.Endpoints, hint map[string]string) (string, error) {
-	u, err := f.client.LogoutURL(ctx, config(p, e), sso.LogoutHint{NameID: hint["nameId"], NameIDFormat: hint["nameIdFormat"],
+// LogoutURL implements httpapi.Federation. For SAML the pending logout
+// (the LogoutRequest's ID, and data) is sealed for FinishLogout.
+func (f *Federation) LogoutURL(ctx context.Context, p sesame.IdentityProvider, e httpapi.Endpoints, hint map[string]string,
+	data map[string]string, key []byte, expires time.Time) (string, string, error) {
+	u, flow, err := f.client.LogoutURL(ctx, config(p, e), sso.LogoutHint{NameID: hint["nameId"], NameIDFormat: hint["nameIdFormat"],
 		NameQualifier: hint["nameQualifier"], SPNameQualifier: hint["spNameQualifier"], SessionIndex: hint["sessionIndex"], IDToken: hint["idToken"]})
 	if err != nil {
-		return "", translate(p, err)
+		return "", "", translate(p, err)
 	}
-	return u, nil
+	if flow.RequestID == "" {
+		return u, "", nil
+	}
+	flow.Data = data
+	sealed, err := sso.Seal(key, flow, expires)
+	if err != nil {
+		return "", "", fmt.Errorf("sso logout: %w", err)
+	}
+	return u, sealed, nil
+}
+
+// FinishLogout implements httpapi.Federation.
+func (f *Federation) FinishLogout(ctx context.Context, p sesame.IdentityProvider, e httpapi.Endpoints, key []byte, sealed string, r *http.Request, now time.Time) error {
+	flow, err := sso.Open(key, sealed, now)
+	if err != nil {
+		return translate(p, err)
+	}
+	c := *f.client
+	c.Now = func() time.Time { return now }
+	return translate(p, c.FinishLogout(ctx, config(p, e), flow, r))
 }
 
 // translate turns an error of the protocol layer into the domain's:

@@ -67,6 +67,7 @@
     response_refused: 'La réponse du service de connexion a été refusée (connexion trop longue, ouverte dans un autre navigateur, ou réponse non valable). Recommencez la connexion.',
     cancelled: 'La connexion a été annulée sur le service de connexion.',
     provider_misconfigured: 'Le service de connexion de l\u2019établissement est mal réglé. Prévenez le superviseur (SPR).',
+    provider_logout_refused: 'Votre session Sésame est bien fermée, mais la déconnexion du service de connexion (ENT) n\u2019a pas été confirmée. Fermez le navigateur pour quitter aussi l\u2019ENT.',
     seats_exhausted: 'Toutes les connexions de ce mode sont occupées. Réessayez plus tard, ou demandez au superviseur (SPR) d\u2019en libérer une.',
     account_disabled: 'Votre compte Sésame est désactivé. Adressez-vous au superviseur (SPR).',
     mode_forbidden: 'Votre compte ne peut pas entrer dans ce mode. Choisissez un autre mode de connexion.',
