@@ -45,6 +45,12 @@ const (
 	CodeProviderForbidden   = "provider_forbidden"   // the account's kind may not use this provider
 	CodeProviderUnavailable = "provider_unavailable" // the provider did not answer, or answered nonsense
 	CodeAssertionReplayed   = "assertion_replayed"   // a SAML assertion or CAS ticket already used
+	// Refusals of the protocol layer, which only a provider's answer
+	// brings (infra/sso's kinds).
+	CodeResponseRefused       = "response_refused"        // the answer failed a check, or came too late or elsewhere
+	CodeCancelled             = "cancelled"               // the person cancelled at the provider
+	CodeProviderMisconfigured = "provider_misconfigured"  // the provider's settings cannot work
+	CodeProviderLogoutRefused = "provider_logout_refused" // the provider's logout answer failed a check
 )
 
 // Problem is what a domain error says of itself: a stable Code, a French
@@ -478,3 +484,46 @@ var (
 	ErrAssertionReplayed = &Error{Code: CodeAssertionReplayed,
 		Message: "Cette réponse du service de connexion a déjà servi. Recommencez la connexion depuis la page d'accueil."}
 )
+
+// Refusal is a code the sign-in page may be sent back with, after a
+// sign-in or a logout through a provider (?raison=<code>), and the French
+// message the page shows for it. The page shows only these messages,
+// never text from the address.
+type Refusal struct {
+	Code    string
+	Message string
+}
+
+// SignInRefusals are the refusals a sign-in through a provider may end
+// with, and the logout's: the domain's own errors with their messages,
+// and, where the domain's message names what only the request knew (a
+// pool, a provider, a kind), its general form.
+var SignInRefusals = []Refusal{
+	{CodeIdentityUnknown, ErrIdentityUnknown.Message},
+	{CodeProviderForbidden, "Votre type de compte ne peut pas se connecter par ce service. Utilisez votre identifiant et votre mot de passe Sésame."},
+	{CodeAssertionReplayed, ErrAssertionReplayed.Message},
+	{CodeProviderUnavailable, (&ProviderUnavailableError{}).Problem().Message},
+	{CodeResponseRefused, "La réponse du service de connexion a été refusée (connexion trop longue, ouverte dans un autre navigateur, ou réponse non valable). Recommencez la connexion."},
+	{CodeCancelled, "La connexion a été annulée sur le service de connexion."},
+	{CodeProviderMisconfigured, "Le service de connexion de l'établissement est mal réglé. Prévenez le superviseur (SPR)."},
+	{CodeProviderLogoutRefused, "Votre session Sésame est bien fermée, mais la déconnexion du service de connexion (ENT) n'a pas été confirmée. Fermez le navigateur pour quitter aussi l'ENT."},
+	{CodeSeatsExhausted, "Toutes les connexions de ce mode sont occupées. Réessayez plus tard, ou demandez au superviseur (SPR) d'en libérer une."},
+	{CodeAccountDisabled, "Votre compte Sésame est désactivé. Adressez-vous au superviseur (SPR)."},
+	{CodeModeForbidden, "Votre compte ne peut pas entrer dans ce mode. Choisissez un autre mode de connexion."},
+	{CodeNotFound, "Ce service de connexion n'existe pas pour cet établissement."},
+}
+
+// OtherRefusal is what the sign-in page says of a refusal that is not
+// among SignInRefusals (the store out of reach, among others).
+const OtherRefusal = "La connexion par le service de connexion n'a pas abouti. Réessayez dans quelques instants, ou connectez-vous avec votre identifiant et votre mot de passe Sésame."
+
+// SignInRefusal returns the refusal code as an error with its message
+// (SignInRefusals; OtherRefusal for a code not among them).
+func SignInRefusal(code string) *Error {
+	for _, r := range SignInRefusals {
+		if r.Code == code {
+			return &Error{Code: code, Message: r.Message}
+		}
+	}
+	return &Error{Code: code, Message: OtherRefusal}
+}

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/sesame-ecole/sesame"
+	"github.com/sesame-ecole/sesame/web/pages"
 )
 
 // TestSignInThroughENT: the sign-in page offers the school's providers
@@ -65,4 +68,14 @@ func TestSignInThroughENT(t *testing.T) {
 	do(t, tab, chromedp.Navigate(s.url+"/?raison=identity_unknown&ecole="+uai))
 	waitFor(t, tab, `document.getElementById('raison-message')`)
 	contains(t, "refusal", text(t, tab, "#raison-message"), "n'est relié à aucun compte Sésame")
+	// Every refusal the API may send back shows the domain's message; any
+	// other code, the general one, and never text from the address.
+	for _, r := range append(sesame.SignInRefusals, sesame.Refusal{Code: "unavailable", Message: sesame.OtherRefusal},
+		sesame.Refusal{Code: "<b>Votre mot de passe a expiré, appelez le 08…</b>", Message: sesame.OtherRefusal}) {
+		do(t, tab, chromedp.Navigate(s.url+"/?"+url.Values{"raison": {r.Code}, "ecole": {uai}}.Encode()))
+		waitFor(t, tab, `document.getElementById('raison-message')`)
+		if got, want := norm(text(t, tab, "#raison-message")), norm(pages.Typography(r.Message)); got != want {
+			t.Errorf("?raison=%s shows %q, want %q", r.Code, got, want)
+		}
+	}
 }

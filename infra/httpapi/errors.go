@@ -63,14 +63,14 @@ var statusOf = map[string]int{
 	sesame.CodeInternal:           http.StatusInternalServerError,
 
 	// Sign-in through an identity provider.
-	sesame.CodeIdentityUnknown:     http.StatusForbidden,
-	sesame.CodeProviderForbidden:   http.StatusForbidden,
-	sesame.CodeAssertionReplayed:   http.StatusUnauthorized,
-	sesame.CodeProviderUnavailable: http.StatusServiceUnavailable,
-	codeResponseRefused:            http.StatusBadRequest,
-	codeCancelled:                  http.StatusBadRequest,
-	codeMisconfigured:              http.StatusBadGateway,
-	codeLogoutRefused:              http.StatusBadRequest,
+	sesame.CodeIdentityUnknown:       http.StatusForbidden,
+	sesame.CodeProviderForbidden:     http.StatusForbidden,
+	sesame.CodeAssertionReplayed:     http.StatusUnauthorized,
+	sesame.CodeProviderUnavailable:   http.StatusServiceUnavailable,
+	sesame.CodeResponseRefused:       http.StatusBadRequest,
+	sesame.CodeCancelled:             http.StatusBadRequest,
+	sesame.CodeProviderMisconfigured: http.StatusBadGateway,
+	sesame.CodeProviderLogoutRefused: http.StatusBadRequest,
 }
 
 // statusClientClosed answers a request whose client went away (nobody

@@ -66,22 +66,12 @@ const flowLifetime = 10 * time.Minute
 // SecretStore like the device key.
 const flowKeyName = "sso-flow-key"
 
-// Codes of the protocol layer's refusals that the domain has no word for
-// (the domain's own: identity_unknown, assertion_replayed,
-// provider_unavailable); infra/sso's kinds.
-const (
-	codeResponseRefused = "response_refused"
-	codeCancelled       = "cancelled"
-	codeMisconfigured   = "provider_misconfigured"
-	codeLogoutRefused   = "provider_logout_refused"
-)
-
 // Federation is the protocol layer of the sign-in through a provider
 // (infra/ssoweb over infra/sso). Only the login function (Login.With) and
 // the single server give one, so that the other functions link none of
 // the SAML and OpenID Connect libraries; without it the routes answer 501
-// not_configured. Its errors are the domain's (SSORefusal for the
-// protocol's own refusals).
+// not_configured. Its errors are the domain's (sesame.SignInRefusal for
+// the protocol's own refusals).
 type Federation interface {
 	// Begin returns the provider's URL to send the browser to, and the
 	// flow carrying data, sealed with key until expires.
@@ -230,7 +220,7 @@ func (a *api) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		a.ssoRefuse(w, r, "", SSORefusal(codeResponseRefused))
+		a.ssoRefuse(w, r, "", sesame.SignInRefusal(sesame.CodeResponseRefused))
 		return
 	}
 	a.setFlowCookie(w, r, "", -1) // one use
@@ -358,7 +348,7 @@ func (a *api) ssoLogoutResponse(w http.ResponseWriter, r *http.Request) {
 	school, err := a.finishLogout(r)
 	if err != nil {
 		a.log.Warn("sso logout response refused", "school", school, "error", err)
-		a.ssoRefuse(w, r, school, SSORefusal(codeLogoutRefused))
+		a.ssoRefuse(w, r, school, sesame.SignInRefusal(sesame.CodeProviderLogoutRefused))
 		return
 	}
 	http.Redirect(w, r, loggedOut, http.StatusSeeOther)
@@ -409,19 +399,6 @@ func (a *api) ssoRefuse(w http.ResponseWriter, r *http.Request, school string, e
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, "/?"+q.Encode(), http.StatusSeeOther)
-}
-
-// SSORefusal is the domain error of a refusal of the protocol layer
-// (response_refused, cancelled, provider_misconfigured), with its French
-// message.
-func SSORefusal(code string) error {
-	msg := map[string]string{
-		codeResponseRefused: "La réponse du service de connexion a été refusée (connexion trop longue, ouverte dans un autre navigateur, ou réponse non valable). Recommencez la connexion.",
-		codeCancelled:       "La connexion a été annulée sur le service de connexion.",
-		codeMisconfigured:   "Le service de connexion de l'établissement est mal réglé. Prévenez le superviseur (SPR).",
-		codeLogoutRefused:   "Votre session Sésame est bien fermée, mais la déconnexion du service de connexion (ENT) n'a pas été confirmée. Fermez le navigateur pour quitter aussi l'ENT.",
-	}[code]
-	return &sesame.Error{Code: code, Message: msg}
 }
 
 // repostScript submits the re-post form; the page's CSP allows it by hash.

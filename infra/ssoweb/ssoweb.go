@@ -156,5 +156,5 @@ func translate(p sesame.IdentityProvider, err error) error {
 	case sso.Replayed:
 		return fmt.Errorf("%w: %w", sesame.ErrAssertionReplayed, err)
 	}
-	return fmt.Errorf("%w: %w", httpapi.SSORefusal(string(se.Kind)), err)
+	return fmt.Errorf("%w: %w", sesame.SignInRefusal(string(se.Kind)), err)
 }

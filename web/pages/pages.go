@@ -171,7 +171,7 @@ type entry struct{ key, value string }
 // Labels returns libelles.js: window.SesameLabels, the domain's labels and
 // the small rules the pages need, read from package sesame.
 func Labels() []byte {
-	var modes, accesses, pools, kinds, profileModes, defaultProfiles, reasons, events []entry
+	var modes, accesses, pools, kinds, profileModes, defaultProfiles, reasons, events, refusals []entry
 	for _, m := range sesame.Modes {
 		modes = append(modes, entry{string(m), m.Label()})
 	}
@@ -196,6 +196,9 @@ func Labels() []byte {
 	for _, e := range sesame.Events {
 		events = append(events, entry{string(e), Typography(e.Label())})
 	}
+	for _, r := range sesame.SignInRefusals {
+		refusals = append(refusals, entry{r.Code, Typography(r.Message)})
+	}
 	var b bytes.Buffer
 	b.WriteString(`/* Sésame — the domain's French labels and small rules, for the page
    scripts. GENERATED from package sesame by ` + "`go generate ./web`" + `
@@ -207,7 +210,10 @@ func Labels() []byte {
    that kind belongs to (kinds without one are absent);
    defaultProfiles: DefaultProfileFor, the profile a new account gets;
    reasons: EndReason.Message, why a session ended (the API's 401 reasons);
-   events: Event.Label, the journal's event types, in their order.
+   events: Event.Label, the journal's event types, in their order;
+   refusals: SignInRefusals, what the sign-in page says when a sign-in or
+   a logout through the school's ENT comes back refused (?raison=<code>),
+   and otherRefusal (OtherRefusal) for any other code.
 
    Loaded first, with defer, by every page; exposes window.SesameLabels. */
 'use strict';
@@ -229,6 +235,8 @@ window.SesameLabels = Object.freeze({
 	object("defaultProfiles", defaultProfiles)
 	object("reasons", reasons)
 	object("events", events)
+	object("refusals", refusals)
+	fmt.Fprintf(&b, "  otherRefusal: %s,\n", jsString(Typography(sesame.OtherRefusal)))
 	b.WriteString("});\n")
 	return b.Bytes()
 }

@@ -58,32 +58,21 @@
   };
 
   // Refusals of a sign-in through the school's ENT (GET
-  // /api/v1/login/sso/callback sends the browser back with ?raison=<code>).
-  const ssoRefusals = {
-    identity_unknown: 'Votre compte de l\u2019ENT n\u2019est relié à aucun compte Sésame de l\u2019établissement. Demandez au superviseur (SPR) de renseigner votre identifiant ENT.',
-    provider_forbidden: 'Votre type de compte ne peut pas se connecter par ce service. Utilisez votre identifiant et votre mot de passe Sésame.',
-    assertion_replayed: 'Cette réponse du service de connexion a déjà servi. Recommencez la connexion.',
-    provider_unavailable: 'Le service de connexion de l\u2019établissement ne répond pas. Réessayez dans quelques instants, ou connectez-vous avec votre identifiant et votre mot de passe Sésame.',
-    response_refused: 'La réponse du service de connexion a été refusée (connexion trop longue, ouverte dans un autre navigateur, ou réponse non valable). Recommencez la connexion.',
-    cancelled: 'La connexion a été annulée sur le service de connexion.',
-    provider_misconfigured: 'Le service de connexion de l\u2019établissement est mal réglé. Prévenez le superviseur (SPR).',
-    provider_logout_refused: 'Votre session Sésame est bien fermée, mais la déconnexion du service de connexion (ENT) n\u2019a pas été confirmée. Fermez le navigateur pour quitter aussi l\u2019ENT.',
-    seats_exhausted: 'Toutes les connexions de ce mode sont occupées. Réessayez plus tard, ou demandez au superviseur (SPR) d\u2019en libérer une.',
-    account_disabled: 'Votre compte Sésame est désactivé. Adressez-vous au superviseur (SPR).',
-    mode_forbidden: 'Votre compte ne peut pas entrer dans ce mode. Choisissez un autre mode de connexion.',
-    not_found: 'Ce service de connexion n\u2019existe pas pour cet établissement.',
-  };
+  // /api/v1/login/sso/callback sends the browser back with ?raison=<code>):
+  // the domain's messages (libelles.js), never text from the address.
+  const ssoRefusals = window.SesameLabels.refusals;
 
   function showReason() {
     const q = new URLSearchParams(window.location.search);
     const reason = q.get('raison');
-    if (reason && Object.hasOwn(ssoRefusals, reason)) {
-      const box = S.alertBox(reasonRegion, 'error', [ssoRefusals[reason]]);
+    if (!reason) return;
+    if (!Object.hasOwn(reasons, reason)) {
+      const known = Object.hasOwn(ssoRefusals, reason);
+      const box = S.alertBox(reasonRegion, 'error', [known ? ssoRefusals[reason] : window.SesameLabels.otherRefusal]);
       box.id = 'raison-message';
-      box.dataset.reason = reason;
+      box.dataset.reason = known ? reason : 'other';
       return;
     }
-    if (!reason || !Object.hasOwn(reasons, reason)) return;
     let text = reasons[reason];
     if (reason === 'idle_timeout') {
       const d = Number.parseInt(q.get('duree') || '', 10);

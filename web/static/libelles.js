@@ -8,7 +8,10 @@
    that kind belongs to (kinds without one are absent);
    defaultProfiles: DefaultProfileFor, the profile a new account gets;
    reasons: EndReason.Message, why a session ended (the API's 401 reasons);
-   events: Event.Label, the journal's event types, in their order.
+   events: Event.Label, the journal's event types, in their order;
+   refusals: SignInRefusals, what the sign-in page says when a sign-in or
+   a logout through the school's ENT comes back refused (?raison=<code>),
+   and otherRefusal (OtherRefusal) for any other code.
 
    Loaded first, with defer, by every page; exposes window.SesameLabels. */
 'use strict';
@@ -80,4 +83,19 @@ window.SesameLabels = Object.freeze({
     "recovery": "Récupération des utilisateurs",
     "provider_edited": "Connexion via l’ENT modifiée",
   }),
+  refusals: Object.freeze({
+    "identity_unknown": "Votre compte de l’ENT n’est relié à aucun compte Sésame de l’établissement. Demandez au superviseur (SPR) de renseigner votre identifiant ENT.",
+    "provider_forbidden": "Votre type de compte ne peut pas se connecter par ce service. Utilisez votre identifiant et votre mot de passe Sésame.",
+    "assertion_replayed": "Cette réponse du service de connexion a déjà servi. Recommencez la connexion depuis la page d’accueil.",
+    "provider_unavailable": "Le service de connexion de l’établissement ne répond pas. Réessayez dans quelques instants, ou connectez-vous avec votre identifiant et votre mot de passe Sésame.",
+    "response_refused": "La réponse du service de connexion a été refusée (connexion trop longue, ouverte dans un autre navigateur, ou réponse non valable). Recommencez la connexion.",
+    "cancelled": "La connexion a été annulée sur le service de connexion.",
+    "provider_misconfigured": "Le service de connexion de l’établissement est mal réglé. Prévenez le superviseur (SPR).",
+    "provider_logout_refused": "Votre session Sésame est bien fermée, mais la déconnexion du service de connexion (ENT) n’a pas été confirmée. Fermez le navigateur pour quitter aussi l’ENT.",
+    "seats_exhausted": "Toutes les connexions de ce mode sont occupées. Réessayez plus tard, ou demandez au superviseur (SPR) d’en libérer une.",
+    "account_disabled": "Votre compte Sésame est désactivé. Adressez-vous au superviseur (SPR).",
+    "mode_forbidden": "Votre compte ne peut pas entrer dans ce mode. Choisissez un autre mode de connexion.",
+    "not_found": "Ce service de connexion n’existe pas pour cet établissement.",
+  }),
+  otherRefusal: "La connexion par le service de connexion n’a pas abouti. Réessayez dans quelques instants, ou connectez-vous avec votre identifiant et votre mot de passe Sésame.",
 });
