@@ -138,7 +138,7 @@ func newHostedStack(t *testing.T, o stackOptions) *stack {
 	if _, system := o.clock.(sesame.SystemClock); !system || o.minIdle != 0 || o.hashing != nil {
 		t.Fatal("the hosted deployment runs on the system clock, the product's minimum idle delay and its own hashing gate")
 	}
-	url, svc := newHostedServer(t, hostedOptions{timing: o.timing})
+	url, svc := newHostedServer(t, hostedOptions{timing: o.timing, wrap: o.wrap})
 	if _, err := svc.CreateSchool(t.Context(), sesame.NewSchool{UAI: uai, Name: o.name, Year: year, SPRPassword: sprPass}); err != nil {
 		t.Fatalf("CreateSchool: %v", err)
 	}
