@@ -23,9 +23,13 @@ type ssoProtocol struct {
 	address  func(*idp.Server) (key, url string)
 }
 
+// ssoCAS is the protocol of most ENTs, and the one whose journey also
+// shows a refusal.
+var ssoCAS = ssoProtocol{"CAS", map[string]any{"id": "ent", "protocol": "cas", "displayName": "ENT du collège", "claim": "sub"},
+	func(srv *idp.Server) (string, string) { return "casUrl", srv.CASURL() }}
+
 var ssoProtocols = []ssoProtocol{
-	{"CAS", map[string]any{"id": "ent", "protocol": "cas", "displayName": "ENT du collège", "claim": "sub"},
-		func(srv *idp.Server) (string, string) { return "casUrl", srv.CASURL() }},
+	ssoCAS,
 	{"OIDC", map[string]any{"id": "ent-oidc", "protocol": "oidc", "displayName": "ENT (OpenID Connect)", "claim": "sub",
 		"clientId": idp.ClientID, "clientSecret": idp.ClientSecret},
 		func(srv *idp.Server) (string, string) { return "issuer", srv.Issuer() }},
@@ -51,10 +55,11 @@ type ssoStack struct {
 func newSSOStack(t *testing.T, p ssoProtocol) *ssoStack {
 	t.Helper()
 	a := &agentStack{}
-	a.stack = newStackWith(t, stackOptions{agent: true, timing: ssoTiming, wrap: a.watch})
-	o := a.url + httpapi.Prefix
-	srv := idp.New(t, idp.Config{SPURL: a.url, OIDCRedirectURI: o + httpapi.SSOCallbackPath,
-		SAMLEntityID: o + httpapi.SSOEntityPath, SAMLACS: o + httpapi.SSOACSPath, PostLogoutURI: a.url + "/?raison=logged_out"})
+	a.stack = newStackWith(t, stackOptions{agent: true, timing: ssoTiming, wrap: a.watch, https: true})
+	site := a.browserURL()
+	o := site + httpapi.Prefix
+	srv := idp.New(t, idp.Config{SPURL: site, OIDCRedirectURI: o + httpapi.SSOCallbackPath,
+		SAMLEntityID: o + httpapi.SSOEntityPath, SAMLACS: o + httpapi.SSOACSPath, PostLogoutURI: site + "/?raison=logged_out"})
 	ignoreConsoleOf(t, srv.URL) // the provider's own pages are not Sésame's
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -86,7 +91,7 @@ func newSSOStack(t *testing.T, p ssoProtocol) *ssoStack {
 // teacher mode chosen, and signs in on the provider's own login form.
 func (s *ssoStack) signInAtProvider(t *testing.T, tab context.Context, user, password string) {
 	t.Helper()
-	do(t, tab, chromedp.Navigate(s.url+"/"))
+	do(t, tab, chromedp.Navigate(s.browserURL()+"/"))
 	waitFor(t, tab, `window.Sesame && document.getElementById('connexion')`)
 	do(t, tab, chromedp.Clear(chromedp.ID("school")), chromedp.SendKeys(chromedp.ID("school"), uai),
 		chromedp.Evaluate[chromedp.Void](`(() => { const m = document.getElementById('mode'); m.value = 'teacher'; m.dispatchEvent(new Event('change', {bubbles: true})); })()`))
@@ -183,7 +188,7 @@ func ssoJourney(t *testing.T, p ssoProtocol) {
 	}
 	t.Logf("%s: logout %v; journey %v", p.name, time.Since(t1).Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
 
-	if p.name != "CAS" {
+	if p.name != ssoCAS.name {
 		return
 	}
 	// An identity of the provider linked to no account, in a browser of
@@ -191,7 +196,7 @@ func ssoJourney(t *testing.T, p ssoProtocol) {
 	other := newTab(t, tab)
 	t2 := time.Now()
 	s.signInAtProvider(t, other, idp.OtherUser, idp.OtherPassword)
-	waitFor(t, other, `location.origin === `+jsString(s.url)+` && location.pathname === '/' && document.getElementById('raison-message')`)
+	waitFor(t, other, `location.origin === `+jsString(s.browserURL())+` && location.pathname === '/' && document.getElementById('raison-message')`)
 	if q := eval[[]string](t, other, `(() => { const q = new URLSearchParams(location.search); return [q.get('raison'), q.get('ecole')]; })()`); q[0] != "identity_unknown" || q[1] != uai {
 		t.Errorf("refused: raison, ecole = %q", q)
 	}

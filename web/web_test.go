@@ -49,6 +49,17 @@ const screenshotsEnv = "SESAME_WEB_SCREENSHOTS"
 type stack struct {
 	url string
 	svc *sesame.Service
+	// site is the site's address as the browser reaches it, when it is not
+	// url: the hosted deployment over HTTPS (stackOptions.https).
+	site string
+}
+
+// browserURL is the site's address for the browser.
+func (s *stack) browserURL() string {
+	if s.site != "" {
+		return s.site
+	}
+	return s.url
 }
 
 // shiftClock is the system clock moved forward by a duration the test
@@ -80,6 +91,12 @@ type stackOptions struct {
 	// wrap, when set, stands in front of the API (a test that watches the
 	// heartbeats: agentStack.watch).
 	wrap func(http.Handler) http.Handler
+	// https has the browser reach the hosted deployment over HTTPS, as
+	// through CloudFront (viewerTLS), where the functions tell someone
+	// else the site's address (an identity provider's redirect: the
+	// functions always say https). Without it, or on `sesame serve`,
+	// the browser uses plain HTTP.
+	https bool
 }
 
 func newStackWith(t *testing.T, o stackOptions) *stack {
@@ -237,6 +254,8 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("lang", "fr-FR"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
+		// the viewers' TLS (viewerTLS), and nothing else
+		chromedp.Flag("ignore-certificate-errors-spki-list", viewerCertSPKI()),
 	)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
