@@ -287,12 +287,8 @@ func newTab(t *testing.T, browser context.Context) context.Context {
 func watchConsole(t *testing.T, tab context.Context) {
 	t.Helper()
 	bad := consoleLog(tab, func(m chromedp.ConsoleMessage) bool {
-		bad := m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused to")
-		if bad && foreignPage(m.URL) {
-			t.Logf("browser console, not Sésame's page: %s (%s)", m, m.URL)
-			return false
-		}
-		return bad
+		return (m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused to")) &&
+			!foreignPage(m.URL)
 	})
 	t.Cleanup(func() {
 		for _, b := range bad() {
