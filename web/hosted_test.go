@@ -41,16 +41,20 @@ func TestHosted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the hosted stack for each journey; skipped with -short")
 	}
-	for _, j := range []struct {
+	type journey struct {
 		name string
 		run  func(*testing.T)
-	}{
-		{"SPRDisconnectsTeacher", TestSPRDisconnectsTeacher},                          // sign-in, forced disconnection
-		{"SPRRecoversUsers", TestSPRRecoversUsers},                                    // upload through the presigned URL, Préparer l'année suivante
-		{"AgentIdleLogout", TestAgentIdleLogout},                                      // idle warning, logout, the seat freed
-		{"AgentTabs", TestAgentTabs},                                                  // two tabs, one heartbeat stream, logout in one leaves both
-		{"SSOJourneyCAS", func(t *testing.T) { t.Parallel(); ssoJourney(t, ssoCAS) }}, // through a real LemonLDAP::NG, and a refusal
-	} {
+	}
+	journeys := []journey{
+		{"SPRDisconnectsTeacher", TestSPRDisconnectsTeacher}, // sign-in, forced disconnection
+		{"SPRRecoversUsers", TestSPRRecoversUsers},           // upload through the presigned URL, Préparer l'année suivante
+		{"AgentIdleLogout", TestAgentIdleLogout},             // idle warning, logout, the seat freed
+		{"AgentTabs", TestAgentTabs},                         // two tabs, one heartbeat stream, logout in one leaves both
+	}
+	for _, p := range ssoProtocols { // through a real LemonLDAP::NG, CAS's with a refusal
+		journeys = append(journeys, journey{"SSOJourney" + p.name, func(t *testing.T) { t.Parallel(); ssoJourney(t, p) }})
+	}
+	for _, j := range journeys {
 		// One journey at a time (each calls t.Parallel; t.Run waits for
 		// it): a stack runs seven emulated functions, and the agent's
 		// timings are short.
