@@ -274,7 +274,7 @@ func (s *agentStack) connections(t *testing.T) (logins []string, teacherSeats in
 // sessionCookie returns the tab's session cookie.
 func sessionCookie(t *testing.T, s *agentStack, tab context.Context) *http.Cookie {
 	t.Helper()
-	cookies, err := chromedp.Call(tab, network.GetCookies, network.GetCookiesParams{URLs: []string{s.url}})
+	cookies, err := chromedp.Call(tab, network.GetCookies, network.GetCookiesParams{URLs: []string{s.browserURL()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,15 @@
 package web_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -35,15 +41,20 @@ func TestHosted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the hosted stack for each journey; skipped with -short")
 	}
-	for _, j := range []struct {
+	type journey struct {
 		name string
 		run  func(*testing.T)
-	}{
+	}
+	journeys := []journey{
 		{"SPRDisconnectsTeacher", TestSPRDisconnectsTeacher}, // sign-in, forced disconnection
 		{"SPRRecoversUsers", TestSPRRecoversUsers},           // upload through the presigned URL, Préparer l'année suivante
 		{"AgentIdleLogout", TestAgentIdleLogout},             // idle warning, logout, the seat freed
 		{"AgentTabs", TestAgentTabs},                         // two tabs, one heartbeat stream, logout in one leaves both
-	} {
+	}
+	for _, p := range ssoProtocols { // through a real LemonLDAP::NG, CAS's with a refusal
+		journeys = append(journeys, journey{"SSOJourney" + p.name, func(t *testing.T) { t.Parallel(); ssoJourney(t, p) }})
+	}
+	for _, j := range journeys {
 		// One journey at a time (each calls t.Parallel; t.Run waits for
 		// it): a stack runs seven emulated functions, and the agent's
 		// timings are short.
@@ -138,9 +149,44 @@ func newHostedStack(t *testing.T, o stackOptions) *stack {
 	if _, system := o.clock.(sesame.SystemClock); !system || o.minIdle != 0 || o.hashing != nil {
 		t.Fatal("the hosted deployment runs on the system clock, the product's minimum idle delay and its own hashing gate")
 	}
-	url, svc := newHostedServer(t, hostedOptions{timing: o.timing})
+	url, svc := newHostedServer(t, hostedOptions{timing: o.timing, wrap: o.wrap})
 	if _, err := svc.CreateSchool(t.Context(), sesame.NewSchool{UAI: uai, Name: o.name, Year: year, SPRPassword: sprPass}); err != nil {
 		t.Fatalf("CreateSchool: %v", err)
 	}
-	return &stack{url: url, svc: svc}
+	s := &stack{url: url, svc: svc}
+	if o.https {
+		s.site = viewerTLS(t, url)
+	}
+	return s
 }
+
+// viewerTLS is CloudFront's end of TLS: the browser reaches the site at
+// the address it returns, over HTTPS, and the request goes on to the
+// hosted stack at site over plain HTTP with the viewer's Host, from which
+// the functions (always on HTTPS in the cloud) tell a provider their
+// address. Its certificate is httptest's, which the tests' Chromium
+// accepts (viewerCertSPKI).
+func viewerTLS(t *testing.T, site string) string {
+	t.Helper()
+	target, err := url.Parse(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewUnstartedServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Host = r.In.Host
+	}})
+	front.StartTLS()
+	t.Cleanup(front.Close)
+	return front.URL
+}
+
+// viewerCertSPKI is the hash of the public key of viewerTLS's certificate,
+// as Chromium's --ignore-certificate-errors-spki-list takes it.
+var viewerCertSPKI = sync.OnceValue(func() string {
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.StartTLS()
+	defer srv.Close()
+	sum := sha256.Sum256(srv.Certificate().RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:])
+})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,6 +49,17 @@ const screenshotsEnv = "SESAME_WEB_SCREENSHOTS"
 type stack struct {
 	url string
 	svc *sesame.Service
+	// site is the site's address as the browser reaches it, when it is not
+	// url: the hosted deployment over HTTPS (stackOptions.https).
+	site string
+}
+
+// browserURL is the site's address for the browser.
+func (s *stack) browserURL() string {
+	if s.site != "" {
+		return s.site
+	}
+	return s.url
 }
 
 // shiftClock is the system clock moved forward by a duration the test
@@ -76,6 +88,15 @@ type stackOptions struct {
 	name string
 	// hashing is the service's hashing gate (the default one when nil).
 	hashing *sesame.HashGate
+	// wrap, when set, stands in front of the API (a test that watches the
+	// heartbeats: agentStack.watch).
+	wrap func(http.Handler) http.Handler
+	// https has the browser reach the hosted deployment over HTTPS, as
+	// through CloudFront (viewerTLS), where the functions tell someone
+	// else the site's address (an identity provider's redirect: the
+	// functions always say https). Without it, or on `sesame serve`,
+	// the browser uses plain HTTP.
+	https bool
 }
 
 func newStackWith(t *testing.T, o stackOptions) *stack {
@@ -113,8 +134,12 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 	if err != nil {
 		t.Fatalf("uploads.NewDir: %v", err)
 	}
+	var api http.Handler = httpapi.New(httpapi.Config{Service: svc, Uploads: up, Federation: ssoweb.New(nil)})
+	if o.wrap != nil {
+		api = o.wrap(api)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", httpapi.New(httpapi.Config{Service: svc, Uploads: up, Federation: ssoweb.New(nil)}))
+	mux.Handle("/api/v1/", api)
 	mux.Handle("/", pages)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -229,6 +254,8 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("lang", "fr-FR"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
+		// the viewers' TLS (viewerTLS), and nothing else
+		chromedp.Flag("ignore-certificate-errors-spki-list", viewerCertSPKI()),
 	)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
@@ -255,17 +282,45 @@ func newTab(t *testing.T, browser context.Context) context.Context {
 }
 
 // watchConsole fails the test on an uncaught exception or a refusal of
-// the Content-Security-Policy in the tab.
+// the Content-Security-Policy in the tab, on any page but those of an
+// origin the test said was not Sésame's (ignoreConsoleOf).
 func watchConsole(t *testing.T, tab context.Context) {
 	t.Helper()
 	bad := consoleLog(tab, func(m chromedp.ConsoleMessage) bool {
-		return m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused to")
+		return (m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused to")) &&
+			!foreignPage(m.URL)
 	})
 	t.Cleanup(func() {
 		for _, b := range bad() {
 			t.Errorf("browser console: %s", b)
 		}
 	})
+}
+
+// foreignOrigins holds the origins of the pages that are not Sésame's
+// while a test runs (an identity provider's own pages, with their own
+// scripts): see ignoreConsoleOf.
+var foreignOrigins sync.Map
+
+// ignoreConsoleOf makes watchConsole ignore the messages of the pages of
+// origin (scheme://host:port) until the test ends. Each origin belongs to
+// one server of one test (a port is not given twice while it listens), so
+// the messages of Sésame's pages are always watched.
+func ignoreConsoleOf(t *testing.T, origin string) {
+	t.Helper()
+	foreignOrigins.Store(origin, true)
+	t.Cleanup(func() { foreignOrigins.Delete(origin) })
+}
+
+// foreignPage says whether a console message of address u (the script or
+// the page it came from) comes from an origin ignoreConsoleOf named.
+func foreignPage(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return false
+	}
+	_, ok := foreignOrigins.Load(p.Scheme + "://" + p.Host)
+	return ok
 }
 
 // consoleLog collects the tab's console messages that keep selects, from

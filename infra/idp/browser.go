@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -56,7 +55,7 @@ func (a *Arrival) Request(ctx context.Context) (*http.Request, error) {
 func NewBrowser(stopAt string, timeout time.Duration) *Browser {
 	jar, _ := cookiejar.New(nil) // never fails without options
 	b := &Browser{StopAt: strings.TrimRight(stopAt, "/")}
-	b.Client = &http.Client{Jar: ipCookieJar{jar}, Timeout: timeout, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+	b.Client = &http.Client{Jar: jar, Timeout: timeout, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if b.atRelyingParty(req.URL.String()) {
 			return http.ErrUseLastResponse
 		}
@@ -66,26 +65,6 @@ func NewBrowser(stopAt string, timeout time.Duration) *Browser {
 		return nil
 	}}
 	return b
-}
-
-// ipCookieJar keeps a cookie whose Domain is ".<the host's IP address>" as
-// a host cookie, as RFC 6265 §5.2.3 says (strip the leading dot) and curl
-// does. LemonLDAP::NG always prefixes its cookie domain with a dot, and Go's
-// jar (like Chromium) refuses that for an IP address: without this the
-// provider's session cookie would be dropped, and every sign-in would show
-// the login form again (single sign-on and logout could not be tested).
-type ipCookieJar struct{ http.CookieJar }
-
-func (j ipCookieJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
-	host := u.Hostname()
-	if net.ParseIP(host) != nil {
-		for _, c := range cookies {
-			if strings.TrimPrefix(c.Domain, ".") == host {
-				c.Domain = ""
-			}
-		}
-	}
-	j.CookieJar.SetCookies(u, cookies)
 }
 
 func (b *Browser) atRelyingParty(u string) bool {

@@ -58,9 +58,14 @@ const (
 	OtherClientSecret = "sesame-other-secret"
 	installedMarker   = "root/usr/share/perl5/Lemonldap"
 	installTimeout    = 5 * time.Minute
-	setupTimeout      = 30 * time.Second
-	readyTimeout      = 30 * time.Second
-	cacheName         = "idp"
+	// A setup takes about a second, a start under one; on a machine
+	// shared by several test runs (load average 20 and more) setups of 27 s
+	// and starts of 14 s were measured.
+	setupTimeout = 90 * time.Second
+	readyTimeout = time.Minute
+	// startTimeout bounds New and Shared's Start (setup and start).
+	startTimeout = setupTimeout + readyTimeout
+	cacheName    = "idp"
 )
 
 //go:embed llng

@@ -58,11 +58,12 @@ func (c Config) withDefaults() Config {
 
 // Server is a running LemonLDAP::NG instance.
 type Server struct {
-	URL    string // the portal, http://127.0.0.1:<port>, also the OIDC issuer
+	URL    string // the portal through its front door, http://127.0.0.1:<port>, also the OIDC issuer
 	Config Config // the relying party it was prepared for, with defaults filled
 
 	cmd            *exec.Cmd // the portal's process, for tests that freeze it
 	proc           *localtool.Process
+	door           *frontDoor // at URL, in front of the portal
 	state          string
 	setup, started time.Duration
 }
@@ -86,9 +87,11 @@ func (s *Server) StartupTime() time.Duration { return s.started }
 // Output returns the last lines the portal printed.
 func (s *Server) Output() string { return s.proc.Output.String() }
 
-// Stop kills the portal and removes the instance's folder. It is safe to
-// call more than once.
+// Stop closes the front door (its clients' connections are refused from
+// then on), kills the portal and removes the instance's folder. It is safe
+// to call more than once.
 func (s *Server) Stop() {
+	s.door.close()
 	s.proc.Stop()
 	os.RemoveAll(s.state)
 }
@@ -125,14 +128,26 @@ func Start(ctx context.Context, cacheDir string, cfg Config) (*Server, error) {
 }
 
 func start(ctx context.Context, cacheDir, state string, cfg Config) (*Server, error) {
+	// The front door's port (see frontDoor), which the portal's
+	// configuration names, and the portal's own.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("idp: %w", err)
+	}
+	defer func() {
+		if ln != nil {
+			ln.Close()
+		}
+	}()
 	addrs, err := localtool.FreeAddrs(1)
 	if err != nil {
 		return nil, fmt.Errorf("idp: finding a free port: %w", err)
 	}
+	_, publicPort, _ := net.SplitHostPort(ln.Addr().String())
 	_, port, _ := net.SplitHostPort(addrs[0])
 	root, src := filepath.Join(cacheDir, "root"), filepath.Join(cacheDir, "src")
 	env := append(os.Environ(),
-		"IDP_ROOT="+root, "IDP_SRC="+src, "IDP_KEYS="+filepath.Join(cacheDir, "keys"), "IDP_STATE="+state, "IDP_PORT="+port,
+		"IDP_ROOT="+root, "IDP_SRC="+src, "IDP_KEYS="+filepath.Join(cacheDir, "keys"), "IDP_STATE="+state, "IDP_PORT="+publicPort,
 		"SP_URL="+cfg.SPURL, "OIDC_REDIRECT_URI="+cfg.OIDCRedirectURI,
 		"SAML_SP_ENTITY="+cfg.SAMLEntityID, "SAML_SP_ACS="+cfg.SAMLACS,
 		"SAML_SP_SLO="+cfg.SAMLSLO, "POST_LOGOUT_URI="+cfg.PostLogoutURI,
@@ -150,7 +165,7 @@ func start(ctx context.Context, cacheDir, state string, cfg Config) (*Server, er
 	if out, err := setup.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("idp: setup.sh: %w\n%s", err, tail(out))
 	}
-	s := &Server{URL: "http://" + addrs[0], Config: cfg, state: state, setup: time.Since(t0)}
+	s := &Server{URL: "http://" + ln.Addr().String(), Config: cfg, state: state, setup: time.Since(t0)}
 
 	t0 = time.Now()
 	cmd := exec.Command("perl", filepath.Join(root, "usr/bin/plackup"),
@@ -162,7 +177,12 @@ func start(ctx context.Context, cacheDir, state string, cfg Config) (*Server, er
 	if err != nil {
 		return nil, fmt.Errorf("idp: LemonLDAP::NG: %w", err)
 	}
+	// The libraries the portal's pages load: those unpacked with it, and
+	// those the system had already (apt-get does not download an installed
+	// package: libjs-jquery on a Debian with Python's documentation tools).
+	s.door, ln = openFrontDoor(ln, addrs[0], filepath.Join(root, "usr/share/javascript"), "/usr/share/javascript"), nil
 	if err := s.waitReady(ctx, time.Now().Add(readyTimeout)); err != nil {
+		s.door.close()
 		s.proc.Stop()
 		return nil, err
 	}

@@ -46,7 +46,7 @@ func New(tb testing.TB, cfg Config) *Server {
 	tb.Helper()
 	dir, note, err := installedCache()
 	testenv.Require(tb, "LemonLDAP::NG", err)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	srv, err := Start(ctx, dir, cfg)
 	testenv.Require(tb, "LemonLDAP::NG", err)
@@ -72,7 +72,7 @@ func Shared(tb testing.TB) *Server {
 	if shared.srv == nil && shared.err == nil {
 		dir, note, err := installedCache()
 		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 			shared.srv, err = Start(ctx, dir, Config{SPURL: DefaultSPURL})
 			cancel()
 		}

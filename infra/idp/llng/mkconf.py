@@ -18,8 +18,11 @@ c = json.load(open(src))
 c.update({
     "cfgNum": 1, "cfgDate": str(int(time.time())), "cfgAuthor": "infra/idp",
     "portal": portal,
-    "domain": "127.0.0.1",          # sent as ".127.0.0.1": see ipCookieJar in browser.go
+    "domain": "127.0.0.1",          # sent as ".127.0.0.1": see hostCookies in proxy.go
     "securedCookie": 0,
+    # SameSite=None (its default with SAML) needs Secure, so a browser drops it on plain HTTP; the
+    # requests come to this IdP by redirects (GET), which Lax cookies follow
+    "sameSite": "Lax",
     "https": 0,
     "logLevel": "warn",
     "globalStorage": "Apache::Session::File",
