@@ -177,12 +177,13 @@ func reclaim(pb *bbolt.Bucket, leases []sesame.Lease, login string, now time.Tim
 }
 
 // AdmitSession stores session sess, gives it its seat and writes w, in
-// one transaction. The admission is decided by sesame.Admission over the
-// pool's leases read inside that transaction.
+// one transaction, shared with concurrent writes (see batch). The
+// admission is decided by sesame.Admission over the pool's leases read
+// inside that transaction.
 func (s *Store) AdmitSession(ctx context.Context, sess sesame.Session, p sesame.SeatPolicy, w sesame.AdmissionWrites, now time.Time) (sesame.Lease, error) {
 	var lease sesame.Lease
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		lease = sesame.Lease{}
+	err := s.batch(ctx, func(tx *bbolt.Tx) error {
+		lease = sesame.Lease{} // a batch may run this again, alone
 		if tx.Bucket(bucketSessions).Get([]byte(sess.ID)) != nil {
 			return sessionExists()
 		}
