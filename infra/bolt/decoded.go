@@ -10,14 +10,14 @@ import (
 )
 
 // decoded keeps the last decoding of records that every request reads
-// and few change (a space's profile, with its list of grants) or that
-// every heartbeat reads and writes (a session, read by the heartbeat's
-// check, read again and written by its write, read by the next
-// heartbeat's check): a record whose stored bytes are those last decoded
-// or written is not decoded again. The bytes are compared whole, so a value
-// served from it is the decoding of what the transaction read, whatever
-// wrote it. It holds at most max records, and starts again empty when
-// full.
+// and few change (a base's record, a user, a space's profile with its
+// list of grants) or that every heartbeat reads and writes (a session,
+// read by the heartbeat's check, read again and written by its write,
+// read by the next heartbeat's check): a record whose stored bytes are
+// those last decoded or written is not decoded again. The bytes are
+// compared whole, so a value served from it is the decoding of what the
+// transaction read, whatever wrote it. It holds at most max records, and
+// starts again empty when full.
 type decoded[T any] struct {
 	mu  sync.Mutex
 	max int

@@ -299,15 +299,17 @@ func (s *Store) ReadSession(ctx context.Context, id string, _ sesame.SessionNear
 		if err != nil {
 			return err
 		}
-		if _, err = load(bb, keyMeta, &br); err != nil {
+		base := string(baseKey(x.Base())) + "\x00"
+		if _, err = s.bases.load(bb, base, keyMeta, &br); err != nil {
 			return err
 		}
-		if hasU, err = load(bb.Bucket(bucketUsers), []byte(sesame.LoginKey(x.Login)), &ur); err != nil {
+		login := sesame.LoginKey(x.Login)
+		if hasU, err = s.users.load(bb.Bucket(bucketUsers), base+login, []byte(login), &ur); err != nil {
 			return err
 		}
 		// The profile the user names now, read in the same transaction.
 		if space := sesame.IdleProfileFor(ur.domain(), x.Mode); space != "" {
-			hasP, err = s.profiles.load(bb.Bucket(bucketProfiles), string(baseKey(x.Base()))+"\x00"+space, []byte(space), &pr)
+			hasP, err = s.profiles.load(bb.Bucket(bucketProfiles), base+space, []byte(space), &pr)
 			pr.Grants = slices.Clone(pr.Grants) // the cache's own stays as it is
 		}
 		return err

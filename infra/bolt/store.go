@@ -54,8 +54,11 @@ type Store struct {
 	db     *bbolt.DB
 	group  *group // the group commit of batch
 	txHook func(write, commit bool) error
-	// The last decodings of sessions and profiles (see decoded).
+	// The last decodings of what a request's session check reads (see
+	// decoded).
 	sessions *decoded[sessionRec]
+	bases    *decoded[baseRec]
+	users    *decoded[userRec]
 	profiles *decoded[profileRec]
 }
 
@@ -135,14 +138,15 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("bolt: prepare %s: %w", path, err)
 	}
 	return &Store{db: db, group: &group{db: db}, txHook: o.txHook,
-		sessions: newDecoded[sessionRec](4096), profiles: newDecoded[profileRec](1024)}, nil
+		sessions: newDecoded[sessionRec](4096), bases: newDecoded[baseRec](64),
+		users: newDecoded[userRec](4096), profiles: newDecoded[profileRec](1024)}, nil
 }
 
 // Unhooked returns a Store on the same open file without the hook of
 // WithTxHook: tests read and check through it what the hooked one wrote.
 // Closing either closes the file.
 func (s *Store) Unhooked() *Store {
-	return &Store{db: s.db, group: s.group, sessions: s.sessions, profiles: s.profiles}
+	return &Store{db: s.db, group: s.group, sessions: s.sessions, bases: s.bases, users: s.users, profiles: s.profiles}
 }
 
 // hook runs the transaction hook, if any.
