@@ -9,6 +9,7 @@ package httpapi_test
 //   - BenchmarkHeartbeat and BenchmarkAuthorize beside BenchmarkBareHandler,
 //     a bare net/http handler answering a small JSON on the same kind of
 //     server and client: the cost of the API over HTTP itself;
+//     BenchmarkHeartbeatAlternate runs the first and the last in turn;
 //   - BenchmarkLogin with argon2id at the OWASP parameters, for a known
 //     login (right and wrong password) and an unknown one: the same work;
 //     and, for the cost of a sign-in over its password check, one known
@@ -30,6 +31,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -192,13 +194,7 @@ func signedIn(b *testing.B) (*httptest.Server, []*http.Client) {
 // parallel, on a bbolt file.
 func BenchmarkHeartbeat(b *testing.B) {
 	srv, clients := signedIn(b)
-	parallel(b, "req/s", func(c, _ int) error {
-		status, raw, err := call(clients[c], srv.URL, "POST", httpapi.Prefix+"/heartbeat", `{"idleSeconds":3}`)
-		if err != nil || status != http.StatusOK {
-			return fmt.Errorf("heartbeat: %d %s %v", status, raw, err)
-		}
-		return nil
-	})
+	parallel(b, "req/s", func(c, _ int) error { return heartbeatCall(clients[c], srv.URL) })
 }
 
 // BenchmarkAuthorize is one permission check through the API, 32
@@ -221,6 +217,12 @@ func BenchmarkAuthorize(b *testing.B) {
 // answers a small JSON, on the same kind of server, with the same clients,
 // headers and body.
 func BenchmarkBareHandler(b *testing.B) {
+	srv, clients := bare(b)
+	parallel(b, "req/s", func(c, _ int) error { return bareCall(clients[c], srv.URL) })
+}
+
+// bare serves the bare handler of BenchmarkBareHandler, with its clients.
+func bare(b *testing.B) (*httptest.Server, []*http.Client) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -233,13 +235,59 @@ func BenchmarkBareHandler(b *testing.B) {
 	for range benchClients {
 		clients = append(clients, client(tr))
 	}
-	parallel(b, "req/s", func(c, _ int) error {
-		status, raw, err := call(clients[c], srv.URL, "POST", httpapi.Prefix+"/heartbeat", `{"idleSeconds":3}`)
-		if err != nil || status != http.StatusOK || !bytes.HasPrefix(raw, []byte("{")) {
-			return fmt.Errorf("bare: %d %s %v", status, raw, err)
+	return srv, clients
+}
+
+func bareCall(c *http.Client, url string) error {
+	status, raw, err := call(c, url, "POST", httpapi.Prefix+"/heartbeat", `{"idleSeconds":3}`)
+	if err != nil || status != http.StatusOK || !bytes.HasPrefix(raw, []byte("{")) {
+		return fmt.Errorf("bare: %d %s %v", status, raw, err)
+	}
+	return nil
+}
+
+func heartbeatCall(c *http.Client, url string) error {
+	status, raw, err := call(c, url, "POST", httpapi.Prefix+"/heartbeat", `{"idleSeconds":3}`)
+	if err != nil || status != http.StatusOK {
+		return fmt.Errorf("heartbeat: %d %s %v", status, raw, err)
+	}
+	return nil
+}
+
+// BenchmarkHeartbeatAlternate is BenchmarkHeartbeat and
+// BenchmarkBareHandler in turn, in rounds: one op is a round of 8
+// heartbeats per client (32 clients at once), then 8 bare requests per
+// client, so that the machine's load weighs on both alike. It reports
+// both rates and their ratio.
+func BenchmarkHeartbeatAlternate(b *testing.B) {
+	const perClient = 8
+	api, apiClients := signedIn(b)
+	yard, yardClients := bare(b)
+	round := func(url string, clients []*http.Client, do func(*http.Client, string) error) time.Duration {
+		start := time.Now()
+		var wg sync.WaitGroup
+		for _, c := range clients {
+			wg.Go(func() {
+				for range perClient {
+					if err := do(c, url); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
 		}
-		return nil
-	})
+		wg.Wait()
+		return time.Since(start)
+	}
+	var beats, bares time.Duration
+	for b.Loop() {
+		beats += round(api.URL, apiClients, heartbeatCall)
+		bares += round(yard.URL, yardClients, bareCall)
+	}
+	reqs := float64(b.N * perClient * benchClients)
+	b.ReportMetric(reqs/beats.Seconds(), "heartbeats/s")
+	b.ReportMetric(reqs/bares.Seconds(), "bare/s")
+	b.ReportMetric(bares.Seconds()/beats.Seconds(), "ratio")
 }
 
 // BenchmarkLogin is one sign-in through the API with argon2id at the
