@@ -55,7 +55,8 @@ func (s *Store) GetAttempts(ctx context.Context, key string) (sesame.Attempts, e
 // a.Version, and returns it with Version+1.
 func (s *Store) PutAttempts(ctx context.Context, a sesame.Attempts) (sesame.Attempts, error) {
 	var out attemptsRec
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	// Shared with concurrent writes (see batch): a sign-in waits on it.
+	err := s.batch(ctx, func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketAttempts)
 		var cur attemptsRec
 		if _, err := load(b, []byte(a.Key), &cur); err != nil {
@@ -64,8 +65,9 @@ func (s *Store) PutAttempts(ctx context.Context, a sesame.Attempts) (sesame.Atte
 		if cur.Version != a.Version {
 			return sesame.Conflict(attemptsWhat())
 		}
-		a.Version++
-		out = toAttemptsRec(a)
+		next := a // a batch may run this again: a stays as given
+		next.Version++
+		out = toAttemptsRec(next)
 		return store(b, []byte(a.Key), out)
 	})
 	if err != nil {
@@ -76,7 +78,7 @@ func (s *Store) PutAttempts(ctx context.Context, a sesame.Attempts) (sesame.Atte
 
 // DeleteAttempts forgets the counter under key.
 func (s *Store) DeleteAttempts(ctx context.Context, key string) error {
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.batch(ctx, func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketAttempts).Delete([]byte(key))
 	})
 	if err != nil {

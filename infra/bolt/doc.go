@@ -14,10 +14,14 @@
 //
 // # Transactions
 //
-// Every method runs in one bbolt transaction (db.Update or db.View; the
-// journal, the seat usage and BeatSession, a heartbeat's activity and
-// renewal, in db.Batch, which commits and syncs concurrent callers' writes
-// together and runs a failed one again alone). bbolt
+// Every method runs in one bbolt transaction (db.Update or db.View). The
+// writes many requests make at once (BeatSession, a heartbeat's activity
+// and renewal; AdmitSession; the throttling counters; the journal and the
+// seat usage) go through the store's group commit (group.go): a write
+// that finds no commit under way commits at once, those that arrive
+// meanwhile commit together in one transaction and one sync as soon as it
+// ends, and a failed one runs again alone; so each such write decides
+// everything inside its transaction, and may run twice. bbolt
 // runs one write transaction at a time, so a seat decision reads every lease
 // of the pool inside the write transaction that writes the outcome, and
 // decides with sesame.Admission: it is exact, with no retry. A refusal
@@ -77,4 +81,8 @@
 // journal.go), so the domain types carry no storage tags. Times are stored
 // in UTC with their nanoseconds (RFC 3339), durations in nanoseconds, and
 // read back in UTC.
+// What a session check reads (the session, its base's record, the user,
+// the space's profile) is decoded once for the same stored bytes
+// (decoded.go): the bytes are compared whole with those last decoded or
+// written.
 package bolt

@@ -34,8 +34,13 @@ var indexValue = []byte{1}
 
 // getSession loads session id.
 func getSession(tx *bbolt.Tx, id string) (sessionRec, bool, error) {
+	return cachedSession(tx, id, nil)
+}
+
+// cachedSession loads session id through d (nil: none).
+func cachedSession(tx *bbolt.Tx, id string, d *decoded[sessionRec]) (sessionRec, bool, error) {
 	var r sessionRec
-	ok, err := load(tx.Bucket(bucketSessions), []byte(id), &r)
+	ok, err := d.load(tx.Bucket(bucketSessions), id, []byte(id), &r)
 	return r, ok, err
 }
 
@@ -172,12 +177,13 @@ func reclaim(pb *bbolt.Bucket, leases []sesame.Lease, login string, now time.Tim
 }
 
 // AdmitSession stores session sess, gives it its seat and writes w, in
-// one transaction. The admission is decided by sesame.Admission over the
-// pool's leases read inside that transaction.
+// one transaction, shared with concurrent writes (see batch). The
+// admission is decided by sesame.Admission over the pool's leases read
+// inside that transaction.
 func (s *Store) AdmitSession(ctx context.Context, sess sesame.Session, p sesame.SeatPolicy, w sesame.AdmissionWrites, now time.Time) (sesame.Lease, error) {
 	var lease sesame.Lease
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		lease = sesame.Lease{}
+	err := s.batch(ctx, func(tx *bbolt.Tx) error {
+		lease = sesame.Lease{} // a batch may run this again, alone
 		if tx.Bucket(bucketSessions).Get([]byte(sess.ID)) != nil {
 			return sessionExists()
 		}
@@ -289,7 +295,7 @@ func (s *Store) ReadSession(ctx context.Context, id string, _ sesame.SessionNear
 		hasP  bool
 	)
 	err := s.view(ctx, func(tx *bbolt.Tx) (err error) {
-		if sr, found, err = getSession(tx, id); err != nil || !found || sr.EndReason != "" {
+		if sr, found, err = cachedSession(tx, id, s.sessions); err != nil || !found || sr.EndReason != "" {
 			return err
 		}
 		x := sr.domain()
@@ -297,15 +303,18 @@ func (s *Store) ReadSession(ctx context.Context, id string, _ sesame.SessionNear
 		if err != nil {
 			return err
 		}
-		if _, err = load(bb, keyMeta, &br); err != nil {
+		base := string(baseKey(x.Base())) + "\x00"
+		if _, err = s.bases.load(bb, base, keyMeta, &br); err != nil {
 			return err
 		}
-		if hasU, err = load(bb.Bucket(bucketUsers), []byte(sesame.LoginKey(x.Login)), &ur); err != nil {
+		login := sesame.LoginKey(x.Login)
+		if hasU, err = s.users.load(bb.Bucket(bucketUsers), base+login, []byte(login), &ur); err != nil {
 			return err
 		}
 		// The profile the user names now, read in the same transaction.
 		if space := sesame.IdleProfileFor(ur.domain(), x.Mode); space != "" {
-			hasP, err = load(bb.Bucket(bucketProfiles), []byte(space), &pr)
+			hasP, err = s.profiles.load(bb.Bucket(bucketProfiles), base+space, []byte(space), &pr)
+			pr.Grants = slices.Clone(pr.Grants) // the cache's own stays as it is
 		}
 		return err
 	})
@@ -336,15 +345,20 @@ func (s *Store) ReadSession(ctx context.Context, id string, _ sesame.SessionNear
 
 // TouchSession stores the activity of open session sess.ID.
 func (s *Store) TouchSession(ctx context.Context, sess sesame.Session) error {
-	if err := s.update(ctx, func(tx *bbolt.Tx) error { return touch(tx, sess) }); err != nil {
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		_, err := touch(tx, sess, s.sessions)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("touch session %s: %w", shortID(sess.ID), err)
 	}
 	return nil
 }
 
-// openRecord reads session id, which must be open.
-func openRecord(tx *bbolt.Tx, id string) (sessionRec, error) {
-	r, ok, err := getSession(tx, id)
+// openRecord reads session id, which must be open, through d (nil: no
+// cache).
+func openRecord(tx *bbolt.Tx, id string, d *decoded[sessionRec]) (sessionRec, error) {
+	r, ok, err := cachedSession(tx, id, d)
 	if err == nil && !ok {
 		err = sessionNotFound()
 	} else if err == nil && r.EndReason != "" {
@@ -353,14 +367,15 @@ func openRecord(tx *bbolt.Tx, id string) (sessionRec, error) {
 	return r, err
 }
 
-// touch is TouchSession inside transaction tx.
-func touch(tx *bbolt.Tx, sess sesame.Session) error {
-	r, err := openRecord(tx, sess.ID)
+// touch is TouchSession inside transaction tx. It returns the session's
+// record as written.
+func touch(tx *bbolt.Tx, sess sesame.Session, d *decoded[sessionRec]) (sessionRec, error) {
+	r, err := openRecord(tx, sess.ID, d)
 	if err != nil {
-		return err
+		return r, err
 	}
 	r.LastActivity, r.LastSeen = sess.LastActivity.UTC(), sess.LastSeen.UTC()
-	return store(tx.Bucket(bucketSessions), []byte(r.ID), r)
+	return r, d.store(tx.Bucket(bucketSessions), r.ID, []byte(r.ID), r)
 }
 
 // RenewSeat extends the lease of open session id, takes a lapsed one again
@@ -387,10 +402,11 @@ func (s *Store) BeatSession(ctx context.Context, sess sesame.Session, p sesame.S
 	var r renewal
 	err := s.batch(ctx, func(tx *bbolt.Tx) (err error) {
 		r = renewal{} // a batch may run this again, alone
-		if err := touch(tx, sess); err != nil {
+		rec, err := touch(tx, sess, s.sessions)
+		if err != nil {
 			return err
 		}
-		r, err = renew(tx, sess.ID, p, now)
+		r, err = renewOpen(tx, rec, p, now)
 		return err
 	})
 	if err == nil && r.lost {
@@ -411,10 +427,19 @@ type renewal struct {
 
 // renew is RenewSeat inside transaction tx.
 func renew(tx *bbolt.Tx, id string, p sesame.SeatPolicy, now time.Time) (renewal, error) {
-	r, err := openRecord(tx, id)
-	if err != nil || r.Pool == "" {
+	r, err := openRecord(tx, id, nil)
+	if err != nil {
 		return renewal{}, err
 	}
+	return renewOpen(tx, r, p, now)
+}
+
+// renewOpen is renew of open session r, read in transaction tx.
+func renewOpen(tx *bbolt.Tx, r sessionRec, p sesame.SeatPolicy, now time.Time) (renewal, error) {
+	if r.Pool == "" {
+		return renewal{}, nil
+	}
+	id := r.ID
 	sess := r.domain()
 	bb := baseBucket(tx, sess.Base())
 	pb := poolBucket(bb, sess.Pool)

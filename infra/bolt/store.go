@@ -52,7 +52,14 @@ var ErrLocked = bolterrors.ErrTimeout
 // one (seat admission above all) is exact.
 type Store struct {
 	db     *bbolt.DB
+	group  *group // the group commit of batch
 	txHook func(write, commit bool) error
+	// The last decodings of what a request's session check reads (see
+	// decoded).
+	sessions *decoded[sessionRec]
+	bases    *decoded[baseRec]
+	users    *decoded[userRec]
+	profiles *decoded[profileRec]
 }
 
 var _ sesame.Store = (*Store)(nil)
@@ -130,13 +137,17 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("bolt: prepare %s: %w", path, err)
 	}
-	return &Store{db: db, txHook: o.txHook}, nil
+	return &Store{db: db, group: &group{db: db}, txHook: o.txHook,
+		sessions: newDecoded[sessionRec](4096), bases: newDecoded[baseRec](64),
+		users: newDecoded[userRec](4096), profiles: newDecoded[profileRec](1024)}, nil
 }
 
 // Unhooked returns a Store on the same open file without the hook of
 // WithTxHook: tests read and check through it what the hooked one wrote.
 // Closing either closes the file.
-func (s *Store) Unhooked() *Store { return &Store{db: s.db} }
+func (s *Store) Unhooked() *Store {
+	return &Store{db: s.db, group: s.group, sessions: s.sessions, bases: s.bases, users: s.users, profiles: s.profiles}
+}
 
 // hook runs the transaction hook, if any.
 func (s *Store) hook(write, commit bool) error {
@@ -176,11 +187,11 @@ func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	return s.db.Update(s.hooked(fn))
 }
 
-// batch runs fn in a write transaction that bbolt may share with other
-// goroutines' (one commit and one sync for all): for writes many requests
-// make at once and none waits on, the journal and the seat usage. fn may
-// run twice (alone, when another fn of the batch failed), so it must
-// decide everything inside the transaction.
+// batch runs fn in a write transaction shared with the writes queued
+// while the previous one committed (one commit and one sync for all; see
+// group): for writes many requests make at once, heartbeats, the journal
+// and the seat usage. fn may run twice (alone, when another fn of the
+// batch failed), so it must decide everything inside the transaction.
 func (s *Store) batch(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -188,7 +199,7 @@ func (s *Store) batch(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := s.hook(true, false); err != nil {
 		return err
 	}
-	return s.db.Batch(s.hooked(fn))
+	return s.group.do(s.hooked(fn))
 }
 
 // view runs fn in a read transaction, after checking ctx.

@@ -9,8 +9,11 @@ package httpapi_test
 //   - BenchmarkHeartbeat and BenchmarkAuthorize beside BenchmarkBareHandler,
 //     a bare net/http handler answering a small JSON on the same kind of
 //     server and client: the cost of the API over HTTP itself;
+//     BenchmarkHeartbeatAlternate runs the first and the last in turn;
 //   - BenchmarkLogin with argon2id at the OWASP parameters, for a known
 //     login (right and wrong password) and an unknown one: the same work;
+//     and, for the cost of a sign-in over its password check, one known
+//     sign-in then one argon2id verification alone, in turn (alternate);
 //   - BenchmarkSeatAcquireAPI: sign-in and logout through the API in 4-seat
 //     pools beside storetest.Bench, the same contention on the store alone.
 
@@ -28,6 +31,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -190,13 +194,7 @@ func signedIn(b *testing.B) (*httptest.Server, []*http.Client) {
 // parallel, on a bbolt file.
 func BenchmarkHeartbeat(b *testing.B) {
 	srv, clients := signedIn(b)
-	parallel(b, "req/s", func(c, _ int) error {
-		status, raw, err := call(clients[c], srv.URL, "POST", httpapi.Prefix+"/heartbeat", `{"idleSeconds":3}`)
-		if err != nil || status != http.StatusOK {
-			return fmt.Errorf("heartbeat: %d %s %v", status, raw, err)
-		}
-		return nil
-	})
+	parallel(b, "req/s", func(c, _ int) error { return heartbeatCall(clients[c], srv.URL) })
 }
 
 // BenchmarkAuthorize is one permission check through the API, 32
@@ -219,6 +217,12 @@ func BenchmarkAuthorize(b *testing.B) {
 // answers a small JSON, on the same kind of server, with the same clients,
 // headers and body.
 func BenchmarkBareHandler(b *testing.B) {
+	srv, clients := bare(b)
+	parallel(b, "req/s", func(c, _ int) error { return bareCall(clients[c], srv.URL) })
+}
+
+// bare serves the bare handler of BenchmarkBareHandler, with its clients.
+func bare(b *testing.B) (*httptest.Server, []*http.Client) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -231,13 +235,59 @@ func BenchmarkBareHandler(b *testing.B) {
 	for range benchClients {
 		clients = append(clients, client(tr))
 	}
-	parallel(b, "req/s", func(c, _ int) error {
-		status, raw, err := call(clients[c], srv.URL, "POST", httpapi.Prefix+"/heartbeat", `{"idleSeconds":3}`)
-		if err != nil || status != http.StatusOK || !bytes.HasPrefix(raw, []byte("{")) {
-			return fmt.Errorf("bare: %d %s %v", status, raw, err)
+	return srv, clients
+}
+
+func bareCall(c *http.Client, url string) error {
+	status, raw, err := call(c, url, "POST", httpapi.Prefix+"/heartbeat", `{"idleSeconds":3}`)
+	if err != nil || status != http.StatusOK || !bytes.HasPrefix(raw, []byte("{")) {
+		return fmt.Errorf("bare: %d %s %v", status, raw, err)
+	}
+	return nil
+}
+
+func heartbeatCall(c *http.Client, url string) error {
+	status, raw, err := call(c, url, "POST", httpapi.Prefix+"/heartbeat", `{"idleSeconds":3}`)
+	if err != nil || status != http.StatusOK {
+		return fmt.Errorf("heartbeat: %d %s %v", status, raw, err)
+	}
+	return nil
+}
+
+// BenchmarkHeartbeatAlternate is BenchmarkHeartbeat and
+// BenchmarkBareHandler in turn, in rounds: one op is a round of 8
+// heartbeats per client (32 clients at once), then 8 bare requests per
+// client, so that the machine's load weighs on both alike. It reports
+// both rates and their ratio.
+func BenchmarkHeartbeatAlternate(b *testing.B) {
+	const perClient = 8
+	api, apiClients := signedIn(b)
+	yard, yardClients := bare(b)
+	round := func(url string, clients []*http.Client, do func(*http.Client, string) error) time.Duration {
+		start := time.Now()
+		var wg sync.WaitGroup
+		for _, c := range clients {
+			wg.Go(func() {
+				for range perClient {
+					if err := do(c, url); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
 		}
-		return nil
-	})
+		wg.Wait()
+		return time.Since(start)
+	}
+	var beats, bares time.Duration
+	for b.Loop() {
+		beats += round(api.URL, apiClients, heartbeatCall)
+		bares += round(yard.URL, yardClients, bareCall)
+	}
+	reqs := float64(b.N * perClient * benchClients)
+	b.ReportMetric(reqs/beats.Seconds(), "heartbeats/s")
+	b.ReportMetric(reqs/bares.Seconds(), "bare/s")
+	b.ReportMetric(bares.Seconds()/beats.Seconds(), "ratio")
 }
 
 // BenchmarkLogin is one sign-in through the API with argon2id at the
@@ -250,7 +300,8 @@ func BenchmarkLogin(b *testing.B) {
 	ctx := context.Background()
 	st := benchBolt(b)
 	owasp := password.New(password.OWASP)
-	svc, srv := benchAPI(b, st, owasp, httpapi.Config{AddressHeader: "X-Bench-Address"})
+	hashing := &timedHasher{PasswordHasher: owasp}
+	svc, srv := benchAPI(b, st, hashing, httpapi.Config{AddressHeader: "X-Bench-Address"})
 	const uai, year = "0751234A", "2026-2027"
 	if _, err := svc.CreateSchool(ctx, sesame.NewSchool{UAI: uai, Name: "Collège", Year: year, SPRPassword: pw}); err != nil {
 		b.Fatal(err)
@@ -284,34 +335,96 @@ func BenchmarkLogin(b *testing.B) {
 		{"wrong-password", func(n int64) string { return fmt.Sprintf("perso%03d", n%accounts) }, "pas-le-bon-mot-de-passe", http.StatusUnauthorized},
 		{"unknown", func(n int64) string { return fmt.Sprintf("inconnu%d", n) }, pw, http.StatusUnauthorized},
 	} {
+		// signIn is one attempt of tc from an address of its own.
+		signIn := func(c *http.Client) error {
+			n := attempt.Add(1)
+			req, _ := http.NewRequest("POST", srv.URL+httpapi.Prefix+"/login", strings.NewReader(loginBody(uai, tc.login(n), tc.pw, "vie-scolaire")))
+			req.Header.Set("Origin", srv.URL)
+			req.Header.Set("Content-Type", "application/json")
+			a := addr.Add(1)
+			req.Header.Set("X-Bench-Address", fmt.Sprintf("10.%d.%d.%d:443", a>>16&255, a>>8&255, a&255))
+			res, err := c.Do(req)
+			if err != nil {
+				return err
+			}
+			raw, _ := io.ReadAll(res.Body)
+			_ = res.Body.Close()
+			if res.StatusCode != tc.status {
+				return fmt.Errorf("%s: %d %s, want %d", tc.name, res.StatusCode, raw, tc.status)
+			}
+			return nil
+		}
+		c := &http.Client{Transport: tr, Timeout: time.Minute} // no cookies: no device cookie either
 		b.Run(tc.name, func(b *testing.B) {
-			c := &http.Client{Transport: tr, Timeout: time.Minute} // no cookies: no device cookie either
+			hashing.reset()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					n := attempt.Add(1)
-					req, _ := http.NewRequest("POST", srv.URL+httpapi.Prefix+"/login", strings.NewReader(loginBody(uai, tc.login(n), tc.pw, "vie-scolaire")))
-					req.Header.Set("Origin", srv.URL)
-					req.Header.Set("Content-Type", "application/json")
-					a := addr.Add(1)
-					req.Header.Set("X-Bench-Address", fmt.Sprintf("10.%d.%d.%d:443", a>>16&255, a>>8&255, a&255))
-					res, err := c.Do(req)
-					if err != nil {
+					if err := signIn(c); err != nil {
 						b.Error(err)
-						return
-					}
-					raw, _ := io.ReadAll(res.Body)
-					_ = res.Body.Close()
-					if res.StatusCode != tc.status {
-						b.Errorf("%s: %d %s, want %d", tc.name, res.StatusCode, raw, tc.status)
 						return
 					}
 				}
 			})
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
+			// The share of the time a password was being checked: near 1,
+			// the sign-ins' other work is off the hashing's path.
+			b.ReportMetric(hashing.busy(b.Elapsed()), "hashing-share")
+		})
+		if tc.name != "known" {
+			continue
+		}
+		// One sign-in alone (its latency, every step on its path), then
+		// one verification alone, in turn, so that the machine's load
+		// weighs on both alike; ratio is the first over the second.
+		b.Run("alternate", func(b *testing.B) {
+			var signInTime, verifyTime time.Duration
+			hashing.reset()
+			for b.Loop() {
+				t := time.Now()
+				if err := signIn(c); err != nil {
+					b.Fatal(err)
+				}
+				t2 := time.Now()
+				signInTime += t2.Sub(t)
+				if ok, _, err := owasp.Verify(u.PasswordHash, pw); !ok || err != nil {
+					b.Fatalf("verify: %v %v", ok, err)
+				}
+				verifyTime += time.Since(t2)
+			}
+			n := float64(b.N)
+			b.ReportMetric(signInTime.Seconds()*1e3/n, "signin-ms")
+			b.ReportMetric(verifyTime.Seconds()*1e3/n, "verify-ms")
+			b.ReportMetric(signInTime.Seconds()/verifyTime.Seconds(), "ratio")
+			b.ReportMetric(float64(hashing.spent.Load())/1e6/n, "its-hash-ms")
 		})
 	}
+}
+
+// timedHasher counts the time its hasher spends checking passwords.
+type timedHasher struct {
+	sesame.PasswordHasher
+	spent atomic.Int64 // nanoseconds
+}
+
+func (h *timedHasher) Verify(hash, pw string) (bool, bool, error) {
+	defer h.time(time.Now())
+	return h.PasswordHasher.Verify(hash, pw)
+}
+
+func (h *timedHasher) Burn(pw string, f sesame.HashFormat, cost int) {
+	defer h.time(time.Now())
+	h.PasswordHasher.Burn(pw, f, cost)
+}
+
+func (h *timedHasher) time(start time.Time) { h.spent.Add(int64(time.Since(start))) }
+
+func (h *timedHasher) reset() { h.spent.Store(0) }
+
+// busy is the share of elapsed spent checking passwords.
+func (h *timedHasher) busy(elapsed time.Duration) float64 {
+	return float64(h.spent.Load()) / float64(elapsed)
 }
 
 // BenchmarkSeatAcquireAPI measures seat acquisition under contention

@@ -1,0 +1,141 @@
+package bolt
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+func openGroup(t *testing.T) *group {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "group.db"), 0o600, &bbolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket([]byte("b")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	return &group{db: db}
+}
+
+// TestGroupCommit runs many writes at once, some of which fail: each
+// failing write gets its own error and leaves nothing, every other write
+// is committed once, and the group is free again afterwards.
+func TestGroupCommit(t *testing.T) {
+	g := openGroup(t)
+	const writers = 64
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			errs[i] = g.do(func(tx *bbolt.Tx) error {
+				b := tx.Bucket([]byte("b"))
+				key := fmt.Appendf(nil, "k%02d", i)
+				if b.Get(key) != nil {
+					return fmt.Errorf("write %d: already written", i)
+				}
+				if err := b.Put(key, []byte("v")); err != nil {
+					return err
+				}
+				if i%7 == 3 {
+					return fmt.Errorf("write %d refused", i)
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	err := g.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("b"))
+		for i := range writers {
+			got := b.Get(fmt.Appendf(nil, "k%02d", i)) != nil
+			switch {
+			case i%7 == 3 && (errs[i] == nil || errs[i].Error() != fmt.Sprintf("write %d refused", i)):
+				t.Errorf("write %d: error %v, want its own refusal", i, errs[i])
+			case i%7 == 3 && got:
+				t.Errorf("write %d failed but left its key", i)
+			case i%7 != 3 && errs[i] != nil:
+				t.Errorf("write %d: %v", i, errs[i])
+			case i%7 != 3 && !got:
+				t.Errorf("write %d succeeded but its key is missing", i)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.running || len(g.queue) != 0 {
+		t.Errorf("after the writes: running %v, %d queued", g.running, len(g.queue))
+	}
+}
+
+// TestGroupPanic gives a write's panic to its caller and leaves the group
+// usable.
+func TestGroupPanic(t *testing.T) {
+	g := openGroup(t)
+	func() {
+		defer func() {
+			if v := recover(); v != "boom" {
+				t.Errorf("recovered %v, want the write's panic", v)
+			}
+		}()
+		_ = g.do(func(*bbolt.Tx) error { panic("boom") })
+		t.Error("do returned after a panic")
+	}()
+	if err := g.do(func(tx *bbolt.Tx) error { return tx.Bucket([]byte("b")).Put([]byte("k"), []byte("v")) }); err != nil {
+		t.Fatalf("write after a panic: %v", err)
+	}
+	errStop := errors.New("stop")
+	if err := g.do(func(*bbolt.Tx) error { return errStop }); !errors.Is(err, errStop) {
+		t.Fatalf("error %v, want the write's", err)
+	}
+}
+
+// TestDecodedStoreIsItsDecoding checks the promise of decoded.store for
+// sessions: the record as written (times put in UTC) is what decoding
+// its bytes gives, so that serving it from the cache changes nothing.
+func TestDecodedStoreIsItsDecoding(t *testing.T) {
+	g := openGroup(t)
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		paris = time.FixedZone("CET", 3600)
+	}
+	now := time.Now().In(paris) // with a monotonic reading and a zone
+	d := newDecoded[sessionRec](4)
+	var want sessionRec
+	if err := json.Unmarshal([]byte(`{"id":"s1","uai":"0751234A","year":"2026-2027","login":"prof","mode":"teacher",
+		"access":"modify","pool":"teacher","createdAt":"2026-09-01T07:30:00.123456789Z","expiresAt":"2026-09-01T19:30:00Z",
+		"lastActivity":"2026-09-01T07:30:00Z","lastSeen":"2026-09-01T07:30:00Z","endedAt":"0001-01-01T00:00:00Z"}`), &want); err != nil {
+		t.Fatal(err)
+	}
+	want.LastActivity, want.LastSeen = now.UTC(), now.Add(time.Nanosecond).UTC()
+	err = g.db.Update(func(tx *bbolt.Tx) error { return d.store(tx.Bucket([]byte("b")), "s1", []byte("s1"), want) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = g.db.View(func(tx *bbolt.Tx) error {
+		var fresh, cached sessionRec
+		if _, err := load(tx.Bucket([]byte("b")), []byte("s1"), &fresh); err != nil {
+			return err
+		}
+		if _, err := d.load(tx.Bucket([]byte("b")), "s1", []byte("s1"), &cached); err != nil {
+			return err
+		}
+		if fresh != cached || !reflect.DeepEqual(fresh, want) {
+			t.Errorf("decoded %+v\ncached  %+v\nwritten %+v", fresh, cached, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
