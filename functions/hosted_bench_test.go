@@ -122,7 +122,16 @@ func hostedPair(b *testing.B) (func() *lambdarie.Instance, seatsUnderRIE) {
 		return in
 	}
 	env := map[string]string{fn.EnvTable: table, fn.EnvOriginSecret: secret}
-	start := func() *lambdarie.Instance { return startFunction(b, "SeatsFunction", table, lambdarie.Values{}).in }
+	// The options are resolved once: each start then times RIE and the
+	// function alone, as hello's does.
+	opts := functionOptions(b, "SeatsFunction", table, lambdarie.Values{})
+	start := func() *lambdarie.Instance {
+		in, err := lambdarie.Start(b.Context(), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return in
+	}
 	return hello, seatsUnderRIE{start: start, event: event, env: env}
 }
 
