@@ -25,15 +25,26 @@ import (
 //	go test -run '^$' -bench Hosted -benchtime 5x ./functions/
 //
 // BenchmarkHostedColdStart: from starting RIE to the first answer.
-// Reports hello-ms, seats-ms and ratio (budget: ≤ 1.5).
+// Reports hello-ms, seats-ms and ratio (budget: ≤ 1.5), and hellosdk-ms
+// and sdk-ratio: hello with the DynamoDB client linked but never used
+// (lambdarie's testdata/hellosdk), what the SDK's package initialisation
+// alone costs.
 func BenchmarkHostedColdStart(b *testing.B) {
-	hello, seats := hostedPair(b)
-	var th, ts time.Duration
+	hello, seats, starter := hostedPair(b)
+	sdkBoot, err := lambdarie.BuildTestFunction(b.Context(), b.TempDir(), "hellosdk")
+	if err != nil {
+		b.Fatal(err)
+	}
+	helloSDK := starter(lambdarie.Options{Bootstrap: sdkBoot})
+	var th, tk, ts time.Duration
 	for b.Loop() {
 		th += coldStart(b, hello, []byte(`{"name":"x"}`))
+		tk += coldStart(b, helloSDK, []byte(`{"name":"x"}`))
 		ts += coldStart(b, seats.start, seats.event)
 	}
 	report(b, th, ts, 0)
+	b.ReportMetric(float64(tk.Microseconds())/1000/float64(b.N), "hellosdk-ms")
+	b.ReportMetric(float64(tk)/float64(th), "sdk-ratio")
 }
 
 // BenchmarkHostedWarmInvoke: one invocation of a started function. Reports
@@ -41,7 +52,7 @@ func BenchmarkHostedColdStart(b *testing.B) {
 // process, over the same table) and ratio = seats / (in-process + hello)
 // (budget: ≤ 1.5).
 func BenchmarkHostedWarmInvoke(b *testing.B) {
-	helloStart, seats := hostedPair(b)
+	helloStart, seats, _ := hostedPair(b)
 	hello, f := helloStart(), seats.start()
 	defer hello.Stop()
 	defer f.Stop()
@@ -98,13 +109,24 @@ type seatsUnderRIE struct {
 	env   map[string]string
 }
 
-// hostedPair builds the hello function and prepares the seats function.
-func hostedPair(b *testing.B) (func() *lambdarie.Instance, seatsUnderRIE) {
+// hostedPair builds the hello function and prepares the seats function;
+// starter makes a start function of options (RIE and qemu filled in).
+func hostedPair(b *testing.B) (hello func() *lambdarie.Instance, seats seatsUnderRIE, starter func(lambdarie.Options) func() *lambdarie.Instance) {
 	b.Helper()
 	rie, err := lambdarie.InstallEmulator(b.Context())
 	testenv.Require(b, "Lambda RIE", err)
 	qemu, err := lambdarie.Qemu()
 	testenv.Require(b, "qemu-user", err)
+	starter = func(o lambdarie.Options) func() *lambdarie.Instance {
+		o.RIE, o.Qemu = rie, qemu
+		return func() *lambdarie.Instance {
+			in, err := lambdarie.Start(b.Context(), o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return in
+		}
+	}
 	helloBoot, err := lambdarie.BuildHello(b.Context(), b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -114,16 +136,11 @@ func hostedPair(b *testing.B) (func() *lambdarie.Instance, seatsUnderRIE) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	hello := func() *lambdarie.Instance {
-		in, err := lambdarie.Start(b.Context(), lambdarie.Options{RIE: rie, Qemu: qemu, Bootstrap: helloBoot})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return in
-	}
 	env := map[string]string{fn.EnvTable: table, fn.EnvOriginSecret: secret}
-	start := func() *lambdarie.Instance { return startFunction(b, "SeatsFunction", table, lambdarie.Values{}).in }
-	return hello, seatsUnderRIE{start: start, event: event, env: env}
+	// The options are resolved once: each start then times RIE and the
+	// function alone, as hello's does.
+	start := starter(functionOptions(b, "SeatsFunction", table, lambdarie.Values{}))
+	return starter(lambdarie.Options{Bootstrap: helloBoot}), seatsUnderRIE{start: start, event: event, env: env}, starter
 }
 
 // coldStart starts an instance, invokes it once and stops it: the time

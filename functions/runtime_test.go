@@ -53,14 +53,24 @@ type runningFunction struct {
 // variables Lambda does not know (the local endpoints).
 func startFunction(t testing.TB, logicalID, table string, v lambdarie.Values, extra ...string) *runningFunction {
 	t.Helper()
+	in, err := lambdarie.Start(t.Context(), functionOptions(t, logicalID, table, v, extra...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(in.Stop)
+	return &runningFunction{t: t, in: in}
+}
+
+// functionOptions are what startFunction starts the function with.
+func functionOptions(t testing.TB, logicalID, table string, v lambdarie.Values, extra ...string) lambdarie.Options {
+	t.Helper()
 	refs := map[string]string{"Table": table, "OriginSecret": secret}
 	maps.Copy(refs, v.Refs)
 	v.Refs = refs
 	// versitygw's credentials: DynamoDB Local (-sharedDb) takes any.
 	env := append(lambdarie.LambdaEnv(logicalID, s3local.Region, s3local.AccessKey, s3local.SecretKey),
 		"AWS_ENDPOINT_URL_DYNAMODB="+dynamolocal.Endpoint(t))
-	in := lambdarie.StartFunction(t, logicalID, v, append(env, extra...)...)
-	return &runningFunction{t: t, in: in}
+	return lambdarie.FunctionOptions(t, logicalID, v, append(env, extra...)...)
 }
 
 // invoke hands the function one event and returns its answer.

@@ -120,6 +120,20 @@ func functionProperty(logicalID, name, def string) string {
 // loudly, or fails under CI=true.
 func StartFunction(tb testing.TB, id string, v Values, extra ...string) *Instance {
 	tb.Helper()
+	in, err := Start(tb.Context(), FunctionOptions(tb, id, v, extra...))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(in.Stop)
+	return in
+}
+
+// FunctionOptions are the options StartFunction starts function id with:
+// its artifact, built once, and its environment, read once from the
+// template. A benchmark starting the function again and again gets them
+// first, so that it times the function and not the template's parsing.
+func FunctionOptions(tb testing.TB, id string, v Values, extra ...string) Options {
+	tb.Helper()
 	rie, qemu, err := tools()
 	testenv.Require(tb, "Lambda RIE", err)
 	f := FunctionOf(tb, id)
@@ -127,10 +141,5 @@ func StartFunction(tb testing.TB, id string, v Values, extra ...string) *Instanc
 	if err != nil {
 		tb.Fatal(err)
 	}
-	in, err := Start(tb.Context(), Options{RIE: rie, Qemu: qemu, Bootstrap: Artifact(tb, f), Env: append(env, extra...)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(in.Stop)
-	return in
+	return Options{RIE: rie, Qemu: qemu, Bootstrap: Artifact(tb, f), Env: append(env, extra...)}
 }
