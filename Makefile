@@ -78,7 +78,8 @@ generate:
 # (template.yaml: BuildMethod: makefile) with ARTIFACTS_DIR set, and zips
 # what lands there. By hand, `make build-LoginFunction` writes
 # dist/login/bootstrap, and `make lambdas` builds them all.
-LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+# The tags are lambdarie.BuildTags (TestMakeBuildsFunctions checks the artifacts).
+LAMBDA_GOFLAGS := -tags lambda.norpc,nethttpomithttp2 -trimpath -ldflags='-s -w'
 
 # $(1): the template's logical id; $(2): the folder under functions/.
 define lambda_target

@@ -33,8 +33,9 @@ var notLinked = []string{
 
 // maxBootstrap is the budget of a function's arm64 bootstrap, stripped.
 // The login function's is larger: it alone links the SAML and OpenID
-// Connect libraries of the sign-in through a provider (infra/ssoweb).
-const maxBootstrap, maxLoginBootstrap = 10_000_000, 12_000_000
+// Connect libraries of the sign-in through a provider (infra/ssoweb),
+// 1.7 MB: 10.62 MB measured, held to it so that it does not grow unseen.
+const maxBootstrap, maxLoginBootstrap = 10_000_000, 10_700_000
 
 // TestFunctionsLinkOnlyTheirNeeds checks each function's import graph as
 // `make build-<LogicalId>` builds it (arm64 Linux, lambda.norpc): none of
@@ -44,7 +45,7 @@ const maxBootstrap, maxLoginBootstrap = 10_000_000, 12_000_000
 // real artifacts, the modules `go version -m` lists, and their size.
 func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
 	for _, f := range lambdarie.Functions {
-		cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc", "./functions/"+f.Dir)
+		cmd := exec.Command("go", "list", "-deps", "-tags", lambdarie.BuildTags, "./functions/"+f.Dir)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 		out, err := cmd.Output()
@@ -121,7 +122,7 @@ func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
 func symbols(t *testing.T, dir string) []string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), dir)
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bin, "./functions/"+dir)
+	cmd := exec.Command("go", "build", "-tags", lambdarie.BuildTags, "-trimpath", "-o", bin, "./functions/"+dir)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/sesame-ecole/sesame/functions/internal/fn"
 	"github.com/sesame-ecole/sesame/infra/app"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
+	"github.com/sesame-ecole/sesame/infra/lambdarie"
 	"github.com/sesame-ecole/sesame/infra/tabledef"
 	"github.com/sesame-ecole/sesame/infra/testenv"
 	"github.com/sesame-ecole/sesame/web"
@@ -500,7 +501,7 @@ func TestMakeBuildsFunctions(t *testing.T) {
 			// -ldflags is not recorded under -trimpath: -s and -w show as
 			// the missing symbol table and DWARF sections.
 			for k, want := range map[string]string{"GOOS": "linux", "GOARCH": "arm64", "CGO_ENABLED": "0",
-				"-trimpath": "true", "-tags": "lambda.norpc"} {
+				"-trimpath": "true", "-tags": lambdarie.BuildTags} {
 				if settings[k] != want {
 					t.Errorf("built with %s=%q, want %q", k, settings[k], want)
 				}

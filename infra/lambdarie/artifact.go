@@ -85,7 +85,7 @@ func BuildArtifact(ctx context.Context, f Function) (string, error) {
 // sourceHash hashes what the arm64 Linux build of pkg reads from the
 // module: its packages' Go and embedded files, plus the build's own files.
 func sourceHash(ctx context.Context, root, pkg string) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", "list", "-deps", "-tags", "lambda.norpc",
+	cmd := exec.CommandContext(ctx, "go", "list", "-deps", "-tags", BuildTags,
 		"-f", `{{if .Module}}{{if .Module.Main}}{{$d := .Dir}}{{range .GoFiles}}{{$d}}/{{.}}{{"\n"}}{{end}}{{range .EmbedFiles}}{{$d}}/{{.}}{{"\n"}}{{end}}{{end}}{{end}}`, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
