@@ -101,6 +101,32 @@ func TestSSOSignIn(t *testing.T) {
 	})
 }
 
+// TestSSOAccountRefusals: through each protocol, an account whose kind
+// the provider does not serve is refused with provider_forbidden, and a
+// disabled account with account_disabled; neither opens a session.
+func TestSSOAccountRefusals(t *testing.T) {
+	eachStore(t, func(t *testing.T, st sesame.Backend) {
+		w := newSSOWorld(t, st, sesame.License{AdminSeats: 2, TeacherSeats: 2})
+		spr := w.spr()
+		w.user("parent1", "parent", "", "")
+		w.user("prof3", "teacher", "", "")
+		wantStatus(t, "disable prof3", spr.do("PATCH", "/users/prof3", map[string]any{"enabled": false}, nil), http.StatusOK, "")
+		for _, c := range []struct{ login, mode, code string }{
+			{"parent1", "parent", "provider_forbidden"},
+			{"prof3", "teacher", "account_disabled"},
+		} {
+			wantStatus(t, "link "+c.login, spr.do("PATCH", "/users/"+c.login, map[string]any{"entId": idp.OtherUser}, nil), http.StatusOK, "")
+			for _, provider := range []string{"ent-oidc", "educonnect", "ent"} {
+				b := w.browser()
+				tr := w.ssoSignIn(b, w.uai, provider, c.mode, idp.OtherUser, idp.OtherPassword)
+				ssotest.WantRefusal(t, provider+": "+c.login, tr.Location, c.code)
+				wantStatus(t, provider+": no session for "+c.login, b.do("GET", "/session", nil, nil), http.StatusUnauthorized, "unauthenticated")
+			}
+			wantStatus(t, "unlink "+c.login, spr.do("PATCH", "/users/"+c.login, map[string]any{"entId": ""}, nil), http.StatusOK, "")
+		}
+	})
+}
+
 // TestSSOReplay: a SAML response or a CAS ticket presented twice opens no
 // second session.
 func TestSSOReplay(t *testing.T) {
