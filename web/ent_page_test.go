@@ -176,6 +176,14 @@ func TestENTPage(t *testing.T) {
 		click(t, tab, "#enregistrer")
 		waitRow(t, tab, "educonnect")
 		contains(t, "SAML row", text(t, tab, `#providers tr[data-id="educonnect"]`), "ÉduConnect", "SAML 2.0", "FrEduCtId")
+		// What to give ÉduConnect's administrator: this site's SAML
+		// addresses, as the API names them.
+		contains(t, "SAML registration", norm(text(t, tab, `#adresses .registration[data-id="educonnect"]`)),
+			"Identifiant du fournisseur de service (entity ID)", s.url+"/api/v1/login/sso/saml",
+			"Service de réception des assertions (ACS, HTTP-POST)", s.url+"/api/v1/login/sso/acs",
+			"Service de déconnexion unique (SLO, HTTP-Redirect)", s.url+"/api/v1/login/sso/logout")
+		contains(t, "OIDC registration", norm(text(t, tab, `#adresses .registration[data-id="ent-oidc"]`)),
+			"URI de redirection", s.url+"/api/v1/login/sso/callback")
 		var p struct {
 			MetadataXML *string `json:"metadataXml"`
 			HasSecret   bool    `json:"hasSecret"`

@@ -12,12 +12,32 @@ import (
 // in the cloud), and the list the sign-in page offers (functions/login).
 // Client secrets are write-only: a body may set one, no answer holds it.
 
-func providerJSON(v sesame.ProviderView) map[string]any {
+func providerJSON(v sesame.ProviderView, e Endpoints) map[string]any {
 	return map[string]any{"id": v.ID, "protocol": v.Protocol, "protocolLabel": v.Protocol.Label(), "displayName": v.DisplayName,
 		"issuer": nullable(v.Issuer), "clientId": nullable(v.ClientID), "hasSecret": v.HasSecret,
 		"metadataUrl": nullable(v.MetadataURL), "metadataXml": nullable(v.MetadataXML), "casUrl": nullable(v.CASURL),
 		"claim": v.Claim, "kinds": sesame.KindNames(v.Kinds), "matchLogin": v.MatchLogin, "singleLogout": v.SingleLogout,
+		"registration": registration(v.Protocol, e),
 		"updatedAt": v.UpdatedAt.UTC().Format(time.RFC3339), "version": v.Version}
+}
+
+// registration is what the provider's administrator registers Sésame
+// with, for protocol p: this site's addresses, each with its French name,
+// in the order an administration console asks for them.
+func registration(p sesame.Protocol, e Endpoints) []map[string]string {
+	item := func(label, value string) map[string]string { return map[string]string{"label": label, "value": value} }
+	switch p {
+	case sesame.ProtocolOIDC:
+		return []map[string]string{item("URI de redirection", e.Callback), item("URI de retour après déconnexion", e.PostLogout)}
+	case sesame.ProtocolSAML:
+		return []map[string]string{item("Identifiant du fournisseur de service (entity ID)", e.EntityID),
+			item("Service de réception des assertions (ACS, HTTP-POST)", e.ACS),
+			item("Service de déconnexion unique (SLO, HTTP-Redirect)", e.SLO)}
+	case sesame.ProtocolCAS:
+		return []map[string]string{item("Service (adresse de retour, avec son paramètre state)", e.Callback),
+			item("Adresse de retour après déconnexion", e.PostLogout)}
+	}
+	return []map[string]string{}
 }
 
 type providerBody struct {
@@ -52,7 +72,7 @@ func (a *api) listProviders(w http.ResponseWriter, r *http.Request) {
 	}
 	items := make([]map[string]any, len(vs))
 	for i, v := range vs {
-		items[i] = providerJSON(v)
+		items[i] = providerJSON(v, a.endpoints(r))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
@@ -63,7 +83,7 @@ func (a *api) getProvider(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, providerJSON(v))
+	writeJSON(w, http.StatusOK, providerJSON(v, a.endpoints(r)))
 }
 
 func (a *api) createProvider(w http.ResponseWriter, r *http.Request) {
@@ -77,7 +97,7 @@ func (a *api) createProvider(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, providerJSON(v))
+	writeJSON(w, http.StatusCreated, providerJSON(v, a.endpoints(r)))
 }
 
 func (a *api) updateProvider(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +116,7 @@ func (a *api) updateProvider(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, providerJSON(v))
+	writeJSON(w, http.StatusOK, providerJSON(v, a.endpoints(r)))
 }
 
 func (a *api) deleteProvider(w http.ResponseWriter, r *http.Request) {

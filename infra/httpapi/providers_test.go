@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,6 +27,40 @@ func TestProviders(t *testing.T) {
 			t.Fatalf("created: %v", created.body)
 		}
 		wantStatus(t, "create twice", spr.do("POST", "/providers", oidc, nil), http.StatusConflict, "already_exists")
+		// What the ENT's administrator registers Sésame with: this site's
+		// addresses for the protocol, named in French.
+		site := w.srv.URL + "/api/v1/login/sso/"
+		registered := func(what string, body map[string]any) []string {
+			t.Helper()
+			var got []string
+			for _, x := range body["registration"].([]any) {
+				m := x.(map[string]any)
+				if m["label"] == "" {
+					t.Fatalf("%s: an address without a name: %v", what, m)
+				}
+				got = append(got, m["value"].(string))
+			}
+			return got
+		}
+		if got := registered("OpenID Connect", created.body); !slices.Equal(got, []string{site + "callback", w.srv.URL + "/?raison=logged_out"}) {
+			t.Fatalf("OpenID Connect registration: %v", got)
+		}
+		for _, p := range []struct {
+			body map[string]any
+			want []string
+		}{
+			{map[string]any{"id": "educonnect", "protocol": "saml", "displayName": "ÉduConnect", "metadataUrl": "https://educonnect.example.fr/idp/metadata",
+				"claim": "FrEduCtId", "kinds": []string{"student"}}, []string{site + "saml", site + "acs", site + "logout"}},
+			{map[string]any{"id": "cas", "protocol": "cas", "displayName": "ENT (CAS)", "casUrl": "https://ent.example.fr/cas",
+				"claim": "sub", "kinds": []string{"teacher"}}, []string{site + "callback", w.srv.URL + "/?raison=logged_out"}},
+		} {
+			a := spr.do("POST", "/providers", p.body, nil)
+			wantStatus(t, "create "+p.body["id"].(string), a, http.StatusCreated, "")
+			if got := registered(p.body["protocol"].(string), a.body); !slices.Equal(got, p.want) {
+				t.Fatalf("%s registration: %v, want %v", p.body["protocol"], got, p.want)
+			}
+			wantStatus(t, "delete "+p.body["id"].(string), spr.do("DELETE", "/providers/"+p.body["id"].(string)+"?version=1", nil, nil), http.StatusNoContent, "")
+		}
 		bad := spr.do("POST", "/providers", map[string]any{"id": "x", "protocol": "cas", "displayName": "X", "casUrl": "ftp://x", "claim": "uid", "kinds": []string{"teacher"}}, nil)
 		wantStatus(t, "a bad address", bad, http.StatusBadRequest, "invalid_value")
 		if bad.errField("field") != "casUrl" || !strings.Contains(bad.errField("message").(string), "https://") {

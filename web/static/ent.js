@@ -161,6 +161,12 @@
       h('td', { class: 'row-actions' }, actions(p)))));
     $('aucun').hidden = providers.length > 0;
     $('providers-wrap').hidden = providers.length === 0; // no empty stop for Tab
+    // What each provider's administrator registers Sésame with: the
+    // addresses and their names come from the API (registration).
+    $('adresses-liste').replaceChildren(...providers.map((p) => h('div', { class: 'registration', 'data-id': p.id },
+      h('h3', {}, p.displayName + ' (' + p.protocolLabel + ')'),
+      h('dl', {}, ...(p.registration || []).flatMap((r) => [h('dt', {}, r.label), h('dd', {}, h('code', {}, r.value))])))));
+    $('adresses').hidden = providers.length === 0;
   }
 
   function focusRow(id, action) {
