@@ -18,7 +18,7 @@ func providerJSON(v sesame.ProviderView, e Endpoints) map[string]any {
 		"metadataUrl": nullable(v.MetadataURL), "metadataXml": nullable(v.MetadataXML), "casUrl": nullable(v.CASURL),
 		"claim": v.Claim, "kinds": sesame.KindNames(v.Kinds), "matchLogin": v.MatchLogin, "singleLogout": v.SingleLogout,
 		"registration": registration(v.Protocol, e),
-		"updatedAt": v.UpdatedAt.UTC().Format(time.RFC3339), "version": v.Version}
+		"updatedAt":    v.UpdatedAt.UTC().Format(time.RFC3339), "version": v.Version}
 }
 
 // registration is what the provider's administrator registers Sésame
