@@ -50,9 +50,11 @@ func NewHashGate(slots int, maxWait time.Duration) *HashGate {
 func (g *HashGate) Enter() (*Ticket, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.slots) == cap(g.slots) {
-		// Everyone in the gate, and this caller, hash once each; the
-		// slots serve cap(g.slots) of them per average job.
+	if g.inflight >= cap(g.slots) {
+		// The callers already in (hashing, or about to take a slot)
+		// fill the slots: this one queues. Everyone in the gate, and
+		// this caller, hash once each; the slots serve cap(g.slots) of
+		// them per average job.
 		wait := time.Duration(g.inflight+1) * g.average / time.Duration(cap(g.slots))
 		if wait > g.maxWait {
 			// Come back when the queue has room again, not when it

@@ -49,3 +49,28 @@ func TestHashGateRetryAfterIsWhenQueueHasRoom(t *testing.T) {
 		t.Fatalf("problem = %+v, want a Retry-After of 1 s", p)
 	}
 }
+
+// TestHashGateCountsCallersNotYetHashing: callers let in but not yet
+// holding a slot count as much as those hashing, so a burst that enters
+// all at once, before any of them starts, still finds the gate full.
+func TestHashGateCountsCallersNotYetHashing(t *testing.T) {
+	g := sesame.NewHashGate(1, time.Nanosecond)
+	first, err := g.Enter()
+	if err != nil {
+		t.Fatalf("the first caller of an empty gate: %v", err)
+	}
+	defer first.Leave()
+	var busy *sesame.BusyError
+	if second, err := g.Enter(); !errors.As(err, &busy) {
+		if second != nil {
+			second.Leave()
+		}
+		t.Fatalf("a second caller while the first is let in but not yet hashing: %v, want busy", err)
+	}
+	first.Leave()
+	third, err := g.Enter()
+	if err != nil {
+		t.Fatalf("a caller once the first left: %v", err)
+	}
+	third.Leave()
+}

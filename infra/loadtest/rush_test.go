@@ -11,6 +11,16 @@ import (
 	"github.com/sesame-ecole/sesame/infra/loadtest"
 )
 
+// slowVerify is a hasher whose verification takes at least 100 ms, as
+// the product's argon2id does: sign-ins that arrive together then meet at
+// the hashing gate, however the store spreads their arrival.
+type slowVerify struct{ sesame.PasswordHasher }
+
+func (h slowVerify) Verify(hash, password string) (bool, bool, error) {
+	time.Sleep(100 * time.Millisecond)
+	return h.PasswordHasher.Verify(hash, password)
+}
+
 // rushServer starts the product over a bbolt file with students
 // eleve001… and parents parent001…, behind a hashing gate of one slot
 // that refuses anyone who would have to queue at all: a rush of a few
@@ -35,6 +45,7 @@ func rushServer(t *testing.T, students, parents int) string {
 			}
 		}
 	}
+	svc.Hasher = slowVerify{svc.Hasher}
 	return listen(t, svc)
 }
 
