@@ -511,19 +511,17 @@ var SignInRefusals = []Refusal{
 	{CodeAccountDisabled, "Votre compte Sésame est désactivé. Adressez-vous au superviseur (SPR)."},
 	{CodeModeForbidden, "Votre compte ne peut pas entrer dans ce mode. Choisissez un autre mode de connexion."},
 	{CodeNotFound, "Ce service de connexion n'existe pas pour cet établissement."},
+	{CodeUnavailable, "Le service est momentanément indisponible : la connexion n'a pas abouti. Réessayez dans quelques instants."},
 }
 
-// OtherRefusal is what the sign-in page says of a refusal that is not
-// among SignInRefusals (the store out of reach, among others).
-const OtherRefusal = "La connexion par le service de connexion n'a pas abouti. Réessayez dans quelques instants, ou connectez-vous avec votre identifiant et votre mot de passe Sésame."
-
 // SignInRefusal returns the refusal code as an error with its message
-// (SignInRefusals; OtherRefusal for a code not among them).
+// (SignInRefusals); a code not among them keeps the general message of a
+// refused response, so that nothing goes without one.
 func SignInRefusal(code string) *Error {
 	for _, r := range SignInRefusals {
 		if r.Code == code {
 			return &Error{Code: code, Message: r.Message}
 		}
 	}
-	return &Error{Code: code, Message: OtherRefusal}
+	return &Error{Code: code, Message: SignInRefusal(CodeResponseRefused).Message}
 }

@@ -212,8 +212,7 @@ func Labels() []byte {
    reasons: EndReason.Message, why a session ended (the API's 401 reasons);
    events: Event.Label, the journal's event types, in their order;
    refusals: SignInRefusals, what the sign-in page says when a sign-in or
-   a logout through the school's ENT comes back refused (?raison=<code>),
-   and otherRefusal (OtherRefusal) for any other code.
+   a logout through the school's ENT comes back refused (?raison=<code>).
 
    Loaded first, with defer, by every page; exposes window.SesameLabels. */
 'use strict';
@@ -236,7 +235,6 @@ window.SesameLabels = Object.freeze({
 	object("reasons", reasons)
 	object("events", events)
 	object("refusals", refusals)
-	fmt.Fprintf(&b, "  otherRefusal: %s,\n", jsString(Typography(sesame.OtherRefusal)))
 	b.WriteString("});\n")
 	return b.Bytes()
 }

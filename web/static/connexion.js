@@ -65,14 +65,13 @@
   function showReason() {
     const q = new URLSearchParams(window.location.search);
     const reason = q.get('raison');
-    if (!reason) return;
-    if (!Object.hasOwn(reasons, reason)) {
-      const known = Object.hasOwn(ssoRefusals, reason);
-      const box = S.alertBox(reasonRegion, 'error', [known ? ssoRefusals[reason] : window.SesameLabels.otherRefusal]);
+    if (reason && Object.hasOwn(ssoRefusals, reason)) {
+      const box = S.alertBox(reasonRegion, 'error', [ssoRefusals[reason]]);
       box.id = 'raison-message';
-      box.dataset.reason = known ? reason : 'other';
+      box.dataset.reason = reason;
       return;
     }
+    if (!reason || !Object.hasOwn(reasons, reason)) return; // nothing from the address is ever shown
     let text = reasons[reason];
     if (reason === 'idle_timeout') {
       const d = Number.parseInt(q.get('duree') || '', 10);

@@ -10,8 +10,7 @@
    reasons: EndReason.Message, why a session ended (the API's 401 reasons);
    events: Event.Label, the journal's event types, in their order;
    refusals: SignInRefusals, what the sign-in page says when a sign-in or
-   a logout through the school's ENT comes back refused (?raison=<code>),
-   and otherRefusal (OtherRefusal) for any other code.
+   a logout through the school's ENT comes back refused (?raison=<code>).
 
    Loaded first, with defer, by every page; exposes window.SesameLabels. */
 'use strict';
@@ -96,6 +95,6 @@ window.SesameLabels = Object.freeze({
     "account_disabled": "Votre compte Sésame est désactivé. Adressez-vous au superviseur (SPR).",
     "mode_forbidden": "Votre compte ne peut pas entrer dans ce mode. Choisissez un autre mode de connexion.",
     "not_found": "Ce service de connexion n’existe pas pour cet établissement.",
+    "unavailable": "Le service est momentanément indisponible : la connexion n’a pas abouti. Réessayez dans quelques instants.",
   }),
-  otherRefusal: "La connexion par le service de connexion n’a pas abouti. Réessayez dans quelques instants, ou connectez-vous avec votre identifiant et votre mot de passe Sésame.",
 });
