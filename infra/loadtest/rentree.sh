@@ -38,7 +38,10 @@ hosted)
 	export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=eu-west-3
 	# Under qemu on a loaded machine a sign-in can outlast the template's
 	# 10 s, and RIE does not come back from a timed-out task.
-	go run ./infra/hostedlocal/cmd/run --meter --function-timeout 120 --addr 127.0.0.1:0 >"$work/hosted.out" 2>"$out/hosted.stack.log" &
+	# Built, then run itself: killing `go run` would leave its child, the
+	# stack, running (it stops everything on SIGTERM).
+	go build -o "$work/run-hosted" ./infra/hostedlocal/cmd/run
+	"$work/run-hosted" --meter --function-timeout 120 --addr 127.0.0.1:0 >"$work/hosted.out" 2>"$out/hosted.stack.log" &
 	pids+=($!)
 	for _ in $(seq 600); do grep -q '^dynamodb-meter:' "$work/hosted.out" && break; sleep 0.5; done
 	url=$(sed -n 's/^Sésame (hébergé, local) : //p' "$work/hosted.out")
