@@ -98,6 +98,10 @@ const (
 	RejectKindMismatch = "kind_mismatch"
 	RejectInvalid      = "invalid"
 	RejectConflict     = "conflict"
+	// RejectENTIDTaken: the line's identifiant ENT is already another
+	// account's, in the base or on an earlier line: a person links to one
+	// account, and sign-in through the ENT links nobody when two share it.
+	RejectENTIDTaken = "entid_taken"
 )
 
 // planState is what recovery keeps in a job beside its report.
@@ -122,7 +126,8 @@ type recovery struct {
 	writes  []ImportWrite      // profile writes
 	all     []Profile          // the planned groups and profiles, for the user edit rules
 
-	legacy  int // the highest bcrypt cost the plan writes (0: none)
+	entIDs  map[string]string // identifiant ENT → login of the line of this run that links it
+	legacy  int               // the highest bcrypt cost the plan writes (0: none)
 	report  RecoveryReport
 	content []byte // the digest of the source's content
 	finger  []byte // the digest of the base's state the plan read
@@ -254,7 +259,8 @@ func (s *Service) plan(ctx context.Context, k BaseKey, src RentreeSource, opts R
 			" : on ne récupère dans la base " + string(k.Year) + " que les utilisateurs d'une année antérieure."}
 	}
 	r := &recovery{s: s, k: k, src: src, opts: opts, now: s.now(),
-		target: map[string]Profile{}, planned: map[string]Profile{}, refused: map[string]string{}, before: map[string]Profile{}}
+		target: map[string]Profile{}, planned: map[string]Profile{}, refused: map[string]string{}, before: map[string]Profile{},
+		entIDs: map[string]string{}}
 	r.report = RecoveryReport{DryRun: opts.DryRun, Source: h.Format, FromYear: h.Year,
 		Rejected: []Rejection{}, ToAdd: []string{}, ToUpdate: []UserChange{}, Profiles: []ProfileChange{}}
 	content, finger := sha256.New(), sha256.New()
@@ -295,7 +301,10 @@ func (s *Service) plan(ctx context.Context, k BaseKey, src RentreeSource, opts R
 		default:
 			return err
 		}
-		d := r.planUser(u, target)
+		d, err := r.claimENTID(ctx, r.planUser(u, target), u)
+		if err != nil {
+			return err
+		}
 		if d.action == "add" || d.action == "update" {
 			r.legacy = max(r.legacy, BcryptCost(d.user.PasswordHash))
 		}
@@ -534,6 +543,31 @@ func (r *recovery) planUser(u RentreeUser, target *User) userDecision {
 	return userDecision{action: "update", user: next, fields: fields, before: target}
 }
 
+// claimENTID rejects decision d when the identifiant ENT it writes is
+// already another account's: in the base (the rule of the ordinary edit,
+// checkENTIDFree), or on an earlier line of this run, which the base
+// does not show yet. A link the account already has is not checked again.
+func (r *recovery) claimENTID(ctx context.Context, d userDecision, u RentreeUser) (userDecision, error) {
+	id := d.user.ENTID
+	if (d.action != "add" && d.action != "update") || id == "" || (d.before != nil && d.before.ENTID == id) {
+		return d, nil
+	}
+	reject := func(msg string) userDecision {
+		return userDecision{action: "rejected", reject: Rejection{Entry: u.Entry, Line: u.Line, Login: u.Login, Code: RejectENTIDTaken, Message: msg}}
+	}
+	if first, ok := r.entIDs[id]; ok && LoginKey(first) != d.user.Key() {
+		return reject(entIDTaken(id, first)), nil
+	}
+	if err := r.s.checkENTIDFree(ctx, r.k, d.user); err != nil {
+		if ErrorCode(err) == CodeExists {
+			return reject(ErrorMessage(err)), nil
+		}
+		return d, err
+	}
+	r.entIDs[id] = d.user.Login
+	return d, nil
+}
+
 // ruleCode is the rejection code of an edit rule's refusal.
 func ruleCode(err error) string {
 	if c := ErrorCode(err); c == CodeProtected || c == CodeUnlicensed {
@@ -580,7 +614,7 @@ func (r *recovery) apply(ctx context.Context, job ImportJob) (RecoveryReport, er
 		}
 	}
 	run := &recovery{s: r.s, k: r.k, src: r.src, opts: r.opts, now: r.now, planned: r.planned, refused: r.refused,
-		before: r.before, all: r.all, report: rep}
+		before: r.before, all: r.all, report: rep, entIDs: map[string]string{}}
 	job, err := r.begin(ctx, run, job)
 	if err != nil {
 		return RecoveryReport{}, err
@@ -604,7 +638,10 @@ func (r *recovery) apply(ctx context.Context, job ImportJob) (RecoveryReport, er
 		case !errors.Is(err, ErrNotFound):
 			return err
 		}
-		d := run.planUser(u, target)
+		d, err := run.claimENTID(ctx, run.planUser(u, target), u)
+		if err != nil {
+			return err
+		}
 		if d.action == "add" || d.action == "update" {
 			user := d.user
 			ws = append(ws, ImportWrite{User: &user, Create: d.action == "add"})

@@ -242,11 +242,15 @@ func (s *Service) checkENTIDFree(ctx context.Context, k BaseKey, u User) error {
 	}
 	for _, o := range us {
 		if o.Key() != u.Key() {
-			return &Error{Code: CodeExists, Field: "entId",
-				Message: fmt.Sprintf("L'identifiant ENT « %s » est déjà celui du compte « %s ».", clip(u.ENTID, 64), o.Login)}
+			return &Error{Code: CodeExists, Field: "entId", Message: entIDTaken(u.ENTID, o.Login)}
 		}
 	}
 	return nil
+}
+
+// entIDTaken says that identifiant ENT id is already account login's.
+func entIDTaken(id, login string) string {
+	return fmt.Sprintf("L'identifiant ENT « %s » est déjà celui du compte « %s ».", clip(id, 64), login)
 }
 
 // ENTLink links the account Login to the identifier ENTID ("" unlinks);
