@@ -70,6 +70,7 @@ func (s *Service) Resolve(ctx context.Context, token string, activity bool) (Cur
 	}
 	if activity {
 		cur.Session.Touch(now, cur.Idle)
+		cur.Session.Stamp(cur.Idle, now)
 		if err := s.Store.TouchSession(ctx, cur.Session); err != nil {
 			return Current{}, s.ended(ctx, sess.ID, err)
 		}
@@ -201,7 +202,22 @@ type HeartbeatResult struct {
 // with the three steps of Session.Heartbeat, then renews the seat. A
 // session found over is ended, its seat freed, and the answer is an
 // *UnauthenticatedError with the reason.
+//
+// It first tries the store's fast path (Store.BeatStamped: one write, under
+// the idle setting stamped on the session); whatever that path declines
+// takes the full one below, which judges from what it reads and stamps the
+// setting it read for the next heartbeats.
 func (s *Service) Heartbeat(ctx context.Context, token string, idle time.Duration) (HeartbeatResult, error) {
+	if token != "" {
+		now := s.now()
+		x, err := s.Store.BeatStamped(ctx, TokenID(token), idle, SeatPolicy{Lease: s.Timing.Lease}, now)
+		if err == nil {
+			return s.beaten(x, now), nil
+		}
+		if !errors.Is(err, ErrNotStamped) {
+			return HeartbeatResult{}, fmt.Errorf("heartbeat: %w", err)
+		}
+	}
 	cur, err := s.Resolve(ctx, token, false)
 	if err != nil {
 		return HeartbeatResult{}, err
@@ -211,6 +227,7 @@ func (s *Service) Heartbeat(ctx context.Context, token string, idle time.Duratio
 	if r := sess.Heartbeat(now, idle, cur.Idle); r != "" {
 		return HeartbeatResult{}, s.endIdle(ctx, sess, r, now, cur.Idle)
 	}
+	sess.Stamp(cur.Idle, now)
 	// The activity and the seat's renewal: one write where the store can.
 	base := cur.Base
 	for try := 0; ; try++ {
@@ -235,8 +252,33 @@ func (s *Service) Heartbeat(ctx context.Context, token string, idle time.Duratio
 			return HeartbeatResult{}, fmt.Errorf("heartbeat: %w", err)
 		}
 	}
-	return HeartbeatResult{Timing: s.Timing, IdleRemaining: sess.IdleRemaining(now, cur.Idle),
-		Idle: IdleFor(cur.Idle, s.Timing)}, nil
+	return s.beaten(sess, now), nil
+}
+
+// beaten is the answer to a heartbeat that left x as it is, under its
+// stamped idle setting, at now.
+func (s *Service) beaten(x Session, now time.Time) HeartbeatResult {
+	return HeartbeatResult{Timing: s.Timing, IdleRemaining: x.IdleRemaining(now, x.Idle), Idle: IdleFor(x.Idle, s.Timing)}
+}
+
+// unstamp removes the stamp of the idle setting from the open sessions of
+// base k that match, once a change that may give them another setting has
+// landed (a user's profile, a profile's automatic disconnection): their
+// next heartbeat takes the full path and reads the setting that applies.
+func (s *Service) unstamp(ctx context.Context, k BaseKey, match func(Session) bool) error {
+	sessions, err := s.Store.ListSessions(ctx, k)
+	if err != nil {
+		return fmt.Errorf("unstamp sessions: %w", err)
+	}
+	for _, x := range sessions {
+		if !match(x) {
+			continue
+		}
+		if err := s.Store.UnstampSession(ctx, x.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("unstamp sessions: %w", err)
+		}
+	}
+	return nil
 }
 
 // Logout ends token's session and frees its seat at once. Logging out of
