@@ -700,12 +700,25 @@ func (s *Store) BeatStamped(ctx context.Context, id string, idle time.Duration, 
 	}
 	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
 	l := sesame.Lease{SeatKey: seat, Login: sesame.LoginKey(x.Login), Session: x.ID, AcquiredAt: now, ExpiresAt: now.Add(p.Lease)}
-	if _, _, err := s.extend(ctx, l, now); err != nil {
-		// Lapsed, lost or moved, or an unknown outcome: RenewSeat's
-		// business, through the full path.
-		return fail(sesame.ErrNotStamped)
+	// Extending a live lease holds again after it landed, so an unknown
+	// outcome is tried again; a failed condition or a conflict changed
+	// nothing, and a lapsed, lost or moved seat is RenewSeat's business,
+	// through the full path.
+	unsure := s.streak()
+	for {
+		_, _, err := s.extend(ctx, l, now)
+		switch {
+		case err == nil:
+			return x, nil
+		case errors.Is(err, errAgain), errors.Is(err, errContended):
+			return fail(sesame.ErrNotStamped)
+		case !unsure.again(ctx, err):
+			return fail(err)
+		}
+		if err := s.pause(ctx, unsure.n); err != nil {
+			return fail(err)
+		}
 	}
-	return x, nil
 }
 
 // beatStamped is BeatStamped's write of the session. The write holds again
