@@ -1,9 +1,11 @@
 package sesame
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -262,21 +264,40 @@ func (s *Service) beaten(x Session, now time.Time) HeartbeatResult {
 }
 
 // unstamp removes the stamp of the idle setting from the open sessions of
-// base k that match, once a change that may give them another setting has
-// landed (a user's profile, a profile's automatic disconnection): their
-// next heartbeat takes the full path and reads the setting that applies.
+// base k that match and bear one, once a change that may give them another
+// setting has landed (a user's profile, a profile's automatic
+// disconnection): their next heartbeat takes the full path and reads the
+// setting that applies. A space's setting may concern every student's
+// session: a few writes go at once.
 func (s *Service) unstamp(ctx context.Context, k BaseKey, match func(Session) bool) error {
 	sessions, err := s.Store.ListSessions(ctx, k)
 	if err != nil {
 		return fmt.Errorf("unstamp sessions: %w", err)
 	}
+	now := s.now()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		slots = make(chan struct{}, 8)
+	)
 	for _, x := range sessions {
-		if !match(x) {
+		if !match(x) || !x.Stamped(now) {
 			continue
 		}
-		if err := s.Store.UnstampSession(ctx, x.ID); err != nil && !errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("unstamp sessions: %w", err)
-		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if err := s.Store.UnstampSession(ctx, x.ID); err != nil && !errors.Is(err, ErrNotFound) {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return fmt.Errorf("unstamp sessions: %w", first)
 	}
 	return nil
 }
