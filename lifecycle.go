@@ -1,9 +1,11 @@
 package sesame
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -70,6 +72,7 @@ func (s *Service) Resolve(ctx context.Context, token string, activity bool) (Cur
 	}
 	if activity {
 		cur.Session.Touch(now, cur.Idle)
+		cur.Session.Stamp(cur.Idle, now)
 		if err := s.Store.TouchSession(ctx, cur.Session); err != nil {
 			return Current{}, s.ended(ctx, sess.ID, err)
 		}
@@ -201,7 +204,22 @@ type HeartbeatResult struct {
 // with the three steps of Session.Heartbeat, then renews the seat. A
 // session found over is ended, its seat freed, and the answer is an
 // *UnauthenticatedError with the reason.
+//
+// It first tries the store's fast path (Store.BeatStamped: one write, under
+// the idle setting stamped on the session); whatever that path declines
+// takes the full one below, which judges from what it reads and stamps the
+// setting it read for the next heartbeats.
 func (s *Service) Heartbeat(ctx context.Context, token string, idle time.Duration) (HeartbeatResult, error) {
+	if token != "" {
+		now := s.now()
+		x, err := s.Store.BeatStamped(ctx, TokenID(token), idle, SeatPolicy{Lease: s.Timing.Lease}, now)
+		if err == nil {
+			return s.beaten(x, now), nil
+		}
+		if !errors.Is(err, ErrNotStamped) {
+			return HeartbeatResult{}, fmt.Errorf("heartbeat: %w", err)
+		}
+	}
 	cur, err := s.Resolve(ctx, token, false)
 	if err != nil {
 		return HeartbeatResult{}, err
@@ -211,6 +229,7 @@ func (s *Service) Heartbeat(ctx context.Context, token string, idle time.Duratio
 	if r := sess.Heartbeat(now, idle, cur.Idle); r != "" {
 		return HeartbeatResult{}, s.endIdle(ctx, sess, r, now, cur.Idle)
 	}
+	sess.Stamp(cur.Idle, now)
 	// The activity and the seat's renewal: one write where the store can.
 	base := cur.Base
 	for try := 0; ; try++ {
@@ -235,8 +254,52 @@ func (s *Service) Heartbeat(ctx context.Context, token string, idle time.Duratio
 			return HeartbeatResult{}, fmt.Errorf("heartbeat: %w", err)
 		}
 	}
-	return HeartbeatResult{Timing: s.Timing, IdleRemaining: sess.IdleRemaining(now, cur.Idle),
-		Idle: IdleFor(cur.Idle, s.Timing)}, nil
+	return s.beaten(sess, now), nil
+}
+
+// beaten is the answer to a heartbeat that left x as it is, under its
+// stamped idle setting, at now.
+func (s *Service) beaten(x Session, now time.Time) HeartbeatResult {
+	return HeartbeatResult{Timing: s.Timing, IdleRemaining: x.IdleRemaining(now, x.Idle), Idle: IdleFor(x.Idle, s.Timing)}
+}
+
+// unstamp removes the stamp of the idle setting from the open sessions of
+// base k that match and bear one, once a change that may give them another
+// setting has landed (a user's profile, a profile's automatic
+// disconnection): their next heartbeat takes the full path and reads the
+// setting that applies. A space's setting may concern every student's
+// session: a few writes go at once.
+func (s *Service) unstamp(ctx context.Context, k BaseKey, match func(Session) bool) error {
+	sessions, err := s.Store.ListSessions(ctx, k)
+	if err != nil {
+		return fmt.Errorf("unstamp sessions: %w", err)
+	}
+	now := s.now()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		slots = make(chan struct{}, 8)
+	)
+	for _, x := range sessions {
+		if !match(x) || !x.Stamped(now) {
+			continue
+		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if err := s.Store.UnstampSession(ctx, x.ID); err != nil && !errors.Is(err, ErrNotFound) {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return fmt.Errorf("unstamp sessions: %w", first)
+	}
+	return nil
 }
 
 // Logout ends token's session and frees its seat at once. Logging out of

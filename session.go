@@ -141,7 +141,28 @@ type Session struct {
 	LastSeen     time.Time // last request or heartbeat
 	EndedAt      time.Time // zero while open
 	EndReason    EndReason
+	// Idle is the automatic-disconnection setting the session was last
+	// judged under, stamped by Stamp; it stands in for reading the user
+	// and the profile again until IdleUntil (zero: no stamp). See
+	// Store.BeatStamped.
+	Idle      AutoDisconnect
+	IdleUntil time.Time
 }
+
+// IdleStampLife is how long a session's stamp of its idle setting
+// stands. Every change that could change the setting a session is judged
+// under removes the stamps concerned at once (Service.unstamp); the life
+// bounds what a change racing with a stamp (a request that read the old
+// setting and wrote its stamp after the removal) can leave behind.
+const IdleStampLife = time.Hour
+
+// Stamp records on s the setting ad that applies to it, as read at now.
+func (s *Session) Stamp(ad AutoDisconnect, now time.Time) {
+	s.Idle, s.IdleUntil = ad, now.Add(IdleStampLife)
+}
+
+// Stamped reports whether s's stamp of its idle setting stands at now.
+func (s Session) Stamped(now time.Time) bool { return now.Before(s.IdleUntil) }
 
 // Base returns the session's base.
 func (s Session) Base() BaseKey { return BaseKey{s.UAI, s.Year} }
@@ -225,9 +246,13 @@ func (s *Session) Heartbeat(now time.Time, idle time.Duration, ad AutoDisconnect
 		return r
 	}
 	s.LastSeen = now
-	s.LastActivity = now.Add(-max(idle, 0))
+	s.LastActivity = ReportedActivity(now, idle)
 	return s.Check(now, ad)
 }
+
+// ReportedActivity is the last activity that step 2 of Heartbeat stores
+// for a report of idle at now: now − idle, idle clamped at 0.
+func ReportedActivity(now time.Time, idle time.Duration) time.Time { return now.Add(-max(idle, 0)) }
 
 // Touch records a request the user made (activity) at now, after the same
 // check as Heartbeat's first step. It returns the reason the session is

@@ -2,6 +2,7 @@ package sesame
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -139,8 +140,9 @@ type Store interface {
 	// (it checks them against the session read). Returns ErrNotFound if the
 	// session does not exist (or was collected), or if its base does not.
 	ReadSession(ctx context.Context, id string, near SessionNear) (SessionRead, error)
-	// TouchSession stores s.LastActivity and s.LastSeen on the open session
-	// s.ID. Returns ErrNotFound, or ErrSessionEnded if it has ended.
+	// TouchSession stores s.LastActivity, s.LastSeen and the stamp of its
+	// idle setting (s.Idle, s.IdleUntil) on the open session s.ID. Returns
+	// ErrNotFound, or ErrSessionEnded if it has ended.
 	TouchSession(ctx context.Context, s Session) error
 	// RenewSeat extends the lease of open session id to now + p.Lease.
 	// When the lease has lapsed (a laptop slept), the session takes a seat
@@ -159,6 +161,23 @@ type Store interface {
 	// of RenewSeat). A store may do both in one write; the activity stored
 	// before a failed renewal may stay.
 	BeatSession(ctx context.Context, s Session, p SeatPolicy, now time.Time) (Lease, error)
+	// BeatStamped is a heartbeat's fast path: the report of idle at now
+	// applied to open session id under the idle setting stamped on it
+	// (Session.Idle), without reading its user, base or profile. When the
+	// stamp stands at now (Session.Stamped) and Session.Heartbeat under it
+	// would go on, and, for a session holding a seat, its lease is live, it
+	// stores what Heartbeat stores (LastSeen, LastActivity), extends the
+	// lease to now + p.Lease, and returns the session as stored. In every
+	// other case (no such session, ended, no stamp, an end the rule would
+	// decide, a lapsed or lost seat) it returns ErrNotStamped and the
+	// caller takes the full path (ReadSession, Heartbeat, BeatSession);
+	// the activity stored before a failed extension may stay, as with
+	// BeatSession. A store does it in one write where it can.
+	BeatStamped(ctx context.Context, id string, idle time.Duration, p SeatPolicy, now time.Time) (Session, error)
+	// UnstampSession removes the stamp of session id's idle setting, so
+	// that its next heartbeat takes the full path. A session without a
+	// stamp, or ended, is no error. Returns ErrNotFound.
+	UnstampSession(ctx context.Context, id string) error
 	// EndSession ends open session id with reason r and frees its seat at
 	// once, in one step, and returns the ended session. Ending an ended
 	// session changes nothing and returns it as it is, with
@@ -204,6 +223,10 @@ type Store interface {
 	// Close releases the store's resources.
 	Close() error
 }
+
+// ErrNotStamped says that Store.BeatStamped did not apply: the caller
+// takes a heartbeat's full path. The service never answers it.
+var ErrNotStamped = errors.New("sesame: the heartbeat needs the full path")
 
 // SessionRead is what a request under a session reads: the session and,
 // when it is open, its user, its base, and a profile read along: the one

@@ -16,7 +16,9 @@
 //
 // Every method runs in one bbolt transaction (db.Update or db.View). The
 // writes many requests make at once (BeatSession, a heartbeat's activity
-// and renewal; AdmitSession; the throttling counters; the journal and the
+// and renewal; BeatStamped, a heartbeat's fast path, which judges with
+// sesame.Session.Heartbeat under the session's stamped setting inside
+// that write and writes nothing when it declines; AdmitSession; the throttling counters; the journal and the
 // seat usage) go through the store's group commit (group.go): a write
 // that finds no commit under way commits at once, those that arrive
 // meanwhile commit together in one transaction and one sync as soon as it

@@ -124,20 +124,26 @@ type sessionRec struct {
 	LastSeen     time.Time `json:"lastSeen"`
 	EndedAt      time.Time `json:"endedAt"`
 	EndReason    string    `json:"endReason,omitempty"`
+	// The stamp of the idle setting (sesame.Session.Idle, IdleUntil).
+	IdleOn    bool          `json:"idleOn,omitempty"`
+	IdleAfter time.Duration `json:"idleAfter,omitempty"`
+	IdleUntil time.Time     `json:"idleUntil,omitzero"`
 }
 
 func toSessionRec(s sesame.Session) sessionRec {
 	return sessionRec{ID: s.ID, UAI: string(s.UAI), Year: string(s.Year), Login: s.Login, DisplayName: s.DisplayName,
 		Kind: string(s.Kind), Supervisor: s.Supervisor, Mode: string(s.Mode), Access: string(s.Access), Pool: string(s.Pool),
 		Profile: s.Profile, CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(), LastActivity: s.LastActivity.UTC(),
-		LastSeen: s.LastSeen.UTC(), EndedAt: s.EndedAt.UTC(), EndReason: string(s.EndReason)}
+		LastSeen: s.LastSeen.UTC(), EndedAt: s.EndedAt.UTC(), EndReason: string(s.EndReason),
+		IdleOn: s.Idle.Enabled, IdleAfter: s.Idle.After, IdleUntil: s.IdleUntil.UTC()}
 }
 
 func (r sessionRec) domain() sesame.Session {
 	return sesame.Session{ID: r.ID, UAI: sesame.UAI(r.UAI), Year: sesame.Year(r.Year), Login: r.Login,
 		DisplayName: r.DisplayName, Kind: sesame.Kind(r.Kind), Supervisor: r.Supervisor, Mode: sesame.Mode(r.Mode),
 		Access: sesame.Access(r.Access), Pool: sesame.Pool(r.Pool), Profile: r.Profile, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
-		LastActivity: r.LastActivity, LastSeen: r.LastSeen, EndedAt: r.EndedAt, EndReason: sesame.EndReason(r.EndReason)}
+		LastActivity: r.LastActivity, LastSeen: r.LastSeen, EndedAt: r.EndedAt, EndReason: sesame.EndReason(r.EndReason),
+		Idle: sesame.AutoDisconnect{Enabled: r.IdleOn, After: r.IdleAfter}, IdleUntil: r.IdleUntil}
 }
 
 type leaseRec struct {

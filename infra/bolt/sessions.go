@@ -375,7 +375,70 @@ func touch(tx *bbolt.Tx, sess sesame.Session, d *decoded[sessionRec]) (sessionRe
 		return r, err
 	}
 	r.LastActivity, r.LastSeen = sess.LastActivity.UTC(), sess.LastSeen.UTC()
+	r.IdleOn, r.IdleAfter, r.IdleUntil = sess.Idle.Enabled, sess.Idle.After, sess.IdleUntil.UTC()
 	return r, d.store(tx.Bucket(bucketSessions), r.ID, []byte(r.ID), r)
+}
+
+// BeatStamped applies a heartbeat under the idle setting stamped on
+// session id, judged by sesame.Session.Heartbeat itself, and extends its
+// live lease, in one write transaction shared with concurrent writes (no
+// read of the user, base or profile). Where it does not apply it writes
+// nothing and returns sesame.ErrNotStamped.
+func (s *Store) BeatStamped(ctx context.Context, id string, idle time.Duration, p sesame.SeatPolicy, now time.Time) (sesame.Session, error) {
+	var out sesame.Session
+	applied := false
+	err := s.batch(ctx, func(tx *bbolt.Tx) error {
+		applied = false // a batch may run this again, alone
+		r, ok, err := cachedSession(tx, id, s.sessions)
+		if err != nil || !ok || r.EndReason != "" {
+			return err
+		}
+		x := r.domain()
+		if !x.Stamped(now) || x.Heartbeat(now, idle, x.Idle) != "" {
+			return nil
+		}
+		if x.Pool != "" {
+			bb := baseBucket(tx, x.Base())
+			l, has, err := getLease(poolBucket(bb, x.Pool), sesame.LoginKey(x.Login))
+			if err != nil || !has || l.Session != id || !l.Live(now) {
+				return err // lapsed, lost or moved: RenewSeat's business
+			}
+			l.ExpiresAt = now.Add(p.Lease).UTC()
+			if err := putLease(bb, l); err != nil {
+				return err
+			}
+		}
+		out, applied = x, true
+		return s.sessions.store(tx.Bucket(bucketSessions), id, []byte(id), toSessionRec(x))
+	})
+	if err == nil && !applied {
+		err = sesame.ErrNotStamped
+	}
+	if err != nil {
+		return sesame.Session{}, fmt.Errorf("heartbeat of session %s: %w", shortID(id), err)
+	}
+	return out, nil
+}
+
+// UnstampSession removes the stamp of session id's idle setting.
+func (s *Store) UnstampSession(ctx context.Context, id string) error {
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		r, ok, err := cachedSession(tx, id, s.sessions)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			return sessionNotFound()
+		case r.IdleUntil.IsZero():
+			return nil
+		}
+		r.IdleOn, r.IdleAfter, r.IdleUntil = false, 0, time.Time{}
+		return s.sessions.store(tx.Bucket(bucketSessions), id, []byte(id), r)
+	})
+	if err != nil {
+		return fmt.Errorf("unstamp session %s: %w", shortID(id), err)
+	}
+	return nil
 }
 
 // RenewSeat extends the lease of open session id, takes a lapsed one again

@@ -18,7 +18,9 @@
 //	BASE#<uai>#<year>           IMPORT#<id>        import job (version; plan and report gzipped from 16 KiB)
 //	SESSION#<id>                SESSION            session: uai, year, login, …, endReason/endedAt once ended;
 //	                                               while open GSI1PK=SESSIONS#<uai>#<year>,
-//	                                               GSI1SK=<createdAt, fixed width>#<id>
+//	                                               GSI1SK=<createdAt, fixed width>#<id>; the stamp of its
+//	                                               idle setting: idleOn, idleAfter, idleLimit, idleDeadline,
+//	                                               idleUntil, expiresAtNs (unix ns)
 //	SEATS#<uai>#<year>#<pool>   HOLDER#<login key> lease: session, acquiredAt, expiresAt (unix ns)
 //	SEATS#<uai>#<year>#<pool>   COUNT              n: the number of HOLDER items of the partition; v: changes
 //	JOURNAL#<uai>#<year>        <entry ID>         journal entry: at, event, actor, subject (and their login
@@ -118,6 +120,20 @@
 // for a seat, the extension below without reading the session first: a
 // live HOLDER naming the session proves it open. Anything else falls to
 // RenewSeat.
+//
+// BeatStamped, a heartbeat's fast path, reads nothing: one UpdateItem of
+// the session with ReturnValues ALL_NEW, on condition that it is open and
+// that sesame.Session.Heartbeat under its stamped setting goes on. Conditions
+// do no arithmetic, so the item keeps what they compare as numbers:
+// idleDeadline = last activity + idleLimit (the setting's duration, or 2^62
+// ns when it is off), kept by every write of the activity (TouchSession
+// writes the whole stamp, BeatStamped SETs idleDeadline = idleLimit +
+// :activity), and the condition is idleUntil > now (the stamp stands),
+// expiresAtNs > now, idleDeadline > now (step 1) and idleLimit > the idle
+// reported (step 3). A seat holder's live HOLDER is then extended as above
+// (a second UpdateItem: a transaction would return no item to answer
+// from, and bill twice the write units). A failed condition is
+// sesame.ErrNotStamped, and the service takes the full path.
 //
 // RenewSeat extends a live HOLDER of its session with one conditional
 // UpdateItem; a lapsed one is taken again with Transact[Update HOLDER if

@@ -264,6 +264,40 @@ type sessionRecord struct {
 	GSI1PK    string `dynamodbav:"GSI1PK,omitempty"`
 	GSI1SK    string `dynamodbav:"GSI1SK,omitempty"`
 	TTL       int64  `dynamodbav:"ttl"`
+	idleStamp
+}
+
+// idleStamp is the stamp of a session's idle setting (sesame.Session.Idle
+// until IdleUntil) with what BeatStamped's condition compares, in unix
+// nanoseconds: DynamoDB's conditions do no arithmetic, so the idle
+// deadline (last activity + limit) is kept by every write of the last
+// activity, and the absolute end is kept as a number beside its string.
+type idleStamp struct {
+	IdleOn    bool  `dynamodbav:"idleOn,omitempty"`
+	IdleAfter int64 `dynamodbav:"idleAfter,omitempty"` // the setting's duration
+	// IdleLimit is the duration the rule applies: IdleAfter, or noLimit
+	// when the setting is off; IdleDeadline is lastActivity + IdleLimit.
+	IdleLimit    int64 `dynamodbav:"idleLimit,omitempty"`
+	IdleDeadline int64 `dynamodbav:"idleDeadline,omitempty"`
+	IdleUntil    int64 `dynamodbav:"idleUntil,omitempty"`
+	ExpiresAtNs  int64 `dynamodbav:"expiresAtNs,omitempty"`
+}
+
+// noLimit is the idle limit of a setting that is off: about 146 years, so
+// that the last activity plus it still fits an int64.
+const noLimit = int64(1) << 62
+
+// stampOf is the stamp of session x (all zero without one).
+func stampOf(x sesame.Session) idleStamp {
+	if x.IdleUntil.IsZero() {
+		return idleStamp{}
+	}
+	limit := noLimit
+	if x.Idle.Enabled {
+		limit = int64(x.Idle.After)
+	}
+	return idleStamp{IdleOn: x.Idle.Enabled, IdleAfter: int64(x.Idle.After), IdleLimit: limit,
+		IdleDeadline: nanos(x.LastActivity) + limit, IdleUntil: nanos(x.IdleUntil), ExpiresAtNs: nanos(x.ExpiresAt)}
 }
 
 // newSessionRecord returns the item of the open session x, created by
@@ -275,7 +309,7 @@ func (s *Store) newSessionRecord(x sesame.Session, by string) sessionRecord {
 		CreatedAt: fmtTime(x.CreatedAt), ExpiresAt: fmtTime(x.ExpiresAt),
 		LastActivity: fmtTime(x.LastActivity), LastSeen: fmtTime(x.LastSeen),
 		GSI1PK: sessionsGSI1PK(x.Base()), GSI1SK: sortableTime(x.CreatedAt) + "#" + x.ID,
-		TTL: s.ttlAt(x.ExpiresAt, s.sessionKeep)}
+		TTL: s.ttlAt(x.ExpiresAt, s.sessionKeep), idleStamp: stampOf(x)}
 }
 
 func (r sessionRecord) domain() (sesame.Session, error) {
@@ -290,7 +324,8 @@ func (r sessionRecord) domain() (sesame.Session, error) {
 	return sesame.Session{ID: r.ID, UAI: sesame.UAI(r.UAI), Year: sesame.Year(r.Year), Login: r.Login,
 		DisplayName: r.DisplayName, Kind: sesame.Kind(r.Kind), Supervisor: r.Supervisor, Mode: sesame.Mode(r.Mode),
 		Access: sesame.Access(r.Access), Pool: sesame.Pool(r.Pool), Profile: r.Profile, CreatedAt: ts[0], ExpiresAt: ts[1],
-		LastActivity: ts[2], LastSeen: ts[3], EndedAt: ts[4], EndReason: sesame.EndReason(r.EndReason)}, nil
+		LastActivity: ts[2], LastSeen: ts[3], EndedAt: ts[4], EndReason: sesame.EndReason(r.EndReason),
+		Idle: sesame.AutoDisconnect{Enabled: r.IdleOn, After: time.Duration(r.IdleAfter)}, IdleUntil: fromNanos(r.IdleUntil)}, nil
 }
 
 // holderRecord is one lease: the seat of one login in one pool. Times

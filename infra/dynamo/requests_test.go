@@ -146,9 +146,14 @@ func (c *countingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.Trans
 // requestBudget is what each user-facing operation may cost in DynamoDB
 // requests, measured by TestRequestsPerOperation: a regression over it
 // fails. Issue #13's targets: a sign-in into a limited pool 4, into an
-// unlimited one 3 with no pool-wide item, an authorize check 1 read (all
-// met); a seat-holder's heartbeat 1 conditional write, a seat-less
-// heartbeat 1 (not yet).
+// unlimited one 3 with no pool-wide item, an authorize check 1 read, a
+// seat-less heartbeat 1 (all met); a seat-holder's heartbeat 1 conditional
+// write (2: the session's and the lease's).
+//
+// A heartbeat takes the fast path (Store.BeatStamped) once the session
+// carries the stamp of its idle setting: the first heartbeat of a session
+// (and the first after a change of its setting, or after the stamp's hour)
+// tries it, then takes the full path, which stamps.
 var requestBudget = map[string]int{
 	// The school, base, user, counters, the user's HOLDER, the pool's COUNT
 	// and the day's usage in one BatchGetItem (the base year guessed from
@@ -159,16 +164,22 @@ var requestBudget = map[string]int{
 	// One BatchGetItem (with the space's setting), the reservation, the
 	// session with the counters' reset and the journal entry: no seat, so
 	// no pool-wide item.
-	"signin_unlimited":     3,
-	"page_load":            2, // GET /session: the session, its user, base and profile at once (where the token says), the school
-	"heartbeat_active":     3, // a seat holder, active: 1 read as above, the activity, the lease
-	"heartbeat_idle":       3, // a seat holder reporting idleness under the limit
-	"heartbeat_seatless":   2, // a student: 1 read, the activity; no lease
-	"authorize":            1, // the session, its user, base and profile in one BatchGetItem
-	"permissions":          0, // GET /permissions: the catalogue, from memory
-	"logout":               3, // a student's: no seat to free
-	"forced_disconnection": 7,
-	"licence_change":       2,
+	"signin_unlimited": 3,
+	"page_load":        2, // GET /session: the session, its user, base and profile at once (where the token says), the school
+	// A seat holder's first heartbeat: the fast path's write, declined (no
+	// stamp yet); 1 read as above; the activity with the stamp; the lease.
+	"heartbeat_first":    4,
+	"heartbeat_active":   2, // a seat holder, active: the session's conditional write, the lease's
+	"heartbeat_idle":     2, // a seat holder reporting idleness under the limit
+	"heartbeat_seatless": 1, // a student: the session's conditional write; no lease
+	// A student's first heartbeat: the fast path's write, declined; 1 read;
+	// the activity with the stamp.
+	"heartbeat_seatless_first": 3,
+	"authorize":                1, // the session, its user, base and profile in one BatchGetItem
+	"permissions":              0, // GET /permissions: the catalogue, from memory
+	"logout":                   3, // a student's: no seat to free
+	"forced_disconnection":     7,
+	"licence_change":           2,
 }
 
 // requestsOutEnv names the file TestRequestsPerOperation writes its table
@@ -246,8 +257,10 @@ func TestRequestsPerOperation(t *testing.T) {
 	measure("signin_limited", func() error { prof = login("prof", "teacher"); return nil })
 	measure("signin_unlimited", func() error { eleve = login("eleve", "student"); return nil })
 	measure("page_load", func() error { _, err := svc.Session(ctx, prof.Token); return err })
+	measure("heartbeat_first", func() error { _, err := svc.Heartbeat(ctx, prof.Token, time.Second); return err })
 	measure("heartbeat_active", func() error { _, err := svc.Heartbeat(ctx, prof.Token, time.Second); return err })
 	measure("heartbeat_idle", func() error { _, err := svc.Heartbeat(ctx, prof.Token, 5*time.Minute); return err })
+	measure("heartbeat_seatless_first", func() error { _, err := svc.Heartbeat(ctx, eleve.Token, time.Second); return err })
 	measure("heartbeat_seatless", func() error { _, err := svc.Heartbeat(ctx, eleve.Token, time.Second); return err })
 	measure("authorize", func() error { _, err := svc.Authorize(ctx, prof.Token, "notes.saisir-notes"); return err })
 	// GET /permissions serves the catalogue from memory (infra/httpapi):

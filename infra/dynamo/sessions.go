@@ -54,6 +54,15 @@ var (
 	nEndReason  = expression.Name("endReason")
 	nEndedAt    = expression.Name("endedAt")
 	nEndedBy    = expression.Name("endedBy")
+
+	nLastActivity = expression.Name("lastActivity")
+	nLastSeen     = expression.Name("lastSeen")
+	nIdleOn       = expression.Name("idleOn")
+	nIdleAfter    = expression.Name("idleAfter")
+	nIdleLimit    = expression.Name("idleLimit")
+	nIdleDeadline = expression.Name("idleDeadline")
+	nIdleUntil    = expression.Name("idleUntil")
+	nExpiresAtNs  = expression.Name("expiresAtNs")
 )
 
 // holdsLive is the condition that HOLDER names session id and is live at now.
@@ -601,29 +610,23 @@ func (s *Store) ReadSession(ctx context.Context, id string, near sesame.SessionN
 // TouchSession stores the activity times of open session x.ID.
 func (s *Store) TouchSession(ctx context.Context, x sesame.Session) error {
 	fail := func(err error) error { return fmt.Errorf("touch session %.8s: %w", x.ID, err) }
+	st := stampOf(x)
 	e, err := build(expression.NewBuilder().
-		WithUpdate(expression.Set(expression.Name("lastActivity"), expression.Value(fmtTime(x.LastActivity))).
-			Set(expression.Name("lastSeen"), expression.Value(fmtTime(x.LastSeen)))).
+		WithUpdate(expression.Set(nLastActivity, expression.Value(fmtTime(x.LastActivity))).
+			Set(nLastSeen, expression.Value(fmtTime(x.LastSeen))).
+			Set(nIdleOn, expression.Value(st.IdleOn)).Set(nIdleAfter, expression.Value(st.IdleAfter)).
+			Set(nIdleLimit, expression.Value(st.IdleLimit)).Set(nIdleDeadline, expression.Value(st.IdleDeadline)).
+			Set(nIdleUntil, expression.Value(st.IdleUntil)).Set(nExpiresAtNs, expression.Value(st.ExpiresAtNs))).
 		WithCondition(itemExists().And(expression.AttributeNotExists(nEndReason))))
 	if err != nil {
 		return fail(err)
 	}
 	// The write holds again after it landed (the session is still open),
 	// so an unknown outcome or a conflict is simply tried again.
-	unsure := s.streak()
-	for attempt := 0; ; attempt++ {
-		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: sessionKey(x.ID),
-			UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
-			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
-		retry := unsure.again(ctx, err)
-		if attempt+1 >= s.attempts || !(retry || contended(err, nil)) {
-			break
-		}
-		if err := s.pause(ctx, attempt+1); err != nil {
-			return fail(err)
-		}
-	}
+	_, err = s.updateAgain(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: sessionKey(x.ID),
+		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
 	if old, ok := conditionFailed(err); ok {
 		if len(old) == 0 {
 			return fail(sesame.NotFound(sessionName(x.ID)))
@@ -672,6 +675,119 @@ func (s *Store) BeatSession(ctx context.Context, x sesame.Session, p sesame.Seat
 		return l, nil
 	}
 	return s.RenewSeat(ctx, x.ID, p, now)
+}
+
+// BeatStamped applies a heartbeat under the idle setting stamped on
+// session id with one conditional UpdateItem of the session (ALL_NEW):
+// its condition is sesame.Session.Heartbeat's going on under the stamp,
+// on stored numbers (see idleStamp), and the update stores what that rule
+// stores. A session holding a seat then has its live HOLDER extended by a
+// second UpdateItem, as BeatSession does. Any failed condition is
+// sesame.ErrNotStamped: the service's full path reads, judges and says why.
+func (s *Store) BeatStamped(ctx context.Context, id string, idle time.Duration, p sesame.SeatPolicy, now time.Time) (sesame.Session, error) {
+	fail := func(err error) (sesame.Session, error) {
+		return sesame.Session{}, fmt.Errorf("heartbeat of session %.8s: %w", id, err)
+	}
+	x, err := s.beatStamped(ctx, id, idle, now)
+	if err != nil {
+		return fail(err)
+	}
+	if x.Pool == "" {
+		return x, nil
+	}
+	if p.Lease <= 0 {
+		return fail(sesame.ErrNotStamped)
+	}
+	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
+	l := sesame.Lease{SeatKey: seat, Login: sesame.LoginKey(x.Login), Session: x.ID, AcquiredAt: now, ExpiresAt: now.Add(p.Lease)}
+	// Extending a live lease holds again after it landed, so an unknown
+	// outcome is tried again; a failed condition or a conflict changed
+	// nothing, and a lapsed, lost or moved seat is RenewSeat's business,
+	// through the full path.
+	unsure := s.streak()
+	for {
+		_, _, err := s.extend(ctx, l, now)
+		switch {
+		case err == nil:
+			return x, nil
+		case errors.Is(err, errAgain), errors.Is(err, errContended):
+			return fail(sesame.ErrNotStamped)
+		case !unsure.again(ctx, err):
+			return fail(err)
+		}
+		if err := s.pause(ctx, unsure.n); err != nil {
+			return fail(err)
+		}
+	}
+}
+
+// beatStamped is BeatStamped's write of the session. The write holds again
+// after it landed only while the rule still lets the session go on, so an
+// unknown outcome is tried again, and a failed condition after one is the
+// full path's: it judges from what it reads.
+func (s *Store) beatStamped(ctx context.Context, id string, idle time.Duration, now time.Time) (sesame.Session, error) {
+	at := sesame.ReportedActivity(now, idle)
+	t := expression.Value(nanos(now))
+	e, err := build(expression.NewBuilder().
+		WithUpdate(expression.Set(nLastActivity, expression.Value(fmtTime(at))).
+			Set(nLastSeen, expression.Value(fmtTime(now))).
+			Set(nIdleDeadline, expression.Plus(nIdleLimit, expression.Value(nanos(at))))).
+		WithCondition(itemExists().And(expression.AttributeNotExists(nEndReason)).
+			And(nIdleUntil.GreaterThan(t), nExpiresAtNs.GreaterThan(t), nIdleDeadline.GreaterThan(t)).
+			And(nIdleLimit.GreaterThan(expression.Value(int64(now.Sub(at)))))))
+	if err != nil {
+		return sesame.Session{}, err
+	}
+	out, err := s.updateAgain(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: sessionKey(id),
+		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		ReturnValues: types.ReturnValueAllNew})
+	if _, ok := conditionFailed(err); ok {
+		return sesame.Session{}, sesame.ErrNotStamped
+	}
+	if err != nil {
+		return sesame.Session{}, err
+	}
+	var r sessionRecord
+	if err := attributevalue.UnmarshalMap(out.Attributes, &r); err != nil {
+		return sesame.Session{}, fmt.Errorf("dynamo: decoding session: %w", err)
+	}
+	return r.domain()
+}
+
+// updateAgain sends UpdateItem in, again after an unknown outcome or a
+// conflict, a bounded number of times: for writes whose condition holds
+// again after they landed.
+func (s *Store) updateAgain(ctx context.Context, in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
+	unsure := s.streak()
+	for attempt := 0; ; attempt++ {
+		out, err := s.db.UpdateItem(ctx, in)
+		retry := unsure.again(ctx, err)
+		if attempt+1 >= s.attempts || !(retry || contended(err, nil)) {
+			return out, err
+		}
+		if err := s.pause(ctx, attempt+1); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// UnstampSession removes the stamp of session id's idle setting with one
+// UpdateItem (its idleUntil set to 0), on condition that it exists.
+func (s *Store) UnstampSession(ctx context.Context, id string) error {
+	e, err := build(expression.NewBuilder().WithUpdate(expression.Set(nIdleUntil, expression.Value(0))).WithCondition(itemExists()))
+	if err == nil {
+		_, err = s.updateAgain(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: sessionKey(id),
+			UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()})
+	}
+	if _, ok := conditionFailed(err); ok {
+		err = sesame.NotFound(sessionName(id))
+	}
+	if err != nil {
+		return fmt.Errorf("unstamp session %.8s: %w", id, err)
+	}
+	return nil
 }
 
 // RenewSeat extends the lease of open session id. See doc.go.

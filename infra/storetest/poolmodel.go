@@ -22,6 +22,7 @@ const (
 	opRenew          // RenewSeat
 	opEnd            // EndSession: a logout or a forced disconnection
 	opLimit          // SetLicense: the pool's limit changes
+	opBeat           // BeatStamped: a heartbeat's fast path
 )
 
 // Answers. unknown is a call whose outcome the caller could not learn: the
@@ -37,7 +38,8 @@ const (
 	ansNotFound  = "not_found"
 	ansOK        = "ok"
 	ansUnknown   = "unknown"
-	ansFailed    = "failed" // an error that left nothing done
+	ansFailed    = "failed"   // an error that left nothing done
+	ansDeclined  = "declined" // BeatStamped's ErrNotStamped: nothing done
 )
 
 // poolInput is one call. Sessions and logins are small numbers of the
@@ -184,6 +186,8 @@ func step(s poolState, in poolInput, out string) []poolState {
 		return []poolState{s}
 	case opEnd:
 		return stepEnd(s, in, out)
+	case opBeat:
+		return stepBeat(s, in, out)
 	}
 	var next []poolState
 	for _, c := range s.cleared(in.Login, max(in.Now, in.Horizon)) {
@@ -278,6 +282,20 @@ func stepRenew(s poolState, in poolInput, out string) []poolState {
 		return []poolState{s.withStatus(in.Session, sessEnded).withoutHolder(in.Login)}
 	}
 	return []poolState{s}
+}
+
+// stepBeat is the fast path of a heartbeat: it extends only a live lease of
+// an open session, and may decline anything, changing nothing.
+func stepBeat(s poolState, in poolInput, out string) []poolState {
+	if out == ansDeclined {
+		return []poolState{s}
+	}
+	h, has := s.holderOf(in.Login)
+	if out != ansKept || s.status(in.Session) != sessOpen || !has || h.Session != in.Session || h.Expires < in.Now {
+		return nil
+	}
+	h.Expires = in.Expires
+	return []poolState{s.withHolder(h)}
 }
 
 func when(ok bool, s poolState) []poolState {
@@ -382,6 +400,8 @@ func poolModel(init map[int]poolState) porcupine.Model {
 				return fmt.Sprintf("renew(u%d, s%d, limit %d v%d) → %s", in.Login, in.Session, in.Limit, in.Version, output)
 			case opEnd:
 				return fmt.Sprintf("end(u%d, s%d) → %s", in.Login, in.Session, output)
+			case opBeat:
+				return fmt.Sprintf("beat(u%d, s%d) → %s", in.Login, in.Session, output)
 			}
 			return fmt.Sprintf("set limit %d (v%d) → %s", in.Limit, in.Version, output)
 		},

@@ -46,6 +46,38 @@ func TestCheckerRejectsTwoHoldersOfOneSeat(t *testing.T) {
 	}
 }
 
+// The fast path of a heartbeat keeps only a live lease: kept after the
+// lease lapsed is a seat taken back without admission, which a full pool
+// cannot have; declined changes nothing.
+func TestCheckerRejectsAFastBeatOfALapsedLease(t *testing.T) {
+	init := map[int]poolState{0: {Limit: 1, Version: 1}}
+	now := time.Now().UnixNano()
+	minute := int64(time.Minute)
+	acquire := func(login, session int, at int64) poolOp {
+		return poolOp{In: poolInput{Kind: opAcquire, Login: login, Session: session, Now: at, Expires: at + minute, Limit: 1, Version: 1}}
+	}
+	beat := poolOp{In: poolInput{Kind: opBeat, Login: 0, Session: 1, Now: now + 2*minute, Expires: now + 3*minute}}
+	ops := []porcupine.Operation{
+		{ClientId: 0, Input: acquire(0, 1, now), Call: 0, Output: ansGranted, Return: 10},
+		{ClientId: 1, Input: acquire(1, 2, now+2*minute), Call: 20, Output: ansGranted, Return: 30},
+		{ClientId: 0, Input: beat, Call: 40, Output: ansKept, Return: 50},
+	}
+	if ok, _ := porcupine.CheckOperationsVerbose(poolModel(init), ops, time.Second); ok != porcupine.Illegal {
+		t.Fatalf("a lapsed lease kept by the fast path: %s, want Illegal", ok)
+	}
+	ops[2].Output = ansDeclined
+	if ok, _ := porcupine.CheckOperationsVerbose(poolModel(init), ops, time.Second); ok != porcupine.Ok {
+		t.Fatalf("the fast path declining a lapsed lease: %s, want Ok", ok)
+	}
+	// While the lease is live, kept is what it does.
+	ops = ops[:1]
+	beat.In.Now, beat.In.Expires = now+minute/2, now+2*minute
+	ops = append(ops, porcupine.Operation{ClientId: 0, Input: beat, Call: 20, Output: ansKept, Return: 30})
+	if ok, _ := porcupine.CheckOperationsVerbose(poolModel(init), ops, time.Second); ok != porcupine.Ok {
+		t.Fatalf("the fast path keeping a live lease: %s, want Ok", ok)
+	}
+}
+
 // The races against a fake pool that admits one holder too many: the
 // sampled invariant and the linearizability check both catch it, and the
 // failing history is written where the log says. The same fake, exact,
@@ -238,6 +270,25 @@ func (f *fakePool) RenewSeat(_ context.Context, id string, p sesame.SeatPolicy, 
 // BeatSession is RenewSeat: the fake keeps no activity.
 func (f *fakePool) BeatSession(ctx context.Context, s sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
 	return f.RenewSeat(ctx, s.ID, p, now)
+}
+
+// BeatStamped extends a live lease of an open session and declines the
+// rest: the fake keeps no activity nor stamp.
+func (f *fakePool) BeatStamped(_ context.Context, id string, _ time.Duration, p sesame.SeatPolicy, now time.Time) (sesame.Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, err := f.open(id)
+	if err != nil {
+		return s, sesame.ErrNotStamped
+	}
+	key := leaseKey(sesame.SeatKey{UAI: s.UAI, Year: s.Year, Pool: s.Pool}, s.Login)
+	l := f.leases[key]
+	if l.Session != id || !l.Live(now) {
+		return s, sesame.ErrNotStamped
+	}
+	l.ExpiresAt = now.Add(p.Lease)
+	f.leases[key] = l
+	return s, nil
 }
 
 func (f *fakePool) EndSession(_ context.Context, id string, r sesame.EndReason, now time.Time) (sesame.Session, error) {

@@ -100,6 +100,18 @@ func RunSeatRaces(t *testing.T, st FaultyStore, cfg RaceConfig) RaceReport {
 	rep := r.report()
 	t.Logf("seat races: %d calls in %d schools, %d unresolved, %d failed cleanly; %d ambiguous writes injected (%s); %d violations",
 		rep.Calls, cfg.Bases, rep.Unresolved, rep.Failed, rep.Ambiguous, rep.Detail, len(rep.Violations))
+	beats, all := map[string]int{}, 0
+	for _, op := range r.history() {
+		if in := op.Input.(poolOp).In; in.Kind == opBeat {
+			beats[op.Output.(string)]++
+			all++
+		}
+	}
+	t.Logf("heartbeats' fast path (BeatStamped): %d kept, %d declined (then RenewSeat), %d unknown or failed",
+		beats[ansKept], beats[ansDeclined], all-beats[ansKept]-beats[ansDeclined])
+	if beats[ansKept] == 0 {
+		t.Errorf("the heartbeats' fast path never kept a seat: the races did not exercise it")
+	}
 	for i, v := range rep.Violations {
 		if i == 20 {
 			t.Errorf("… and %d more", len(rep.Violations)-20)
@@ -321,6 +333,7 @@ func (r *race) acquire(b *raceBase, c int, login string, cur *raceSession, sleep
 	num := int(b.nextSession.Add(1))
 	now := r.begin()
 	s := newSession(b.key, login, b.pool, now)
+	s.Stamp(sesame.AutoDisconnect{}, now) // no idle limit: the heartbeats' fast path may apply
 	in := poolInput{Kind: opAcquire, Login: c, Session: num, Now: now.UnixNano(), Expires: now.Add(lease).UnixNano(),
 		Limit: int(p.Limit), Version: p.LicenseVersion}
 	if cur != nil {
@@ -392,13 +405,30 @@ func (r *race) renew(b *raceBase, c int, login string, s raceSession) bool {
 	in := poolInput{Kind: opRenew, Login: c, Session: s.num, Now: now.UnixNano(), Expires: now.Add(lease).UnixNano(),
 		Limit: int(p.Limit), Version: p.LicenseVersion}
 	var err error
-	if s.num%2 == 0 {
-		// Half the heartbeats go through BeatSession: the activity and
-		// the renewal, as the service sends them.
+	switch s.num % 3 {
+	case 0:
+		// A third of the heartbeats go through BeatSession: the activity
+		// and the renewal, as the service's full path sends them.
 		x := newSession(b.key, login, b.pool, now)
 		x.ID = s.id
 		_, err = r.st.Store.BeatSession(context.Background(), x, p, now)
-	} else {
+	case 1:
+		// A third through the fast path first, as the service sends them:
+		// what it declines goes to RenewSeat.
+		switch r.beatStamped(b, c, s, p, lease, now) {
+		case ansKept:
+			return true
+		case ansUnknown:
+			r.forget(b, c, login, &s)
+			b.mu.Lock()
+			delete(b.open, s.num)
+			b.mu.Unlock()
+			return false
+		}
+		now = r.begin()
+		in.Now, in.Expires = now.UnixNano(), now.Add(lease).UnixNano()
+		fallthrough
+	default:
 		_, err = r.st.Store.RenewSeat(context.Background(), s.id, p, now)
 	}
 	out := classify(err, ansKept)
@@ -420,6 +450,27 @@ func (r *race) renew(b *raceBase, c int, login string, s raceSession) bool {
 	delete(b.open, s.num)
 	b.mu.Unlock()
 	return false
+}
+
+// beatStamped sends a heartbeat through the fast path (BeatStamped) and
+// returns its answer: kept, declined (the caller then takes the full
+// path) or unknown.
+func (r *race) beatStamped(b *raceBase, c int, s raceSession, p sesame.SeatPolicy, lease time.Duration, now time.Time) string {
+	in := poolInput{Kind: opBeat, Login: c, Session: s.num, Now: now.UnixNano(), Expires: now.Add(lease).UnixNano()}
+	_, err := r.st.Store.BeatStamped(context.Background(), s.id, 0, p, now)
+	out := ansDeclined
+	if !errors.Is(err, sesame.ErrNotStamped) {
+		out = classify(err, ansKept)
+	}
+	r.record(b, c, in, now, out)
+	switch out {
+	case ansKept, ansDeclined:
+	case ansUnknown:
+		r.unknown("BeatStamped", err)
+	default:
+		r.violate("%s: BeatStamped of s%d answered %v", b.key, s.num, err)
+	}
+	return out
 }
 
 // release logs s out.

@@ -155,7 +155,8 @@ func sameSession(a, b sesame.Session) bool {
 	return a.ID == b.ID && a.UAI == b.UAI && a.Year == b.Year && a.Login == b.Login && a.DisplayName == b.DisplayName &&
 		a.Kind == b.Kind && a.Supervisor == b.Supervisor && a.Mode == b.Mode && a.Access == b.Access && a.Pool == b.Pool &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.ExpiresAt.Equal(b.ExpiresAt) && a.LastActivity.Equal(b.LastActivity) &&
-		a.LastSeen.Equal(b.LastSeen) && a.EndedAt.Equal(b.EndedAt) && a.EndReason == b.EndReason && a.Profile == b.Profile
+		a.LastSeen.Equal(b.LastSeen) && a.EndedAt.Equal(b.EndedAt) && a.EndReason == b.EndReason && a.Profile == b.Profile &&
+		a.Idle == b.Idle && a.IdleUntil.Equal(b.IdleUntil)
 }
 
 func testSeats(t *testing.T, open Opener) {

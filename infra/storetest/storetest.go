@@ -14,6 +14,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("WriteImport", func(t *testing.T) { testWriteImport(t, open) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("Seats", func(t *testing.T) { testSeats(t, open) })
+	t.Run("BeatStamped", func(t *testing.T) { testBeatStamped(t, open) })
 	t.Run("LicenseChanges", func(t *testing.T) { testLicenseChanges(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, open) })
