@@ -136,3 +136,55 @@ func TestHeartbeatFollowsTheSettingThatApplies(t *testing.T) {
 		}
 	})
 }
+
+// TestRecoveryReachesTheNextHeartbeat: a recovery into a base in use that
+// changes a profile's automatic disconnection removes the stamps of the
+// sessions it concerns, as the profile's edit does: the next heartbeat
+// reads the new setting.
+func TestRecoveryReachesTheNextHeartbeat(t *testing.T) {
+	eachStore(t, func(t *testing.T, st sesame.Backend) {
+		ctx := context.Background()
+		rc := &readCounter{Backend: st}
+		svc := lastYear(t, rc, 1)
+		k1 := sesame.BaseKey{UAI: uai, Year: y1}
+		y2key := sesame.BaseKey{UAI: uai, Year: y2}
+		if _, err := svc.Recover(ctx, y2key, mustSource(t, svc), sesame.FromYear(y1), sesame.RecoverOptions{Add: true, Update: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetCurrentYear(ctx, y2key); err != nil {
+			t.Fatal(err)
+		}
+		res, err := svc.Login(ctx, sesame.LoginRequest{School: uai, Login: "cpe", Password: pass, Mode: string(sesame.ModeVieScolaire), Year: y2, Address: "192.0.2.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // the first stamps the setting, the second runs under it
+			if hb, err := svc.Heartbeat(ctx, res.Token, 0); err != nil || hb.Idle.Enabled {
+				t.Fatalf("heartbeat: %+v, %v; want no automatic disconnection", hb, err)
+			}
+		}
+		vs, err := st.GetProfile(ctx, k1, "vs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs.AutoDisconnect = sesame.AutoDisconnect{Enabled: true, After: 15 * time.Minute}
+		if _, err := st.UpdateProfile(ctx, k1, vs); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := svc.Recover(ctx, y2key, mustSource(t, svc), sesame.FromYear(y1), sesame.RecoverOptions{Update: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Profiles) == 0 {
+			t.Fatalf("the recovery changed no profile: %+v", rep)
+		}
+		before := rc.reads.Load()
+		hb, err := svc.Heartbeat(ctx, res.Token, 0)
+		if err != nil || !hb.Idle.Enabled || hb.Idle.Timeout != 15*time.Minute {
+			t.Fatalf("heartbeat after the recovery: %+v, %v; want the recovered 15 minutes", hb, err)
+		}
+		if rc.reads.Load() == before {
+			t.Error("the heartbeat after the recovery did not read the session: its stamp stayed")
+		}
+	})
+}

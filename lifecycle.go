@@ -263,6 +263,27 @@ func (s *Service) beaten(x Session, now time.Time) HeartbeatResult {
 	return HeartbeatResult{Timing: s.Timing, IdleRemaining: x.IdleRemaining(now, x.Idle), Idle: IdleFor(x.Idle, s.Timing)}
 }
 
+// unstampUser removes the stamps that user before, changed into after,
+// may have made wrong: another profile or group may give its sessions
+// another idle setting (IdleProfileFor).
+func (s *Service) unstampUser(ctx context.Context, k BaseKey, before, after User) error {
+	if after.Profile == before.Profile && after.AdminGroup == before.AdminGroup {
+		return nil
+	}
+	login := LoginKey(after.Login)
+	return s.unstamp(ctx, k, func(x Session) bool { return LoginKey(x.Login) == login })
+}
+
+// unstampProfile removes the stamps that profile before, changed into
+// after, may have made wrong: those of its mode's sessions, when its
+// automatic disconnection changed.
+func (s *Service) unstampProfile(ctx context.Context, k BaseKey, before, after Profile) error {
+	if after.AutoDisconnect == before.AutoDisconnect {
+		return nil
+	}
+	return s.unstamp(ctx, k, func(x Session) bool { return x.Mode == after.Mode })
+}
+
 // unstamp removes the stamp of the idle setting from the open sessions of
 // base k that match and bear one, once a change that may give them another
 // setting has landed (a user's profile, a profile's automatic

@@ -286,10 +286,8 @@ func (s *Service) UpdateProfile(ctx context.Context, token, id string, e Profile
 		}
 		changes = append(changes, "les connexions de ses membres en modification sont fermées")
 	}
-	if saved.AutoDisconnect != before.AutoDisconnect {
-		if err := s.unstamp(ctx, k, func(x Session) bool { return x.Mode == saved.Mode }); err != nil {
-			return ProfileView{}, err
-		}
+	if err := s.unstampProfile(ctx, k, before, saved); err != nil {
+		return ProfileView{}, err
 	}
 	s.journal(ctx, k, JournalEntry{Event: EventProfileUpdated, Actor: cur.User.Login, Subject: saved.ID, Mode: saved.Mode,
 		Detail: upperFirst(saved.Kind()) + " « " + saved.Name + " » : " + strings.Join(changes, ", ") + "."})

@@ -181,11 +181,8 @@ func (s *Service) UpdateUser(ctx context.Context, token, login string, e UserEdi
 			return saved, err
 		}
 	}
-	if saved.Profile != before.Profile { // another idle setting may apply
-		login := LoginKey(saved.Login)
-		if err := s.unstamp(ctx, k, func(x Session) bool { return LoginKey(x.Login) == login }); err != nil {
-			return saved, err
-		}
+	if err := s.unstampUser(ctx, k, before, saved); err != nil {
+		return saved, err
 	}
 	event, detail := EventUserUpdated, strings.Join(changes, ", ")
 	switch {

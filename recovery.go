@@ -710,15 +710,25 @@ func (r *recovery) endSessions(ctx context.Context, ws []ImportWrite, ds []userD
 				return fmt.Errorf("recover: %w", err)
 			}
 		}
+		if err := r.s.unstampUser(ctx, r.k, *d.before, d.user); err != nil {
+			return fmt.Errorf("recover: %w", err)
+		}
 	}
 	for _, w := range ws {
 		if w.Profile == nil {
 			continue
 		}
-		if before, ok := r.before[w.Profile.ID]; ok && EndsModification(before, *w.Profile) {
+		before, ok := r.before[w.Profile.ID]
+		if !ok {
+			continue
+		}
+		if EndsModification(before, *w.Profile) {
 			if err := r.s.endModificationOf(ctx, r.k, w.Profile.ID); err != nil {
 				return fmt.Errorf("recover: %w", err)
 			}
+		}
+		if err := r.s.unstampProfile(ctx, r.k, before, *w.Profile); err != nil {
+			return fmt.Errorf("recover: %w", err)
 		}
 	}
 	return nil
