@@ -104,7 +104,7 @@ func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
 			continue
 		}
 		for _, s := range syms {
-			// The package's initialisation (its field tables) runs
+			// The package's initialisation (its error values) runs
 			// wherever httpapi is imported; no reading or writing code.
 			if strings.HasPrefix(s, "github.com/sesame-ecole/sesame/rentree.") && s != "github.com/sesame-ecole/sesame/rentree.init" {
 				t.Errorf("%s links %s", f.LogicalID, s)
