@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	_ "time/tzdata" // UsageZone everywhere, Lambda included
@@ -165,7 +166,7 @@ func (e JournalEntry) Summarised() JournalEntry {
 	if why == "" {
 		why = e.Reason
 	}
-	from := e.At.In(UsageZone)
+	from := e.At.In(UsageZone())
 	e.Detail = fmt.Sprintf("%d connexion(s) refusée(s) (%s) entre %d h et %d h.", e.Count, why, from.Hour(), from.Add(time.Hour).Hour())
 	return e
 }
@@ -321,16 +322,18 @@ type UsageDay struct {
 }
 
 // UsageZone is where usage days begin and end: the schools' time in
-// metropolitan France (UTC when the time-zone database is missing).
-var UsageZone = func() *time.Location {
+// metropolitan France (UTC when the time-zone database is missing). It is
+// read from the database at the first call, not at start: a function's
+// cold start would pay the file's reading and parsing.
+var UsageZone = sync.OnceValue(func() *time.Location {
 	if l, err := time.LoadLocation("Europe/Paris"); err == nil {
 		return l
 	}
 	return time.UTC
-}()
+})
 
 // Day returns the usage day of t, in UsageZone.
-func Day(t time.Time) string { return t.In(UsageZone).Format(time.DateOnly) }
+func Day(t time.Time) string { return t.In(UsageZone()).Format(time.DateOnly) }
 
 // Fold returns s as searches compare it: lower case, without accents, with
 // runs of spaces made one.

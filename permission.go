@@ -1,6 +1,10 @@
 package sesame
 
-import "math/bits"
+import (
+	"math/bits"
+	"slices"
+	"sync"
+)
 
 // Action is one action of the permission catalogue.
 type Action struct {
@@ -44,16 +48,18 @@ var sprActions = []Action{
 }
 
 // actions is the whole catalogue (the 97 actions, then the SPR-only ones);
-// index is an action's position in it, and its bit in an ActionSet.
+// index is an action's position in it, and its bit in an ActionSet, built
+// at the first decision rather than at start (a function's cold start
+// answers many requests without one).
 var (
-	actions = append(append([]Action(nil), catalogue...), sprActions...)
-	index   = func() map[string]int {
+	actions = slices.Concat(catalogue, sprActions) // one allocation, of its size
+	index   = sync.OnceValue(func() map[string]int {
 		m := make(map[string]int, len(actions))
 		for i, a := range actions {
 			m[a.Slug] = i
 		}
 		return m
-	}()
+	})
 )
 
 // Actions returns the whole catalogue in order: the 97 actions of the brief,
@@ -62,7 +68,7 @@ func Actions() []Action { return append([]Action(nil), actions...) }
 
 // LookupAction returns the action with this slug.
 func LookupAction(slug string) (Action, bool) {
-	i, ok := index[slug]
+	i, ok := index()[slug]
 	if !ok {
 		return Action{}, false
 	}
@@ -98,7 +104,7 @@ func (s *ActionSet) add(i int)     { s[i/64] |= 1 << (i % 64) }
 
 // Has reports whether a is in s.
 func (s ActionSet) Has(a Action) bool {
-	i, ok := index[a.Slug]
+	i, ok := index()[a.Slug]
 	return ok && s.has(i)
 }
 
@@ -124,7 +130,7 @@ func (s ActionSet) Intersect(t ActionSet) ActionSet { return ActionSet{s[0] & t[
 func NewActionSet(slugs []string) ActionSet {
 	var s ActionSet
 	for _, g := range slugs {
-		if i, ok := index[g]; ok {
+		if i, ok := index()[g]; ok {
 			s.add(i)
 		}
 	}
@@ -254,7 +260,7 @@ func (p Principal) Allowed() []string {
 //   - otherwise the action must be within the ceiling of p's mode and
 //     access, and granted by p's group or profile.
 func Decide(p Principal, slug string) Decision {
-	i, ok := index[slug]
+	i, ok := index()[slug]
 	if !ok {
 		return Decision{Action: slug, Reason: ReasonUnknownAction}
 	}

@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -188,29 +189,54 @@ func (sh *shape) index(key []byte) int {
 	return -1
 }
 
+// formatShapes are the shapes of the format's objects.
+type formatShapes struct {
+	group, profile, space, user, manifest, header *shape
+	// profilsLine is a .profils line after the header: exactly one of
+	// its fields.
+	profilsLine *shape
+}
+
 var (
-	autoShape   = newShape(fieldSpec{name: "enabled"}, fieldSpec{name: "seconds"})
-	schoolShape = newShape(fieldSpec{name: "uai"}, fieldSpec{name: "name"})
-	countsShape = newShape(fieldSpec{name: "groups"}, fieldSpec{name: "profiles"}, fieldSpec{name: "spaces"}, fieldSpec{name: "users"})
-	groupShape  = newShape(fieldSpec{name: "name"}, fieldSpec{name: "type"}, fieldSpec{name: "grants"},
+	shapesOnce  sync.Once
+	shapesBuilt formatShapes
+)
+
+// shapes returns the format's shapes, built at the first read rather than
+// at start: every Lambda function links this package (through the API),
+// only recover reads a file, and the others then link none of this.
+func shapes() *formatShapes {
+	shapesOnce.Do(buildShapes)
+	return &shapesBuilt
+}
+
+func buildShapes() {
+	autoShape := newShape(fieldSpec{name: "enabled"}, fieldSpec{name: "seconds"})
+	schoolShape := newShape(fieldSpec{name: "uai"}, fieldSpec{name: "name"})
+	countsShape := newShape(fieldSpec{name: "groups"}, fieldSpec{name: "profiles"}, fieldSpec{name: "spaces"}, fieldSpec{name: "users"})
+	groupShape := newShape(fieldSpec{name: "name"}, fieldSpec{name: "type"}, fieldSpec{name: "grants"},
 		fieldSpec{name: "autoDisconnect", sub: autoShape})
-	profileShape = newShape(fieldSpec{name: "name"}, fieldSpec{name: "mode"}, fieldSpec{name: "grants"},
+	profileShape := newShape(fieldSpec{name: "name"}, fieldSpec{name: "mode"}, fieldSpec{name: "grants"},
 		fieldSpec{name: "autoDisconnect", sub: autoShape})
-	spaceShape = newShape(fieldSpec{name: "space"}, fieldSpec{name: "autoDisconnect", sub: autoShape})
-	userShape  = newShape(fieldSpec{name: "login"}, fieldSpec{name: "displayName"}, fieldSpec{name: "kind"},
+	userShape := newShape(fieldSpec{name: "login"}, fieldSpec{name: "displayName"}, fieldSpec{name: "kind"},
 		fieldSpec{name: "enabled"}, fieldSpec{name: "supervisor", optional: true},
 		fieldSpec{name: "passwordHash", optional: true}, fieldSpec{name: "adminGroup", optional: true},
 		fieldSpec{name: "profile", optional: true}, fieldSpec{name: "entId", optional: true})
-	manifestShape = newShape(fieldSpec{name: "format"}, fieldSpec{name: "version"},
-		fieldSpec{name: "school", sub: schoolShape}, fieldSpec{name: "year"}, fieldSpec{name: "createdAt"},
-		fieldSpec{name: "counts", sub: countsShape})
-	headerShape = newShape(fieldSpec{name: "format"}, fieldSpec{name: "version"},
-		fieldSpec{name: "school", sub: schoolShape}, fieldSpec{name: "year"}, fieldSpec{name: "createdAt"})
-	// A .profils line after the header: exactly one of these fields.
-	profilsLineShape = newShape(fieldSpec{name: "group", sub: groupShape, optional: true},
-		fieldSpec{name: "profile", sub: profileShape, optional: true},
-		fieldSpec{name: "user", sub: userShape, optional: true})
-)
+	shapesBuilt = formatShapes{
+		group:   groupShape,
+		profile: profileShape,
+		space:   newShape(fieldSpec{name: "space"}, fieldSpec{name: "autoDisconnect", sub: autoShape}),
+		user:    userShape,
+		manifest: newShape(fieldSpec{name: "format"}, fieldSpec{name: "version"},
+			fieldSpec{name: "school", sub: schoolShape}, fieldSpec{name: "year"}, fieldSpec{name: "createdAt"},
+			fieldSpec{name: "counts", sub: countsShape}),
+		header: newShape(fieldSpec{name: "format"}, fieldSpec{name: "version"},
+			fieldSpec{name: "school", sub: schoolShape}, fieldSpec{name: "year"}, fieldSpec{name: "createdAt"}),
+		profilsLine: newShape(fieldSpec{name: "group", sub: groupShape, optional: true},
+			fieldSpec{name: "profile", sub: profileShape, optional: true},
+			fieldSpec{name: "user", sub: userShape, optional: true}),
+	}
+}
 
 // A scanProblem is what scanObject found wrong with an object's fields.
 type scanProblem int

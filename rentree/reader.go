@@ -351,13 +351,13 @@ func (s *Source) eachUser(ctx context.Context, f func(sesame.RentreeUser) error)
 func (s *Source) parseUser(entry string, lineNo int, line []byte) (sesame.RentreeUser, *sesame.ImportError) {
 	if s.kind == "zip" {
 		var u userJSON
-		if _, err := decodeLine(line, &u, userShape, reasonSchema, entry, lineNo); err != nil {
+		if _, err := decodeLine(line, &u, shapes().user, reasonSchema, entry, lineNo); err != nil {
 			return sesame.RentreeUser{}, err
 		}
 		return checkUser(entry, lineNo, &u, false)
 	}
 	var pl profilsLine
-	present, err := decodeLine(line, &pl, profilsLineShape, reasonSchema, entry, lineNo)
+	present, err := decodeLine(line, &pl, shapes().profilsLine, reasonSchema, entry, lineNo)
 	if err != nil {
 		return sesame.RentreeUser{}, err
 	}
@@ -368,7 +368,7 @@ func (s *Source) parseUser(entry string, lineNo int, line []byte) (sesame.Rentre
 	return u, prefixed(err, "user.")
 }
 
-// Bits of profilsLineShape.
+// Bits of a .profils line's fields (shapes().profilsLine).
 const (
 	profilsGroup   = 1 << 0
 	profilsProfile = 1 << 1
@@ -494,7 +494,7 @@ func (s *Source) openZip() error {
 		return refuse(reasonBadManifest, EntryManifest, 0, "", "Le manifeste n'est pas écrit en UTF-8 valide.")
 	}
 	var m manifestJSON
-	if ierr := readHead(b, FormatRentree, EntryManifest, 0, manifestShape, &m); ierr != nil {
+	if ierr := readHead(b, FormatRentree, EntryManifest, 0, shapes().manifest, &m); ierr != nil {
 		return ierr
 	}
 	h, ierr := checkHeader(EntryManifest, 0, m.School, m.Year, m.CreatedAt)
@@ -530,7 +530,7 @@ func (s *Source) openZip() error {
 	}
 	err = counted(EntryGroups, "groups", "groupes", m.Counts.Groups, func(line int, b []byte) *sesame.ImportError {
 		var g groupJSON
-		if _, err := decodeLine(b, &g, groupShape, reasonSchema, EntryGroups, line); err != nil {
+		if _, err := decodeLine(b, &g, shapes().group, reasonSchema, EntryGroups, line); err != nil {
 			return err
 		}
 		p, err := groupProfile(EntryGroups, line, &g)
@@ -544,7 +544,7 @@ func (s *Source) openZip() error {
 	}
 	err = counted(EntryProfiles, "profiles", "profils", m.Counts.Profiles, func(line int, b []byte) *sesame.ImportError {
 		var pj profileJSON
-		if _, err := decodeLine(b, &pj, profileShape, reasonSchema, EntryProfiles, line); err != nil {
+		if _, err := decodeLine(b, &pj, shapes().profile, reasonSchema, EntryProfiles, line); err != nil {
 			return err
 		}
 		p, err := profileProfile(EntryProfiles, line, &pj)
@@ -558,7 +558,7 @@ func (s *Source) openZip() error {
 	}
 	err = counted(EntrySpaces, "spaces", "réglages d'espaces", m.Counts.Spaces, func(line int, b []byte) *sesame.ImportError {
 		var sj spaceJSON
-		if _, err := decodeLine(b, &sj, spaceShape, reasonSchema, EntrySpaces, line); err != nil {
+		if _, err := decodeLine(b, &sj, shapes().space, reasonSchema, EntrySpaces, line); err != nil {
 			return err
 		}
 		p, err := spaceProfile(EntrySpaces, line, &sj)
@@ -644,7 +644,7 @@ func (s *Source) openProfils() error {
 		return fail(err)
 	}
 	var hj headerJSON
-	if ierr := readHead(bytes.TrimPrefix(b, bom), FormatProfils, EntryProfils, 1, headerShape, &hj); ierr != nil {
+	if ierr := readHead(bytes.TrimPrefix(b, bom), FormatProfils, EntryProfils, 1, shapes().header, &hj); ierr != nil {
 		return ierr
 	}
 	h, ierr := checkHeader(EntryProfils, 1, hj.School, hj.Year, hj.CreatedAt)
@@ -667,7 +667,7 @@ func (s *Source) openProfils() error {
 			return fail(err)
 		}
 		var pl profilsLine
-		present, ierr := decodeLine(b, &pl, profilsLineShape, reasonSchema, EntryProfils, lr.line)
+		present, ierr := decodeLine(b, &pl, shapes().profilsLine, reasonSchema, EntryProfils, lr.line)
 		if ierr != nil {
 			return ierr
 		}

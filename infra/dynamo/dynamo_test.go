@@ -80,6 +80,32 @@ func TestNewChecksItsArguments(t *testing.T) {
 	}
 }
 
+// TestCheckTable: the start-up check answers nil on the table, the
+// ResourceNotFoundException a missing table gives every request, and an
+// error when DynamoDB cannot be reached.
+func TestCheckTable(t *testing.T) {
+	st, client, _ := open(t)
+	if err := st.CheckTable(t.Context()); err != nil {
+		t.Errorf("CheckTable on the table: %v", err)
+	}
+	missing, err := dynamo.New(client, dynamolocal.TableName(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := missing.CheckTable(t.Context()); !errors.As(err, new(*types.ResourceNotFoundException)) {
+		t.Errorf("CheckTable on a missing table = %v, want ResourceNotFoundException", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	down, err := dynamo.New(dynamolocal.Client("http://127.0.0.1:1"), "sesame-down")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := down.CheckTable(ctx); err == nil {
+		t.Error("CheckTable with DynamoDB unreachable = nil")
+	}
+}
+
 var t0 = time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
 
 func newBase(t testing.TB, st sesame.Store, lic sesame.License) sesame.BaseKey {

@@ -170,6 +170,17 @@ func seatsPK(k sesame.SeatKey) string {
 	return "SEATS#" + string(k.UAI) + "#" + string(k.Year) + "#" + string(k.Pool)
 }
 
+// CheckTable reads one key that no item has (an eventually consistent
+// GetItem of PK and SK "PROBE"): it fails as every request would when the
+// table is missing (types.ResourceNotFoundException) or DynamoDB cannot
+// be reached, and answers in one small read. A function makes it at
+// start; DescribeTable would do the same but return the whole table
+// description, whose decoders put 130 KB into every function's binary.
+func (s *Store) CheckTable(ctx context.Context) error {
+	_, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key("PROBE", "PROBE")})
+	return err
+}
+
 // key returns the primary key of an item.
 func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{

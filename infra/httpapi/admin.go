@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sesame-ecole/sesame"
@@ -300,14 +301,15 @@ func journalQuery(r *http.Request) (sesame.JournalQuery, error) {
 }
 
 // eventsJSON lists the journal's event types and their French names, for
-// the filter.
-var eventsJSON = func() []map[string]string {
+// the filter; built at the journal's first call, not at every function's
+// start.
+var eventsJSON = sync.OnceValue(func() []map[string]string {
 	out := make([]map[string]string, len(sesame.Events))
 	for i, e := range sesame.Events {
 		out[i] = map[string]string{"event": string(e), "label": e.Label()}
 	}
 	return out
-}()
+})
 
 func (a *api) journal(w http.ResponseWriter, r *http.Request) {
 	q, err := journalQuery(r)
@@ -330,7 +332,7 @@ func (a *api) journal(w http.ResponseWriter, r *http.Request) {
 		}
 		entries[i] = m
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next": nullable(page.Next), "events": eventsJSON,
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next": nullable(page.Next), "events": eventsJSON(),
 		"retentionDays": int(a.svc.JournalRetention() / (24 * time.Hour))})
 }
 

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"math"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/sesame-ecole/sesame"
@@ -121,8 +122,10 @@ type permissionJSON struct {
 }
 
 // permissionsJSON is the catalogue as GET /permissions gives it; it never
-// changes while the process runs.
-var permissionsJSON = func() []permissionJSON {
+// changes while the process runs. It is built at the first call, not at
+// start: only the authorize function serves it, and every function's cold
+// start would pay its hundreds of allocations.
+var permissionsJSON = sync.OnceValue(func() []permissionJSON {
 	var out []permissionJSON
 	for _, act := range sesame.Actions() {
 		p := permissionJSON{Slug: act.Slug, Label: act.Label, Category: act.Category, No: act.No, SPROnly: act.SPROnly(), AllowedIn: []allowedIn{}}
@@ -136,11 +139,11 @@ var permissionsJSON = func() []permissionJSON {
 		out = append(out, p)
 	}
 	return out
-}()
+})
 
 func (a *api) permissions(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	writeJSON(w, http.StatusOK, permissionsJSON)
+	writeJSON(w, http.StatusOK, permissionsJSON())
 }
 
 func (a *api) connections(w http.ResponseWriter, r *http.Request) {

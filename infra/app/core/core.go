@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -38,14 +37,18 @@ type StoreOptions struct {
 // OpenDynamo opens the store on table, which must exist: a missing table
 // is sesame.NotFound, in French, with create's hint when hint is set.
 func OpenDynamo(ctx context.Context, client *dynamodb.Client, table, hint string) (sesame.Backend, error) {
-	_, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	st, err := dynamo.New(client, table)
+	if err != nil {
+		return nil, err
+	}
+	err = st.CheckTable(ctx)
 	if notFound := new(types.ResourceNotFoundException); errors.As(err, &notFound) {
 		return nil, sesame.NotFound("La table DynamoDB « " + table + " »" + hint)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", table, err)
 	}
-	return dynamo.New(client, table)
+	return st, nil
 }
 
 // NewService builds the service over st with the product's password
