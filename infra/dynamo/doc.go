@@ -21,7 +21,8 @@
 //	                                               GSI1SK=<createdAt, fixed width>#<id>; the stamp of its
 //	                                               idle setting: idleOn, idleAfter, idleLimit, idleDeadline,
 //	                                               idleUntil, expiresAtNs (unix ns); with a seat, leaseUntil
-//	                                               (unix ns): the end of its lease, the one authority
+//	                                               (unix ns): the end of its lease, the one authority;
+//	                                               renewedBy: the token of its last heartbeat or renewal
 //	SEATS#<uai>#<year>#<pool>   HOLDER#<login key> seat: session (which holds it), acquiredAt (unix ns)
 //	SEATS#<uai>#<year>#<pool>   COUNT              n: the number of HOLDER items of the partition; v: changes
 //	JOURNAL#<uai>#<year>        <entry ID>         journal entry: at, event, actor, subject (and their login
@@ -176,9 +177,9 @@
 // Reclaimed, the session comes back as a newcomer: Transact[Put HOLDER if
 // absent; COUNT n+1 if n < limit; Update the session's leaseUntil if open
 // and still lapsed]. EndSession ends the session and, if the HOLDER names
-// it, deletes it with n-1, in one transaction; when the HOLDER does not
-// name it, on condition that its lease is lapsed (a seat taken again
-// meanwhile goes with it). Transaction conflicts and lost races are tried
+// it, deletes it with n-1, in one transaction (a HOLDER that names an
+// ended session, taken again between that read and the write, is lapsed:
+// the next reclaim frees it). Transaction conflicts and lost races are tried
 // again with jittered backoff, a bounded number of times (WithRetries).
 // The cancellation reasons of a TransactionCanceledException tell which
 // condition failed; this package translates them, and
@@ -210,12 +211,15 @@
 // whichever layer tried again: an OpenSession answers the lease it got, an
 // EndSession the session it ended, a RenewSeat that ended its session
 // ErrSeatLost. A second call with the same arguments has another token, so
-// it still gets ErrExists or ErrSessionEnded, as the contract says. The
-// writes that need no token are those whose condition holds again after
-// they landed: extending a live lease (leaseUntil >= now still holds),
-// taking a lapsed one again (the next try finds it live and extends it),
-// and the count's repair and the reclaim (their conditions fail after they
-// landed, and the caller looks again). All conditions are on state, never
+// it still gets ErrExists or ErrSessionEnded, as the contract says. Every
+// write of a lease or of a heartbeat (an extension, a lease taken again, a
+// readmission, BeatStamped's and BeatSession's writes) likewise sets
+// renewedBy to its call's token: their conditions hold again after they
+// landed (the next try finds the lease live and extends it), unless the
+// session changed meanwhile (another call ended it), and then the token on
+// the session says that the call's own write came first, which is its
+// answer. The count's repair and the reclaim need no token (their
+// conditions fail after they landed, and the caller looks again). All conditions are on state, never
 // on counts of attempts, so a write sent twice never takes a second seat
 // nor frees one twice: a HOLDER's Put is conditional on its absence and
 // changes n in the same transaction, its Delete on naming the session.

@@ -269,6 +269,11 @@ type sessionRecord struct {
 	// item names the session; every heartbeat moves this. 0 once the seat
 	// was reclaimed after a lapse; absent on a session without a seat.
 	LeaseUntil int64 `dynamodbav:"leaseUntil,omitempty"`
+	// RenewedBy is the token of the last call that extended or took again
+	// the lease, or stored a heartbeat: how that call, trying again after a
+	// lost answer, recognises its own landed write once the session has
+	// changed since (ended, say).
+	RenewedBy string `dynamodbav:"renewedBy,omitempty"`
 	idleStamp
 }
 

@@ -64,6 +64,7 @@ var (
 	nExpiresAtNs  = expression.Name("expiresAtNs")
 	nLeaseUntil   = expression.Name("leaseUntil")
 	nPool         = expression.Name("pool")
+	nRenewedBy    = expression.Name("renewedBy")
 )
 
 // holds is the condition that a HOLDER names session id.
@@ -142,10 +143,11 @@ func (s *Store) setHolder(l sesame.Lease, end time.Time, c expression.ConditionB
 			Set(nTTL, expression.Value(s.holderTTL(l, end))), &c)
 }
 
-// setLease is the update that moves the lease of session id to until, on
-// condition c.
-func (s *Store) setLease(id string, until time.Time, c expression.ConditionBuilder) (*types.Update, error) {
-	return s.update(sessionKey(id), expression.Set(nLeaseUntil, expression.Value(nanos(until))), &c)
+// setLease is the update that moves the lease of session id to until, by
+// the call whose token is by, on condition c.
+func (s *Store) setLease(id string, until time.Time, by string, c expression.ConditionBuilder) (*types.Update, error) {
+	return s.update(sessionKey(id), expression.Set(nLeaseUntil, expression.Value(nanos(until))).
+		Set(nRenewedBy, expression.Value(by)), &c)
 }
 
 // getSession reads a session with a consistent read.
@@ -674,7 +676,7 @@ func (s *Store) ReadSession(ctx context.Context, id string, near sesame.SessionN
 
 // TouchSession stores the activity times of open session x.ID.
 func (s *Store) TouchSession(ctx context.Context, x sesame.Session) error {
-	if err := s.touch(ctx, x, time.Time{}, time.Time{}); err != nil {
+	if err := s.touch(ctx, x, time.Time{}, time.Time{}, ""); err != nil {
 		return fmt.Errorf("touch session %.8s: %w", x.ID, err)
 	}
 	return nil
@@ -682,9 +684,11 @@ func (s *Store) TouchSession(ctx context.Context, x sesame.Session) error {
 
 // touch stores the activity times and the stamp of open session x.ID with
 // one conditional UpdateItem and, when until is set, extends its lease to
-// until on condition that it is live at now: it returns errAgain when only
-// that condition failed (the session is open, its lease is not live).
-func (s *Store) touch(ctx context.Context, x sesame.Session, until, now time.Time) error {
+// until, by the call whose token is by, on condition that it is live at
+// now: it returns errAgain when only that condition failed (the session is
+// open, its lease is not live), and nil when an earlier try of the same
+// call landed whatever changed since.
+func (s *Store) touch(ctx context.Context, x sesame.Session, until, now time.Time, by string) error {
 	st := stampOf(x)
 	u := expression.Set(nLastActivity, expression.Value(fmtTime(x.LastActivity))).
 		Set(nLastSeen, expression.Value(fmtTime(x.LastSeen))).
@@ -693,7 +697,7 @@ func (s *Store) touch(ctx context.Context, x sesame.Session, until, now time.Tim
 		Set(nIdleUntil, expression.Value(st.IdleUntil)).Set(nExpiresAtNs, expression.Value(st.ExpiresAtNs))
 	cond := itemExists().And(expression.AttributeNotExists(nEndReason))
 	if !until.IsZero() {
-		u, cond = u.Set(nLeaseUntil, expression.Value(nanos(until))), leaseLive(now)
+		u, cond = u.Set(nLeaseUntil, expression.Value(nanos(until))).Set(nRenewedBy, expression.Value(by)), leaseLive(now)
 	}
 	e, err := build(expression.NewBuilder().WithUpdate(u).WithCondition(cond))
 	if err != nil {
@@ -712,6 +716,9 @@ func (s *Store) touch(ctx context.Context, x sesame.Session, until, now time.Tim
 		var r sessionRecord
 		if err := attributevalue.UnmarshalMap(old, &r); err != nil {
 			return err
+		}
+		if by != "" && r.RenewedBy == by {
+			return nil // an earlier try landed (ours, or the SDK's)
 		}
 		ended, err := r.domain()
 		if err != nil {
@@ -748,7 +755,7 @@ func (s *Store) BeatSession(ctx context.Context, x sesame.Session, p sesame.Seat
 	}
 	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
 	l := sesame.Lease{SeatKey: seat, Login: sesame.LoginKey(x.Login), Session: x.ID, ExpiresAt: now.Add(p.Lease)}
-	err := s.touch(ctx, x, l.ExpiresAt, now)
+	err := s.touch(ctx, x, l.ExpiresAt, now, s.randomToken())
 	if err == nil {
 		return l, nil
 	}
@@ -769,26 +776,28 @@ func (s *Store) BeatSession(ctx context.Context, x sesame.Session, p sesame.Seat
 // extends the lease. Any failed condition is sesame.ErrNotStamped: the
 // service's full path reads, judges and says why.
 func (s *Store) BeatStamped(ctx context.Context, id string, idle time.Duration, p sesame.SeatPolicy, now time.Time) (sesame.Session, error) {
-	x, err := s.beatStamped(ctx, id, idle, p.Lease, now)
+	x, err := s.beatStamped(ctx, id, idle, p.Lease, now, s.randomToken())
 	if err != nil {
 		return sesame.Session{}, fmt.Errorf("heartbeat of session %.8s: %w", id, err)
 	}
 	return x, nil
 }
 
-// beatStamped is BeatStamped's write. The write holds again after it
-// landed only while the rule still lets the session go on, so an unknown
-// outcome is tried again, and a failed condition after one is the full
-// path's: it judges from what it reads. A session without a seat (pool
+// beatStamped is BeatStamped's write, by the call whose token is by. The
+// write holds again after it landed only while the rule still lets the
+// session go on, so an unknown outcome is tried again; a failed condition
+// after one is that call's own landed write when the session bears its
+// token (the session as it stands is then the answer), and otherwise the
+// full path's: it judges from what it reads. A session without a seat (pool
 // "") passes the lease's condition whatever its leaseUntil, which the
 // update writes all the same (it means nothing there); with lease <= 0
 // only such a session passes.
-func (s *Store) beatStamped(ctx context.Context, id string, idle, lease time.Duration, now time.Time) (sesame.Session, error) {
+func (s *Store) beatStamped(ctx context.Context, id string, idle, lease time.Duration, now time.Time, by string) (sesame.Session, error) {
 	at := sesame.ReportedActivity(now, idle)
 	t := expression.Value(nanos(now))
 	seatless := nPool.Equal(expression.Value(""))
 	u := expression.Set(nLastActivity, expression.Value(fmtTime(at))).
-		Set(nLastSeen, expression.Value(fmtTime(now))).
+		Set(nLastSeen, expression.Value(fmtTime(now))).Set(nRenewedBy, expression.Value(by)).
 		Set(nIdleDeadline, expression.Plus(nIdleLimit, expression.Value(nanos(at))))
 	seat := seatless
 	if lease > 0 {
@@ -805,16 +814,20 @@ func (s *Store) beatStamped(ctx context.Context, id string, idle, lease time.Dur
 	out, err := s.updateAgain(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: sessionKey(id),
 		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-		ReturnValues: types.ReturnValueAllNew})
-	if _, ok := conditionFailed(err); ok {
-		return sesame.Session{}, sesame.ErrNotStamped
-	}
-	if err != nil {
+		ReturnValues: types.ReturnValueAllNew, ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	item, refused := conditionFailed(err) // the session as it stands
+	switch {
+	case err != nil && !refused:
 		return sesame.Session{}, err
+	case !refused:
+		item = out.Attributes
 	}
 	var r sessionRecord
-	if err := attributevalue.UnmarshalMap(out.Attributes, &r); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 		return sesame.Session{}, fmt.Errorf("dynamo: decoding session: %w", err)
+	}
+	if r.RenewedBy != by {
+		return sesame.Session{}, sesame.ErrNotStamped
 	}
 	return r.domain()
 }
@@ -887,7 +900,7 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 			}
 		}
 		// The usual case: our live lease is extended.
-		r, err := s.extend(ctx, lease, now)
+		r, err := s.extend(ctx, lease, now, token)
 		if err == nil {
 			renewed := lease
 			renewed.AcquiredAt = time.Time{} // the HOLDER's, not read
@@ -906,6 +919,11 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 		switch {
 		case r == nil:
 			return fail(sesame.NotFound(sessionName(id)))
+		case r.RenewedBy == token:
+			// An earlier try of this call landed (an extension, or the
+			// lease taken again) and its answer was lost; the session
+			// changed since (ended, say): the renewal came first.
+			return lease, nil
 		case r.EndReason != "":
 			y, err := r.domain()
 			if err != nil {
@@ -925,7 +943,7 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 		case !found:
 			// The HOLDER was reclaimed after a lapse: the session comes
 			// back as a newcomer if the pool admits it.
-			err := s.readmit(ctx, x, lease, p, now)
+			err := s.readmit(ctx, x, lease, p, now, token)
 			retry := unsure.again(ctx, err)
 			switch {
 			case err == nil:
@@ -952,7 +970,7 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 			return fail(lost)
 		}
 		// Ours but lapsed: take it again if the pool admits it.
-		err = s.retake(ctx, x, lease, p, now)
+		err = s.retake(ctx, x, lease, p, now, token)
 		retry = unsure.again(ctx, err)
 		switch {
 		case err == nil:
@@ -974,13 +992,14 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 }
 
 // extend moves the lease of open session l.Session to l.ExpiresAt with one
-// UpdateItem of the session, on condition that its lease is live at now.
+// UpdateItem of the session, by the call whose token is by, on condition
+// that its lease is live at now.
 // When the condition fails it returns errAgain and the session as it
 // stood (nil when there is none); errContended when a transaction held the
 // item. The write holds again after it landed.
-func (s *Store) extend(ctx context.Context, l sesame.Lease, now time.Time) (*sessionRecord, error) {
+func (s *Store) extend(ctx context.Context, l sesame.Lease, now time.Time, by string) (*sessionRecord, error) {
 	e, err := build(expression.NewBuilder().
-		WithUpdate(expression.Set(nLeaseUntil, expression.Value(nanos(l.ExpiresAt)))).
+		WithUpdate(expression.Set(nLeaseUntil, expression.Value(nanos(l.ExpiresAt))).Set(nRenewedBy, expression.Value(by))).
 		WithCondition(leaseLive(now)))
 	if err != nil {
 		return nil, err
@@ -1012,7 +1031,7 @@ func (s *Store) extend(ctx context.Context, l sesame.Lease, now time.Time) (*ses
 // or a lapsed seat was freed to make room), the
 // *SeatsExhaustedError when the live holders fill the pool, and the
 // session's end when it ended meanwhile.
-func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, p sesame.SeatPolicy, now time.Time) error {
+func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, p sesame.SeatPolicy, now time.Time, token string) error {
 	limit := p.Limit
 	if closed(limit) {
 		return sesame.Exhausted(l.Pool, limit, nil, now)
@@ -1030,7 +1049,7 @@ func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, p
 	if err != nil {
 		return err
 	}
-	open, err := s.setLease(x.ID, l.ExpiresAt, itemExists().And(expression.AttributeNotExists(nEndReason), leaseLapsed(now)))
+	open, err := s.setLease(x.ID, l.ExpiresAt, token, itemExists().And(expression.AttributeNotExists(nEndReason), leaseLapsed(now)))
 	if err != nil {
 		return err
 	}
@@ -1075,7 +1094,7 @@ func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, p
 // it is open and lapsed; ConditionCheck COUNT n <= limit]. It returns
 // errAgain after a lost race, and the *SeatsExhaustedError when the live
 // others fill the pool.
-func (s *Store) retake(ctx context.Context, x sesame.Session, l sesame.Lease, p sesame.SeatPolicy, now time.Time) error {
+func (s *Store) retake(ctx context.Context, x sesame.Session, l sesame.Lease, p sesame.SeatPolicy, now time.Time, token string) error {
 	limit := p.Limit
 	if closed(limit) {
 		return sesame.Exhausted(l.Pool, limit, nil, now)
@@ -1084,7 +1103,7 @@ func (s *Store) retake(ctx context.Context, x sesame.Session, l sesame.Lease, p 
 	if err != nil {
 		return err
 	}
-	own, err := s.setLease(l.Session, l.ExpiresAt, itemExists().And(expression.AttributeNotExists(nEndReason), leaseLapsed(now)))
+	own, err := s.setLease(l.Session, l.ExpiresAt, token, itemExists().And(expression.AttributeNotExists(nEndReason), leaseLapsed(now)))
 	if err != nil {
 		return err
 	}
@@ -1219,7 +1238,6 @@ func (s *Store) EndSession(ctx context.Context, id string, r sesame.EndReason, n
 			return x, fmt.Errorf("end session %.8s: %w", id, endedError(x))
 		}
 		var items []types.TransactWriteItem
-		var unheld []expression.ConditionBuilder // no lease, unless its HOLDER goes too
 		if x.Pool != "" {
 			seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
 			login := sesame.LoginKey(x.Login)
@@ -1238,12 +1256,12 @@ func (s *Store) EndSession(ctx context.Context, id string, r sesame.EndReason, n
 					return fail(err)
 				}
 				items = append(items, types.TransactWriteItem{Delete: del}, types.TransactWriteItem{Update: upd})
-			} else {
-				// A seat taken again meanwhile (readmit) must go with it.
-				unheld = append(unheld, leaseLapsed(now))
 			}
 		}
-		end, err := s.endSession(id, r, now, token, false, unheld...)
+		// A HOLDER that names the session once it has ended (taken again
+		// between the read and this write) is lapsed: the next reclaim
+		// frees it.
+		end, err := s.endSession(id, r, now, token, false)
 		if err != nil {
 			return fail(err)
 		}
