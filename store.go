@@ -260,7 +260,7 @@ type AdmissionWrites struct {
 
 // SeatHint is a pool as a sign-in read it before verifying the password.
 type SeatHint struct {
-	Holder *Lease // the user's lease, live or lapsed; nil when none
+	Holder *Lease // the user's lease, live or lapsed; nil when none (ExpiresAt zero when the backend keeps its end elsewhere)
 	Count  int    // the pool's leases, as the backend counts them
 	Peak   int    // the day's usage peak (SignInQuery.Day); 0 when none
 }

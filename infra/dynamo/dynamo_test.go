@@ -317,6 +317,47 @@ func TestCountRepairedAfterTTL(t *testing.T) {
 	}
 }
 
+// TestStaleHeartbeatAfterReclaim checks that a reclaim takes a lapsed
+// seat's lease from its session for good: a heartbeat whose now was read
+// before the reclaim's (a slow request, a clock behind) finds the session's
+// leaseUntil at 0 and extends nothing, on the fast path and on the full
+// one, although its now lies before the lease's old end.
+func TestStaleHeartbeatAfterReclaim(t *testing.T) {
+	st, _, _ := open(t)
+	ctx := context.Background()
+	k := newBase(t, st, sesame.DefaultLicense)
+	pool := sesame.PoolAdminModify
+	const lease = time.Minute
+	policy := sesame.SeatPolicy{Limit: 1, Lease: lease}
+	a := session(k, "a", pool, t0)
+	a.Stamp(sesame.AutoDisconnect{}, t0) // no idle limit: the fast path applies
+	if _, err := st.OpenSession(ctx, a, policy, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.BeatStamped(ctx, a.ID, 0, policy, t0.Add(time.Second)); err != nil {
+		t.Fatalf("a live seat's heartbeat through the fast path: %v", err)
+	}
+	later := t0.Add(time.Second + lease + time.Second) // a has lapsed
+	b := session(k, "b", pool, later)
+	if _, err := st.OpenSession(ctx, b, policy, later); err != nil {
+		t.Fatalf("a newcomer into a pool whose only seat lapsed: %v", err)
+	}
+	stale := t0.Add(lease) // before a's lease ended, and before b came in
+	if _, err := st.BeatStamped(ctx, a.ID, 0, policy, stale); !errors.Is(err, sesame.ErrNotStamped) {
+		t.Fatalf("a stale heartbeat of a reclaimed seat, fast path: %v, want ErrNotStamped", err)
+	}
+	if _, err := st.RenewSeat(ctx, a.ID, policy, stale); !errors.Is(err, sesame.ErrSeatLost) {
+		t.Fatalf("a stale heartbeat of a reclaimed seat, full path: %v, want ErrSeatLost", err)
+	}
+	ls, err := st.ListLeases(ctx, k, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 1 || ls[0].Session != b.ID {
+		t.Fatalf("leases after the stale heartbeats: %+v, want b's only", ls)
+	}
+}
+
 // lossy wraps the client: the writes it is told to lose land, then fail
 // as if the connection broke before the answer came back.
 type lossy struct {

@@ -264,7 +264,23 @@ type sessionRecord struct {
 	GSI1PK    string `dynamodbav:"GSI1PK,omitempty"`
 	GSI1SK    string `dynamodbav:"GSI1SK,omitempty"`
 	TTL       int64  `dynamodbav:"ttl"`
+	// LeaseUntil is the end of the lease of a session that holds a seat
+	// (unix ns): the one authority on whether its seat is live. The HOLDER
+	// item names the session; every heartbeat moves this. 0 once the seat
+	// was reclaimed after a lapse; absent on a session without a seat.
+	LeaseUntil int64 `dynamodbav:"leaseUntil,omitempty"`
+	// RenewedBy is the token of the last call that extended or took again
+	// the lease, or stored a heartbeat: how that call, trying again after a
+	// lost answer, recognises its own landed write once the session has
+	// changed since (ended, say).
+	RenewedBy string `dynamodbav:"renewedBy,omitempty"`
 	idleStamp
+}
+
+// holdsLease reports whether session record r, found or not, holds a live
+// lease at now: open, and its LeaseUntil not past.
+func (r sessionRecord) holdsLease(found bool, now time.Time) bool {
+	return found && r.EndReason == "" && r.LeaseUntil >= nanos(now)
 }
 
 // idleStamp is the stamp of a session's idle setting (sesame.Session.Idle
@@ -328,9 +344,9 @@ func (r sessionRecord) domain() (sesame.Session, error) {
 		Idle: sesame.AutoDisconnect{Enabled: r.IdleOn, After: time.Duration(r.IdleAfter)}, IdleUntil: fromNanos(r.IdleUntil)}, nil
 }
 
-// holderRecord is one lease: the seat of one login in one pool. Times
-// are unix nanoseconds, so that conditions compare them exactly as
-// sesame.Lease.Live does.
+// holderRecord is one seat: which session of one login holds it in one
+// pool, since when (unix ns). Whether it is live is its session's
+// (sessionRecord.LeaseUntil).
 type holderRecord struct {
 	PK         string `dynamodbav:"PK"`
 	SK         string `dynamodbav:"SK"`
@@ -340,19 +356,36 @@ type holderRecord struct {
 	Login      string `dynamodbav:"login"`
 	Session    string `dynamodbav:"session"`
 	AcquiredAt int64  `dynamodbav:"acquiredAt"`
-	ExpiresAt  int64  `dynamodbav:"expiresAt"`
 	TTL        int64  `dynamodbav:"ttl"`
 }
 
-func (s *Store) newHolderRecord(l sesame.Lease) holderRecord {
+// newHolderRecord is the HOLDER of lease l, taken by a session whose
+// absolute end is end: heartbeats do not write it, so its ttl counts from
+// the latest its session may live.
+func (s *Store) newHolderRecord(l sesame.Lease, end time.Time) holderRecord {
 	return holderRecord{PK: seatsPK(l.SeatKey), SK: prefixHolder + l.Login, UAI: string(l.UAI), Year: string(l.Year),
 		Pool: string(l.Pool), Login: l.Login, Session: l.Session, AcquiredAt: nanos(l.AcquiredAt),
-		ExpiresAt: nanos(l.ExpiresAt), TTL: s.ttlAt(l.ExpiresAt, s.holderKeep)}
+		TTL: s.holderTTL(l, end)}
 }
 
-func (r holderRecord) domain() sesame.Lease {
-	return sesame.Lease{SeatKey: sesame.SeatKey{UAI: sesame.UAI(r.UAI), Year: sesame.Year(r.Year), Pool: sesame.Pool(r.Pool)},
-		Login: r.Login, Session: r.Session, AcquiredAt: fromNanos(r.AcquiredAt), ExpiresAt: fromNanos(r.ExpiresAt)}
+// holderTTL is the ttl of the HOLDER of lease l, taken by a session whose
+// absolute end is end.
+func (s *Store) holderTTL(l sesame.Lease, end time.Time) int64 {
+	if end.Before(l.ExpiresAt) {
+		end = l.ExpiresAt
+	}
+	return s.ttlAt(end.Add(l.ExpiresAt.Sub(l.AcquiredAt)), s.holderKeep)
+}
+
+// domain is the lease of the HOLDER, whose session r (found or not) says
+// until when it is live (the zero time when its session is gone or ended).
+func (h holderRecord) domain(r sessionRecord, found bool) sesame.Lease {
+	l := sesame.Lease{SeatKey: sesame.SeatKey{UAI: sesame.UAI(h.UAI), Year: sesame.Year(h.Year), Pool: sesame.Pool(h.Pool)},
+		Login: h.Login, Session: h.Session, AcquiredAt: fromNanos(h.AcquiredAt)}
+	if found && r.EndReason == "" {
+		l.ExpiresAt = fromNanos(r.LeaseUntil)
+	}
+	return l
 }
 
 // countRecord is a pool's COUNT item: N is the number of HOLDER items in

@@ -147,8 +147,8 @@ func (c *countingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.Trans
 // requests, measured by TestRequestsPerOperation: a regression over it
 // fails. Issue #13's targets: a sign-in into a limited pool 4, into an
 // unlimited one 3 with no pool-wide item, an authorize check 1 read, a
-// seat-less heartbeat 1 (all met); a seat-holder's heartbeat 1 conditional
-// write (2: the session's and the lease's).
+// seat-less heartbeat 1, a seat-holder's heartbeat 1 conditional write (the
+// session's, which carries the lease's end): all met.
 //
 // A heartbeat takes the fast path (Store.BeatStamped) once the session
 // carries the stamp of its idle setting: the first heartbeat of a session
@@ -167,10 +167,11 @@ var requestBudget = map[string]int{
 	"signin_unlimited": 3,
 	"page_load":        2, // GET /session: the session, its user, base and profile at once (where the token says), the school
 	// A seat holder's first heartbeat: the fast path's write, declined (no
-	// stamp yet); 1 read as above; the activity with the stamp; the lease.
-	"heartbeat_first":    4,
-	"heartbeat_active":   2, // a seat holder, active: the session's conditional write, the lease's
-	"heartbeat_idle":     2, // a seat holder reporting idleness under the limit
+	// stamp yet); 1 read as above; the activity with the stamp and the
+	// lease, in one write.
+	"heartbeat_first":    3,
+	"heartbeat_active":   1, // a seat holder, active: the session's conditional write, its lease's end with it
+	"heartbeat_idle":     1, // a seat holder reporting idleness under the limit
 	"heartbeat_seatless": 1, // a student: the session's conditional write; no lease
 	// A student's first heartbeat: the fast path's write, declined; 1 read;
 	// the activity with the stamp.

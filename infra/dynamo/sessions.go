@@ -46,7 +46,6 @@ func closed(l sesame.Limit) bool { return l != sesame.Unlimited && l <= 0 }
 // Names used in expressions.
 var (
 	nSession    = expression.Name("session")
-	nExpiresAt  = expression.Name("expiresAt")
 	nAcquiredAt = expression.Name("acquiredAt")
 	nTTL        = expression.Name(attrTTL)
 	nN          = expression.Name("n")
@@ -63,16 +62,33 @@ var (
 	nIdleDeadline = expression.Name("idleDeadline")
 	nIdleUntil    = expression.Name("idleUntil")
 	nExpiresAtNs  = expression.Name("expiresAtNs")
+	nLeaseUntil   = expression.Name("leaseUntil")
+	nPool         = expression.Name("pool")
+	nRenewedBy    = expression.Name("renewedBy")
 )
 
-// holdsLive is the condition that HOLDER names session id and is live at now.
-func holdsLive(id string, now time.Time) expression.ConditionBuilder {
-	return nSession.Equal(expression.Value(id)).And(nExpiresAt.GreaterThanEqual(expression.Value(nanos(now))))
+// holds is the condition that a HOLDER names session id.
+func holds(id string) expression.ConditionBuilder {
+	return nSession.Equal(expression.Value(id))
 }
 
-// holdsLapsed is the condition that HOLDER names session id and has lapsed at now.
-func holdsLapsed(id string, now time.Time) expression.ConditionBuilder {
-	return nSession.Equal(expression.Value(id)).And(nExpiresAt.LessThan(expression.Value(nanos(now))))
+// leaseLive is the condition that a session is open and its lease live at
+// now; leaseLapsed that it holds no live lease at now (ended, reclaimed,
+// lapsed, or without one).
+func leaseLive(now time.Time) expression.ConditionBuilder {
+	return itemExists().And(expression.AttributeNotExists(nEndReason), nLeaseUntil.GreaterThanEqual(expression.Value(nanos(now))))
+}
+
+func leaseLapsed(now time.Time) expression.ConditionBuilder {
+	return expression.AttributeNotExists(nLeaseUntil).Or(nLeaseUntil.LessThan(expression.Value(nanos(now))), expression.AttributeExists(nEndReason))
+}
+
+// reclaimed is the update of the session whose lapsed seat a reclaim
+// deletes: its lease set to 0, so that no heartbeat can extend it, whatever
+// its now; on condition that it exists and holds no live lease at now.
+func (s *Store) reclaimed(id string, now time.Time) (*types.Update, error) {
+	c := itemExists().And(leaseLapsed(now))
+	return s.update(sessionKey(id), expression.Set(nLeaseUntil, expression.Value(0)), &c)
 }
 
 // countBy changes a pool's COUNT by d (and bumps its change number v).
@@ -86,7 +102,7 @@ func (s *Store) countBy(k sesame.SeatKey, d int, cond *expression.ConditionBuild
 // the call whose token is by. With keep, a reason and time already there
 // are kept (and the session need not be open); otherwise the session must
 // be open.
-func (s *Store) endSession(id string, r sesame.EndReason, now time.Time, by string, keep bool) (*types.Update, error) {
+func (s *Store) endSession(id string, r sesame.EndReason, now time.Time, by string, keep bool, also ...expression.ConditionBuilder) (*types.Update, error) {
 	reason, at := expression.OperandBuilder(expression.Value(string(r))), expression.OperandBuilder(expression.Value(fmtTime(now)))
 	who := expression.OperandBuilder(expression.Value(by))
 	cond := itemExists()
@@ -94,6 +110,9 @@ func (s *Store) endSession(id string, r sesame.EndReason, now time.Time, by stri
 		reason, at, who = expression.IfNotExists(nEndReason, reason), expression.IfNotExists(nEndedAt, at), expression.IfNotExists(nEndedBy, who)
 	} else {
 		cond = cond.And(expression.AttributeNotExists(nEndReason))
+	}
+	for _, c := range also {
+		cond = cond.And(c)
 	}
 	u := expression.Set(nEndReason, reason).Set(nEndedAt, at).Set(nEndedBy, who).
 		Set(nTTL, expression.Value(s.ttlAt(now, s.sessionKeep))).
@@ -115,13 +134,20 @@ func (s *Store) withLicenseCheck(items []types.TransactWriteItem, k sesame.SeatK
 	return append(items, types.TransactWriteItem{ConditionCheck: cc}), len(items), nil
 }
 
-// setHolder is the update that gives a HOLDER to lease l on condition c.
-func (s *Store) setHolder(l sesame.Lease, c expression.ConditionBuilder) (*types.Update, error) {
+// setHolder is the update that gives a HOLDER to lease l, taken by a
+// session whose absolute end is end, on condition c.
+func (s *Store) setHolder(l sesame.Lease, end time.Time, c expression.ConditionBuilder) (*types.Update, error) {
 	return s.update(holderKey(l.SeatKey, l.Login),
 		expression.Set(nSession, expression.Value(l.Session)).
 			Set(nAcquiredAt, expression.Value(nanos(l.AcquiredAt))).
-			Set(nExpiresAt, expression.Value(nanos(l.ExpiresAt))).
-			Set(nTTL, expression.Value(s.ttlAt(l.ExpiresAt, s.holderKeep))), &c)
+			Set(nTTL, expression.Value(s.holderTTL(l, end))), &c)
+}
+
+// setLease is the update that moves the lease of session id to until, by
+// the call whose token is by, on condition c.
+func (s *Store) setLease(id string, until time.Time, by string, c expression.ConditionBuilder) (*types.Update, error) {
+	return s.update(sessionKey(id), expression.Set(nLeaseUntil, expression.Value(nanos(until))).
+		Set(nRenewedBy, expression.Value(by)), &c)
 }
 
 // getSession reads a session with a consistent read.
@@ -254,12 +280,13 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 	login := sesame.LoginKey(x.Login)
 	lease := sesame.Lease{SeatKey: seat, Login: login, Session: x.ID, AcquiredAt: now, ExpiresAt: now.Add(p.Lease)}
 	token := s.randomToken()
-	sessionPut, err := s.putNew(s.newSessionRecord(x, token))
+	rec := s.newSessionRecord(x, token)
+	rec.LeaseUntil = nanos(lease.ExpiresAt)
+	sessionPut, err := s.putNew(rec)
 	if err != nil {
 		return sesame.Lease{}, err
 	}
 	unsure := s.streak()         // tries in a row whose outcome was unknown
-	missing := map[string]bool{} // old sessions found gone
 	notePeak := w.UsageDay != "" // the usage peak is still to note
 	for attempt := 0; attempt < s.attempts; attempt++ {
 		if attempt > 0 {
@@ -275,32 +302,35 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 			// Our own earlier try landed and its answer was lost, or the
 			// caller reuses a session ID.
 			if s.createdBy(ctx, x.ID, token) {
-				return h.domain(), nil
+				return lease, nil
 			}
 			return sesame.Lease{}, sesame.Exists(sessionName(x.ID))
 		}
-		live := found && h.ExpiresAt >= nanos(now)
+		// The user's seat, if any, is live by its session's lease.
+		var old sessionRecord
+		oldFound := false
+		if found {
+			if oldFound, err = s.get(ctx, sessionKey(h.Session), &old); err != nil {
+				return sesame.Lease{}, err
+			}
+		}
+		live := found && old.holdsLease(oldFound, now)
 		if !live && closed(p.Limit) {
 			return sesame.Lease{}, sesame.Exhausted(x.Pool, p.Limit, nil, now)
 		}
 
 		t := seatTxn{holder: -1, count: -1, old: -1, sessionI: -1, license: -1}
 		switch {
-		case live: // the seat moves to the new session; the old one is replaced
-			upd, err := s.setHolder(lease, holdsLive(h.Session, now))
+		case found: // the seat moves to the new session; the old one is replaced
+			upd, err := s.setHolder(lease, x.ExpiresAt, holds(h.Session))
 			if err != nil {
 				return sesame.Lease{}, err
 			}
 			t.holder = t.add(types.TransactWriteItem{Update: upd})
-		case found: // our own lapsed HOLDER, reused as a newcomer's
-			upd, err := s.setHolder(lease, holdsLapsed(h.Session, now))
-			if err != nil {
-				return sesame.Lease{}, err
-			}
-			t.holder = t.add(types.TransactWriteItem{Update: upd})
-			if p.Limit != sesame.Unlimited {
-				// n counts this lapsed HOLDER too: n <= limit means the
-				// others are fewer than the limit.
+			if !live && p.Limit != sesame.Unlimited {
+				// Lapsed: a newcomer's, reusing the item. n counts this
+				// HOLDER too: n <= limit means the others are fewer than
+				// the limit.
 				cc, err := s.conditionCheck(countKey(seat), nN.LessThanEqual(expression.Value(int(p.Limit))))
 				if err != nil {
 					return sesame.Lease{}, err
@@ -308,7 +338,7 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 				t.count = t.add(types.TransactWriteItem{ConditionCheck: cc})
 			}
 		default: // a newcomer
-			put, err := s.putNew(s.newHolderRecord(lease))
+			put, err := s.putNew(s.newHolderRecord(lease, x.ExpiresAt))
 			if err != nil {
 				return sesame.Lease{}, err
 			}
@@ -329,8 +359,14 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 				return sesame.Lease{}, err
 			}
 		}
-		if found && !missing[h.Session] {
-			upd, err := s.endSession(h.Session, sesame.ReasonReplaced, now, token, true)
+		if oldFound {
+			// The old session ends, its lease as it was read: live for a
+			// move, lapsed for a newcomer.
+			state := leaseLapsed(now)
+			if live {
+				state = nLeaseUntil.GreaterThanEqual(expression.Value(nanos(now))).And(expression.AttributeNotExists(nEndReason))
+			}
+			upd, err := s.endSession(h.Session, sesame.ReasonReplaced, now, token, true, state)
 			if err != nil {
 				return sesame.Lease{}, err
 			}
@@ -373,8 +409,7 @@ func (s *Store) openSeat(ctx context.Context, x sesame.Session, p sesame.SeatPol
 		case isCancel && failed(codes, t.holder):
 			continue // the HOLDER changed since we read it
 		case isCancel && failed(codes, t.old):
-			missing[h.Session] = true // collected: nothing to end
-			continue
+			continue // the old session's lease changed since we read it
 		case isCancel && failed(codes, t.count):
 			// Full by the count: free lapsed seats, or refuse.
 			if err := s.makeRoom(ctx, seat, login, p.Limit, now); err != nil {
@@ -427,11 +462,16 @@ func (s *Store) makeRoom(ctx context.Context, seat sesame.SeatKey, login string,
 	if err != nil {
 		return err
 	}
-	var lapsed []holderRecord
+	sessions, err := s.holderSessions(ctx, hs)
+	if err != nil {
+		return err
+	}
+	var lapsed []lapsedHolder
 	var leases []sesame.Lease
 	others := 0
 	for _, h := range hs {
-		live := h.ExpiresAt >= nanos(now)
+		r, found := sessions[sessionPK(h.Session)]
+		live := r.holdsLease(found, now)
 		if h.Login == login {
 			if live {
 				return nil
@@ -440,9 +480,9 @@ func (s *Store) makeRoom(ctx context.Context, seat sesame.SeatKey, login string,
 		}
 		if live {
 			others++
-			leases = append(leases, h.domain())
+			leases = append(leases, h.domain(r, found))
 		} else {
-			lapsed = append(lapsed, h)
+			lapsed = append(lapsed, lapsedHolder{h, found})
 		}
 	}
 	if len(lapsed) > 0 {
@@ -475,19 +515,46 @@ func (s *Store) makeRoom(ctx context.Context, seat sesame.SeatKey, login string,
 	return err
 }
 
-// reclaim deletes lapsed HOLDER items and lowers the count by as many, 99
-// at most per transaction. Each delete is conditional on the HOLDER being
-// unchanged and still lapsed at now; a failed condition only means that
+// lapsedHolder is a HOLDER whose session holds no live lease, and whether
+// that session was found.
+type lapsedHolder struct {
+	holderRecord
+	session bool
+}
+
+// holderSessions reads the sessions that HOLDER items hs name, by
+// partition key, with consistent reads.
+func (s *Store) holderSessions(ctx context.Context, hs []holderRecord) (map[string]sessionRecord, error) {
+	pks := make([]string, len(hs))
+	for i, h := range hs {
+		pks[i] = sessionPK(h.Session)
+	}
+	return s.batchGet(ctx, pks)
+}
+
+// reclaim deletes lapsed HOLDER items and lowers the count by as many, 49
+// at most per transaction. Each delete is conditional on the HOLDER still
+// naming its session, and comes with the update of that session (when it
+// exists) that sets its lease to 0 on condition that it holds no live
+// lease at now: a heartbeat that lands first fails the reclaim, one that
+// lands after finds no lease to extend. A failed condition only means that
 // the caller should look again.
-func (s *Store) reclaim(ctx context.Context, seat sesame.SeatKey, lapsed []holderRecord, now time.Time) error {
-	for chunk := range slices.Chunk(lapsed, maxTransactItems-1) {
+func (s *Store) reclaim(ctx context.Context, seat sesame.SeatKey, lapsed []lapsedHolder, now time.Time) error {
+	for chunk := range slices.Chunk(lapsed, (maxTransactItems-1)/2) {
 		var items []types.TransactWriteItem
 		for _, h := range chunk {
-			del, err := s.deleteIf(holderKey(seat, h.Login), holdsLapsed(h.Session, now))
+			del, err := s.deleteIf(holderKey(seat, h.Login), holds(h.Session))
 			if err != nil {
 				return err
 			}
 			items = append(items, types.TransactWriteItem{Delete: del})
+			if h.session {
+				upd, err := s.reclaimed(h.Session, now)
+				if err != nil {
+					return err
+				}
+				items = append(items, types.TransactWriteItem{Update: upd})
+			}
 		}
 		upd, err := s.countBy(seat, -len(chunk), nil)
 		if err != nil {
@@ -609,42 +676,60 @@ func (s *Store) ReadSession(ctx context.Context, id string, near sesame.SessionN
 
 // TouchSession stores the activity times of open session x.ID.
 func (s *Store) TouchSession(ctx context.Context, x sesame.Session) error {
-	fail := func(err error) error { return fmt.Errorf("touch session %.8s: %w", x.ID, err) }
-	st := stampOf(x)
-	e, err := build(expression.NewBuilder().
-		WithUpdate(expression.Set(nLastActivity, expression.Value(fmtTime(x.LastActivity))).
-			Set(nLastSeen, expression.Value(fmtTime(x.LastSeen))).
-			Set(nIdleOn, expression.Value(st.IdleOn)).Set(nIdleAfter, expression.Value(st.IdleAfter)).
-			Set(nIdleLimit, expression.Value(st.IdleLimit)).Set(nIdleDeadline, expression.Value(st.IdleDeadline)).
-			Set(nIdleUntil, expression.Value(st.IdleUntil)).Set(nExpiresAtNs, expression.Value(st.ExpiresAtNs))).
-		WithCondition(itemExists().And(expression.AttributeNotExists(nEndReason))))
-	if err != nil {
-		return fail(err)
+	if err := s.touch(ctx, x, time.Time{}, time.Time{}, ""); err != nil {
+		return fmt.Errorf("touch session %.8s: %w", x.ID, err)
 	}
-	// The write holds again after it landed (the session is still open),
-	// so an unknown outcome or a conflict is simply tried again.
+	return nil
+}
+
+// touch stores the activity times and the stamp of open session x.ID with
+// one conditional UpdateItem and, when until is set, extends its lease to
+// until, by the call whose token is by, on condition that it is live at
+// now: it returns errAgain when only that condition failed (the session is
+// open, its lease is not live), and nil when an earlier try of the same
+// call landed whatever changed since.
+func (s *Store) touch(ctx context.Context, x sesame.Session, until, now time.Time, by string) error {
+	st := stampOf(x)
+	u := expression.Set(nLastActivity, expression.Value(fmtTime(x.LastActivity))).
+		Set(nLastSeen, expression.Value(fmtTime(x.LastSeen))).
+		Set(nIdleOn, expression.Value(st.IdleOn)).Set(nIdleAfter, expression.Value(st.IdleAfter)).
+		Set(nIdleLimit, expression.Value(st.IdleLimit)).Set(nIdleDeadline, expression.Value(st.IdleDeadline)).
+		Set(nIdleUntil, expression.Value(st.IdleUntil)).Set(nExpiresAtNs, expression.Value(st.ExpiresAtNs))
+	cond := itemExists().And(expression.AttributeNotExists(nEndReason))
+	if !until.IsZero() {
+		u, cond = u.Set(nLeaseUntil, expression.Value(nanos(until))).Set(nRenewedBy, expression.Value(by)), leaseLive(now)
+	}
+	e, err := build(expression.NewBuilder().WithUpdate(u).WithCondition(cond))
+	if err != nil {
+		return err
+	}
+	// The write holds again after it landed (the session is still open, its
+	// lease live), so an unknown outcome or a conflict is simply tried again.
 	_, err = s.updateAgain(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: sessionKey(x.ID),
 		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
 	if old, ok := conditionFailed(err); ok {
 		if len(old) == 0 {
-			return fail(sesame.NotFound(sessionName(x.ID)))
+			return sesame.NotFound(sessionName(x.ID))
 		}
 		var r sessionRecord
 		if err := attributevalue.UnmarshalMap(old, &r); err != nil {
-			return fail(err)
+			return err
+		}
+		if by != "" && r.RenewedBy == by {
+			return nil // an earlier try landed (ours, or the SDK's)
 		}
 		ended, err := r.domain()
 		if err != nil {
-			return fail(err)
+			return err
 		}
-		return fail(endedError(ended))
+		if ended.Open() {
+			return errAgain
+		}
+		return endedError(ended)
 	}
-	if err != nil {
-		return fail(err)
-	}
-	return nil
+	return err
 }
 
 // errAgain tells a loop to try again after a failed condition;
@@ -654,25 +739,31 @@ var (
 	errContended = errors.New("dynamo: contended")
 )
 
-// BeatSession stores the activity of open session x, then, when it holds
-// a seat, extends its live HOLDER with one conditional UpdateItem: a HOLDER
-// that names x and is live proves the session open, since every end of a
-// session deletes the HOLDER that names it in the same transaction. Any
-// other case (a lapsed, lost or moved seat) is RenewSeat's.
+// BeatSession stores the activity of open session x and, when it holds a
+// seat with a live lease, extends that lease in the same conditional
+// UpdateItem (see touch). A lapsed, lost or moved seat is RenewSeat's,
+// after the activity is stored alone.
 func (s *Store) BeatSession(ctx context.Context, x sesame.Session, p sesame.SeatPolicy, now time.Time) (sesame.Lease, error) {
-	if err := s.TouchSession(ctx, x); err != nil {
-		return sesame.Lease{}, err
-	}
-	if x.Pool == "" {
-		return sesame.Lease{}, nil // the session as stored takes no seat
-	}
-	if p.Lease <= 0 {
+	if x.Pool == "" || p.Lease <= 0 {
+		if err := s.TouchSession(ctx, x); err != nil {
+			return sesame.Lease{}, err
+		}
+		if x.Pool == "" {
+			return sesame.Lease{}, nil // the session as stored takes no seat
+		}
 		return s.RenewSeat(ctx, x.ID, p, now)
 	}
 	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
-	l := sesame.Lease{SeatKey: seat, Login: sesame.LoginKey(x.Login), Session: x.ID, AcquiredAt: now, ExpiresAt: now.Add(p.Lease)}
-	if l, _, err := s.extend(ctx, l, now); err == nil {
+	l := sesame.Lease{SeatKey: seat, Login: sesame.LoginKey(x.Login), Session: x.ID, ExpiresAt: now.Add(p.Lease)}
+	err := s.touch(ctx, x, l.ExpiresAt, now, s.randomToken())
+	if err == nil {
 		return l, nil
+	}
+	if !errors.Is(err, errAgain) {
+		return sesame.Lease{}, fmt.Errorf("heartbeat of session %.8s: %w", x.ID, err)
+	}
+	if err := s.TouchSession(ctx, x); err != nil {
+		return sesame.Lease{}, err
 	}
 	return s.RenewSeat(ctx, x.ID, p, now)
 }
@@ -680,77 +771,63 @@ func (s *Store) BeatSession(ctx context.Context, x sesame.Session, p sesame.Seat
 // BeatStamped applies a heartbeat under the idle setting stamped on
 // session id with one conditional UpdateItem of the session (ALL_NEW):
 // its condition is sesame.Session.Heartbeat's going on under the stamp,
-// on stored numbers (see idleStamp), and the update stores what that rule
-// stores. A session holding a seat then has its live HOLDER extended by a
-// second UpdateItem, as BeatSession does. Any failed condition is
-// sesame.ErrNotStamped: the service's full path reads, judges and says why.
+// on stored numbers (see idleStamp), and, for a session holding a seat,
+// that its lease is live; the update stores what that rule stores and
+// extends the lease. Any failed condition is sesame.ErrNotStamped: the
+// service's full path reads, judges and says why.
 func (s *Store) BeatStamped(ctx context.Context, id string, idle time.Duration, p sesame.SeatPolicy, now time.Time) (sesame.Session, error) {
-	fail := func(err error) (sesame.Session, error) {
+	x, err := s.beatStamped(ctx, id, idle, p.Lease, now, s.randomToken())
+	if err != nil {
 		return sesame.Session{}, fmt.Errorf("heartbeat of session %.8s: %w", id, err)
 	}
-	x, err := s.beatStamped(ctx, id, idle, now)
-	if err != nil {
-		return fail(err)
-	}
-	if x.Pool == "" {
-		return x, nil
-	}
-	if p.Lease <= 0 {
-		return fail(sesame.ErrNotStamped)
-	}
-	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
-	l := sesame.Lease{SeatKey: seat, Login: sesame.LoginKey(x.Login), Session: x.ID, AcquiredAt: now, ExpiresAt: now.Add(p.Lease)}
-	// Extending a live lease holds again after it landed, so an unknown
-	// outcome is tried again; a failed condition or a conflict changed
-	// nothing, and a lapsed, lost or moved seat is RenewSeat's business,
-	// through the full path.
-	unsure := s.streak()
-	for {
-		_, _, err := s.extend(ctx, l, now)
-		switch {
-		case err == nil:
-			return x, nil
-		case errors.Is(err, errAgain), errors.Is(err, errContended):
-			return fail(sesame.ErrNotStamped)
-		case !unsure.again(ctx, err):
-			return fail(err)
-		}
-		if err := s.pause(ctx, unsure.n); err != nil {
-			return fail(err)
-		}
-	}
+	return x, nil
 }
 
-// beatStamped is BeatStamped's write of the session. The write holds again
-// after it landed only while the rule still lets the session go on, so an
-// unknown outcome is tried again, and a failed condition after one is the
-// full path's: it judges from what it reads.
-func (s *Store) beatStamped(ctx context.Context, id string, idle time.Duration, now time.Time) (sesame.Session, error) {
+// beatStamped is BeatStamped's write, by the call whose token is by. The
+// write holds again after it landed only while the rule still lets the
+// session go on, so an unknown outcome is tried again; a failed condition
+// after one is that call's own landed write when the session bears its
+// token (the session as it stands is then the answer), and otherwise the
+// full path's: it judges from what it reads. A session without a seat (pool
+// "") passes the lease's condition whatever its leaseUntil, which the
+// update writes all the same (it means nothing there); with lease <= 0
+// only such a session passes.
+func (s *Store) beatStamped(ctx context.Context, id string, idle, lease time.Duration, now time.Time, by string) (sesame.Session, error) {
 	at := sesame.ReportedActivity(now, idle)
 	t := expression.Value(nanos(now))
-	e, err := build(expression.NewBuilder().
-		WithUpdate(expression.Set(nLastActivity, expression.Value(fmtTime(at))).
-			Set(nLastSeen, expression.Value(fmtTime(now))).
-			Set(nIdleDeadline, expression.Plus(nIdleLimit, expression.Value(nanos(at))))).
+	seatless := nPool.Equal(expression.Value(""))
+	u := expression.Set(nLastActivity, expression.Value(fmtTime(at))).
+		Set(nLastSeen, expression.Value(fmtTime(now))).Set(nRenewedBy, expression.Value(by)).
+		Set(nIdleDeadline, expression.Plus(nIdleLimit, expression.Value(nanos(at))))
+	seat := seatless
+	if lease > 0 {
+		u = u.Set(nLeaseUntil, expression.Value(nanos(now.Add(lease))))
+		seat = seatless.Or(nLeaseUntil.GreaterThanEqual(t))
+	}
+	e, err := build(expression.NewBuilder().WithUpdate(u).
 		WithCondition(itemExists().And(expression.AttributeNotExists(nEndReason)).
 			And(nIdleUntil.GreaterThan(t), nExpiresAtNs.GreaterThan(t), nIdleDeadline.GreaterThan(t)).
-			And(nIdleLimit.GreaterThan(expression.Value(int64(now.Sub(at)))))))
+			And(nIdleLimit.GreaterThan(expression.Value(int64(now.Sub(at)))), seat)))
 	if err != nil {
 		return sesame.Session{}, err
 	}
 	out, err := s.updateAgain(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: sessionKey(id),
 		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-		ReturnValues: types.ReturnValueAllNew})
-	if _, ok := conditionFailed(err); ok {
-		return sesame.Session{}, sesame.ErrNotStamped
-	}
-	if err != nil {
+		ReturnValues: types.ReturnValueAllNew, ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	item, refused := conditionFailed(err) // the session as it stands
+	switch {
+	case err != nil && !refused:
 		return sesame.Session{}, err
+	case !refused:
+		item = out.Attributes
 	}
 	var r sessionRecord
-	if err := attributevalue.UnmarshalMap(out.Attributes, &r); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 		return sesame.Session{}, fmt.Errorf("dynamo: decoding session: %w", err)
+	}
+	if r.RenewedBy != by {
+		return sesame.Session{}, sesame.ErrNotStamped
 	}
 	return r.domain()
 }
@@ -823,9 +900,11 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 			}
 		}
 		// The usual case: our live lease is extended.
-		l, h, err := s.extend(ctx, lease, now)
+		r, err := s.extend(ctx, lease, now, token)
 		if err == nil {
-			return l, nil
+			renewed := lease
+			renewed.AcquiredAt = time.Time{} // the HOLDER's, not read
+			return renewed, nil
 		}
 		retry := unsure.again(ctx, err)
 		if errors.Is(err, errContended) {
@@ -838,10 +917,33 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 			return fail(err)
 		}
 		switch {
-		case h == nil:
+		case r == nil:
+			return fail(sesame.NotFound(sessionName(id)))
+		case r.RenewedBy == token:
+			// An earlier try of this call landed (an extension, or the
+			// lease taken again) and its answer was lost; the session
+			// changed since (ended, say): the renewal came first.
+			return lease, nil
+		case r.EndReason != "":
+			y, err := r.domain()
+			if err != nil {
+				return fail(err)
+			}
+			return fail(endedError(y))
+		case r.LeaseUntil >= nanos(now):
+			continue // it changed between the update and now
+		}
+		// The lease has lapsed (or its seat was reclaimed): whose is the seat?
+		var h holderRecord
+		found, err := s.get(ctx, holderKey(seat, login), &h)
+		if err != nil {
+			return fail(err)
+		}
+		switch {
+		case !found:
 			// The HOLDER was reclaimed after a lapse: the session comes
 			// back as a newcomer if the pool admits it.
-			err := s.readmit(ctx, x, lease, p, now)
+			err := s.readmit(ctx, x, lease, p, now, token)
 			retry := unsure.again(ctx, err)
 			switch {
 			case err == nil:
@@ -861,18 +963,20 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 		case h.Session != id:
 			// Another session's: the seat is lost, unless this session
 			// already ended (moved to a newer session, among others).
-			return fail(s.loseSeat(ctx, x, nil, now, token))
-		case h.ExpiresAt >= nanos(now):
-			continue // it changed between the update and now
+			lost := s.loseSeat(ctx, x, nil, now, token)
+			if errors.Is(lost, errAgain) {
+				continue
+			}
+			return fail(lost)
 		}
 		// Ours but lapsed: take it again if the pool admits it.
-		err = s.retake(ctx, lease, p, now)
+		err = s.retake(ctx, x, lease, p, now, token)
 		retry = unsure.again(ctx, err)
 		switch {
 		case err == nil:
 			return lease, nil
 		case errors.Is(err, sesame.ErrSeatsExhausted):
-			lost := s.loseSeat(ctx, x, h, now, token)
+			lost := s.loseSeat(ctx, x, &h, now, token)
 			if errors.Is(lost, errAgain) {
 				continue
 			}
@@ -887,57 +991,52 @@ func (s *Store) RenewSeat(ctx context.Context, id string, p sesame.SeatPolicy, n
 	return fail(errGaveUp)
 }
 
-// extend moves the expiry of a live HOLDER of l.Session to l.ExpiresAt.
-// When the condition fails it returns errAgain and the HOLDER as it stood
-// (nil when there is none); errContended when a transaction held the item.
-func (s *Store) extend(ctx context.Context, l sesame.Lease, now time.Time) (sesame.Lease, *holderRecord, error) {
+// extend moves the lease of open session l.Session to l.ExpiresAt with one
+// UpdateItem of the session, by the call whose token is by, on condition
+// that its lease is live at now.
+// When the condition fails it returns errAgain and the session as it
+// stood (nil when there is none); errContended when a transaction held the
+// item. The write holds again after it landed.
+func (s *Store) extend(ctx context.Context, l sesame.Lease, now time.Time, by string) (*sessionRecord, error) {
 	e, err := build(expression.NewBuilder().
-		WithUpdate(expression.Set(nExpiresAt, expression.Value(nanos(l.ExpiresAt))).
-			Set(nTTL, expression.Value(s.ttlAt(l.ExpiresAt, s.holderKeep)))).
-		WithCondition(holdsLive(l.Session, now)))
+		WithUpdate(expression.Set(nLeaseUntil, expression.Value(nanos(l.ExpiresAt))).Set(nRenewedBy, expression.Value(by))).
+		WithCondition(leaseLive(now)))
 	if err != nil {
-		return sesame.Lease{}, nil, err
+		return nil, err
 	}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: holderKey(l.SeatKey, l.Login),
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: sessionKey(l.Session),
 		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
 	if old, ok := conditionFailed(err); ok {
 		if len(old) == 0 {
-			return sesame.Lease{}, nil, errAgain
+			return nil, errAgain
 		}
-		var h holderRecord
-		if err := attributevalue.UnmarshalMap(old, &h); err != nil {
-			return sesame.Lease{}, nil, fmt.Errorf("dynamo: decoding holder: %w", err)
+		var r sessionRecord
+		if err := attributevalue.UnmarshalMap(old, &r); err != nil {
+			return nil, fmt.Errorf("dynamo: decoding session: %w", err)
 		}
-		return sesame.Lease{}, &h, errAgain
+		return &r, errAgain
 	}
 	if contended(err, nil) {
-		return sesame.Lease{}, nil, errContended
+		return nil, errContended
 	}
-	if err != nil {
-		return sesame.Lease{}, nil, err
-	}
-	var h holderRecord
-	if err := attributevalue.UnmarshalMap(out.Attributes, &h); err != nil {
-		return sesame.Lease{}, nil, fmt.Errorf("dynamo: decoding holder: %w", err)
-	}
-	return h.domain(), nil, nil
+	return nil, err
 }
 
 // readmit gives open session x a new HOLDER when its own was reclaimed:
-// Transact[Put HOLDER if absent; COUNT n+1 if n < limit; ConditionCheck
-// the session is still open]. It returns errAgain after a lost race (the
-// HOLDER appeared, or a lapsed seat was freed to make room), the
+// Transact[Put HOLDER if absent; COUNT n+1 if n < limit; Update the
+// session's lease if it is still open and holds no live lease]. It returns
+// errAgain after a lost race (the HOLDER appeared, the lease was renewed,
+// or a lapsed seat was freed to make room), the
 // *SeatsExhaustedError when the live holders fill the pool, and the
 // session's end when it ended meanwhile.
-func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, p sesame.SeatPolicy, now time.Time) error {
+func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, p sesame.SeatPolicy, now time.Time, token string) error {
 	limit := p.Limit
 	if closed(limit) {
 		return sesame.Exhausted(l.Pool, limit, nil, now)
 	}
-	put, err := s.putNew(s.newHolderRecord(l))
+	put, err := s.putNew(s.newHolderRecord(l, x.ExpiresAt))
 	if err != nil {
 		return err
 	}
@@ -950,11 +1049,11 @@ func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, p
 	if err != nil {
 		return err
 	}
-	open, err := s.conditionCheck(sessionKey(x.ID), itemExists().And(expression.AttributeNotExists(nEndReason)))
+	open, err := s.setLease(x.ID, l.ExpiresAt, token, itemExists().And(expression.AttributeNotExists(nEndReason), leaseLapsed(now)))
 	if err != nil {
 		return err
 	}
-	items := []types.TransactWriteItem{{Put: put}, {Update: count}, {ConditionCheck: open}}
+	items := []types.TransactWriteItem{{Put: put}, {Update: count}, {Update: open}}
 	items, license, err := s.withLicenseCheck(items, l.SeatKey, p.LicenseVersion)
 	if err != nil {
 		return err
@@ -964,13 +1063,15 @@ func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, p
 	switch {
 	case err == nil:
 		return nil
-	case ok && failed(codes, 2): // ended: nothing to take again, whatever the licence
+	case ok && failed(codes, 2): // ended (nothing to take again, whatever the licence), or renewed
 		y, found, gerr := s.getSession(ctx, x.ID)
-		if gerr != nil {
+		switch {
+		case gerr != nil:
 			return gerr
-		}
-		if !found {
+		case !found:
 			return sesame.NotFound(sessionName(x.ID))
+		case y.Open():
+			return errAgain
 		}
 		return endedError(y)
 	case ok && failed(codes, license):
@@ -988,20 +1089,25 @@ func (s *Store) readmit(ctx context.Context, x sesame.Session, l sesame.Lease, p
 	return err
 }
 
-// retake gives a lapsed HOLDER back to its session when the pool admits
-// it: Transact[Update HOLDER if still ours and lapsed; ConditionCheck
-// COUNT n <= limit]. It returns errAgain after a lost race, and the
-// *SeatsExhaustedError when the live others fill the pool.
-func (s *Store) retake(ctx context.Context, l sesame.Lease, p sesame.SeatPolicy, now time.Time) error {
+// retake gives a lapsed HOLDER back to its session x when the pool admits
+// it: Transact[Update HOLDER if still ours; Update the session's lease if
+// it is open and lapsed; ConditionCheck COUNT n <= limit]. It returns
+// errAgain after a lost race, and the *SeatsExhaustedError when the live
+// others fill the pool.
+func (s *Store) retake(ctx context.Context, x sesame.Session, l sesame.Lease, p sesame.SeatPolicy, now time.Time, token string) error {
 	limit := p.Limit
 	if closed(limit) {
 		return sesame.Exhausted(l.Pool, limit, nil, now)
 	}
-	upd, err := s.setHolder(l, holdsLapsed(l.Session, now))
+	upd, err := s.setHolder(l, x.ExpiresAt, holds(l.Session))
 	if err != nil {
 		return err
 	}
-	items := []types.TransactWriteItem{{Update: upd}}
+	own, err := s.setLease(l.Session, l.ExpiresAt, token, itemExists().And(expression.AttributeNotExists(nEndReason), leaseLapsed(now)))
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{{Update: upd}, {Update: own}}
 	count := -1
 	if limit != sesame.Unlimited {
 		cc, err := s.conditionCheck(countKey(l.SeatKey), nN.LessThanEqual(expression.Value(int(limit))))
@@ -1020,7 +1126,7 @@ func (s *Store) retake(ctx context.Context, l sesame.Lease, p sesame.SeatPolicy,
 	switch {
 	case err == nil:
 		return nil
-	case ok && failed(codes, 0): // the HOLDER changed (the session may have ended): look again
+	case ok && (failed(codes, 0) || failed(codes, 1)): // the HOLDER or the session changed: look again
 		return errAgain
 	case ok && failed(codes, license):
 		return sesame.ErrLicenseChanged
@@ -1036,19 +1142,20 @@ func (s *Store) retake(ctx context.Context, l sesame.Lease, p sesame.SeatPolicy,
 }
 
 // loseSeat ends open session x with ReasonSeatLost, by the RenewSeat call
-// whose token is token, and, when h is its lapsed HOLDER, deletes it and
-// lowers the count in the same transaction.
-// It returns the ErrSeatLost error; ErrSessionEnded when the session had
-// already ended; errAgain when the HOLDER changed meanwhile.
+// whose token is token, on condition that it holds no live lease at now,
+// and, when h is its HOLDER, deletes it and lowers the count in the same
+// transaction. It returns the ErrSeatLost error; ErrSessionEnded when the
+// session had already ended; errAgain when the HOLDER or the lease changed
+// meanwhile.
 func (s *Store) loseSeat(ctx context.Context, x sesame.Session, h *holderRecord, now time.Time, token string) error {
 	seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
-	end, err := s.endSession(x.ID, sesame.ReasonSeatLost, now, token, false)
+	end, err := s.endSession(x.ID, sesame.ReasonSeatLost, now, token, false, leaseLapsed(now))
 	if err != nil {
 		return err
 	}
 	items := []types.TransactWriteItem{{Update: end}}
 	if h != nil {
-		del, err := s.deleteIf(holderKey(seat, h.Login), holdsLapsed(x.ID, now))
+		del, err := s.deleteIf(holderKey(seat, h.Login), holds(x.ID))
 		if err != nil {
 			return err
 		}
@@ -1130,11 +1237,7 @@ func (s *Store) EndSession(ctx context.Context, id string, r sesame.EndReason, n
 		case !x.Open():
 			return x, fmt.Errorf("end session %.8s: %w", id, endedError(x))
 		}
-		end, err := s.endSession(id, r, now, token, false)
-		if err != nil {
-			return fail(err)
-		}
-		items := []types.TransactWriteItem{{Update: end}}
+		var items []types.TransactWriteItem
 		if x.Pool != "" {
 			seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
 			login := sesame.LoginKey(x.Login)
@@ -1144,7 +1247,7 @@ func (s *Store) EndSession(ctx context.Context, id string, r sesame.EndReason, n
 				return fail(err)
 			}
 			if found && h.Session == id {
-				del, err := s.deleteIf(holderKey(seat, login), nSession.Equal(expression.Value(id)))
+				del, err := s.deleteIf(holderKey(seat, login), holds(id))
 				if err != nil {
 					return fail(err)
 				}
@@ -1155,6 +1258,14 @@ func (s *Store) EndSession(ctx context.Context, id string, r sesame.EndReason, n
 				items = append(items, types.TransactWriteItem{Delete: del}, types.TransactWriteItem{Update: upd})
 			}
 		}
+		// A HOLDER that names the session once it has ended (taken again
+		// between the read and this write) is lapsed: the next reclaim
+		// frees it.
+		end, err := s.endSession(id, r, now, token, false)
+		if err != nil {
+			return fail(err)
+		}
+		items = append([]types.TransactWriteItem{{Update: end}}, items...)
 		err = s.transactOrUpdate(ctx, items)
 		if err == nil {
 			x.EndReason, x.EndedAt = r, now
@@ -1251,15 +1362,15 @@ func (s *Store) batchGet(ctx context.Context, pks []string) (map[string]sessionR
 }
 
 // ListLeases returns the base's live leases by pool (in the order of
-// sesame.Pools) then login: one consistent Query per pool partition, run
+// sesame.Pools) then login: each pool read as poolLeases does, the pools
 // side by side.
 func (s *Store) ListLeases(ctx context.Context, k sesame.BaseKey, now time.Time) ([]sesame.Lease, error) {
-	per := make([][]holderRecord, len(sesame.Pools))
+	per := make([][]sesame.Lease, len(sesame.Pools))
 	errs := make([]error, len(sesame.Pools))
 	var wg sync.WaitGroup
 	for i, p := range sesame.Pools {
 		wg.Go(func() {
-			per[i], errs[i] = s.holders(ctx, sesame.SeatKey{UAI: k.UAI, Year: k.Year, Pool: p})
+			per[i], errs[i] = s.poolLeases(ctx, sesame.SeatKey{UAI: k.UAI, Year: k.Year, Pool: p}, now)
 		})
 	}
 	wg.Wait()
@@ -1267,12 +1378,45 @@ func (s *Store) ListLeases(ctx context.Context, k sesame.BaseKey, now time.Time)
 		return nil, fmt.Errorf("list leases of %s: %w", k, err)
 	}
 	out := []sesame.Lease{}
-	for _, hs := range per {
-		for _, h := range hs {
-			if l := h.domain(); l.Live(now) {
-				out = append(out, l)
-			}
-		}
+	for _, ls := range per {
+		out = append(out, ls...)
 	}
 	return out, nil
+}
+
+// stableReads is how many times poolLeases reads a pool again while it
+// changes under it.
+const stableReads = 5
+
+// poolLeases returns the leases of pool k live at now: a consistent Query
+// of its HOLDER items, a consistent BatchGetItem of the sessions they name
+// (whose leases say which are live), then the Query again, until it comes
+// back unchanged: every change of a HOLDER (taken, moved, taken again,
+// freed, reclaimed) changes its item, so the sessions were read while the
+// seats held still, and a seat moving between the two reads is counted
+// once, not missed. Under constant change it answers its last read.
+func (s *Store) poolLeases(ctx context.Context, k sesame.SeatKey, now time.Time) ([]sesame.Lease, error) {
+	hs, err := s.holders(ctx, k)
+	for try := 1; err == nil && len(hs) > 0; try++ {
+		var sessions map[string]sessionRecord
+		if sessions, err = s.holderSessions(ctx, hs); err != nil {
+			break
+		}
+		again, err := s.holders(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Equal(hs, again) || try == stableReads {
+			var out []sesame.Lease
+			for _, h := range hs {
+				r, found := sessions[sessionPK(h.Session)]
+				if r.holdsLease(found, now) {
+					out = append(out, h.domain(r, found))
+				}
+			}
+			return out, nil
+		}
+		hs = again
+	}
+	return nil, err
 }

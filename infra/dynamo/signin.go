@@ -55,7 +55,7 @@ func (s *Store) ReadSignIn(ctx context.Context, q sesame.SignInQuery) (sesame.Si
 		n := len(found)
 		out.Seat = &sesame.SeatHint{Count: int(count.N), Peak: usage.Peak}
 		if found[n-3] {
-			l := holder.domain()
+			l := holder.domain(sessionRecord{}, false) // its expiry is its session's, not read
 			out.Seat.Holder = &l
 		}
 		found = found[:n-3]
@@ -173,7 +173,7 @@ func (s *Store) readSeat(ctx context.Context, seat sesame.SeatKey, login, id str
 		}
 		l := hint.Holder
 		h = holderRecord{UAI: string(l.UAI), Year: string(l.Year), Pool: string(l.Pool), Login: l.Login, Session: l.Session,
-			AcquiredAt: nanos(l.AcquiredAt), ExpiresAt: nanos(l.ExpiresAt)}
+			AcquiredAt: nanos(l.AcquiredAt)}
 		return h, c, true, nil
 	}
 	found, _, err := s.getPair(ctx, holderKey(seat, login), &h, countKey(seat), &c)
