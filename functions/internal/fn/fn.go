@@ -29,7 +29,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -286,6 +285,6 @@ func Run(ctx context.Context, function httpapi.Function, getenv func(string) str
 		}
 		return Raw(h), nil
 	})
-	lambda.StartHandlerFunc(h, lambda.WithContext(ctx))
+	Start(ctx, h)
 	return nil
 }

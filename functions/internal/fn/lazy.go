@@ -1,6 +1,7 @@
 package fn
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/httpapi"
@@ -27,6 +29,32 @@ func Raw(h HandlerFunc) RawHandler {
 		}
 		return h(ctx, ev)
 	}
+}
+
+// Start serves h until the runtime stops the process.
+func Start(ctx context.Context, h RawHandler) {
+	lambda.StartWithOptions(Invoker(h), lambda.WithContext(ctx))
+}
+
+// Invoker serves a RawHandler with each event as the runtime gives it:
+// StartHandlerFunc would first decode it into a json.RawMessage (a scan
+// and a copy of every event) before the handler decodes it again. The
+// answer is encoded as StartHandlerFunc encodes it (no HTML escaping).
+type Invoker RawHandler
+
+// Invoke is lambda.Handler's.
+func (h Invoker) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	out, err := h(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // OpenTimeout bounds each attempt to open the table while it cannot be

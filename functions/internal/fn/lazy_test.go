@@ -47,3 +47,29 @@ func TestLazyUnavailableThenServes(t *testing.T) {
 		t.Errorf("%d builds, want 4", builds)
 	}
 }
+
+// TestInvokerGivesTheEventAsItCame: the handler gets the runtime's bytes
+// untouched, and the answer is JSON as StartHandlerFunc writes it, without
+// HTML escaping; an error is the runtime's.
+func TestInvokerGivesTheEventAsItCame(t *testing.T) {
+	event := []byte(`{"version":"2.0", "routeKey":"GET /api/v1/session"}`)
+	var got []byte
+	h := fn.Invoker(func(_ context.Context, raw json.RawMessage) (any, error) {
+		got = raw
+		return map[string]string{"body": "<p>Élève & parent</p>"}, nil
+	})
+	out, err := h.Invoke(context.Background(), event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(event) {
+		t.Errorf("the handler got %s, want %s", got, event)
+	}
+	if want := `{"body":"<p>Élève & parent</p>"}` + "\n"; string(out) != want {
+		t.Errorf("answer %q, want %q", out, want)
+	}
+	boom := errors.New("boom")
+	if _, err := fn.Invoker(func(context.Context, json.RawMessage) (any, error) { return nil, boom }).Invoke(context.Background(), event); !errors.Is(err, boom) {
+		t.Errorf("error %v, want the handler's", err)
+	}
+}

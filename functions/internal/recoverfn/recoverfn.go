@@ -13,7 +13,6 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/functions/internal/fn"
@@ -123,6 +122,6 @@ func RunRecover(ctx context.Context, getenv func(string) string, stdout io.Write
 	h := fn.Lazy(ctx, cfg.Logger(stdout), func(ctx context.Context) (fn.RawHandler, error) {
 		return NewRecover(ctx, getenv, stdout, core.StoreOptions{}, nil)
 	})
-	lambda.StartHandlerFunc(h, lambda.WithContext(ctx))
+	fn.Start(ctx, h)
 	return nil
 }
