@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -264,14 +265,15 @@ func (s *Service) beaten(x Session, now time.Time) HeartbeatResult {
 }
 
 // unstampUser removes the stamps that user before, changed into after,
-// may have made wrong: another profile or group may give its sessions
-// another idle setting (IdleProfileFor).
+// may have made wrong: those of its sessions in a mode whose idle
+// setting now comes from another group or profile (IdleProfileFor).
 func (s *Service) unstampUser(ctx context.Context, k BaseKey, before, after User) error {
-	if after.Profile == before.Profile && after.AdminGroup == before.AdminGroup {
+	changed := func(m Mode) bool { return IdleProfileFor(before, m) != IdleProfileFor(after, m) }
+	if !slices.ContainsFunc(Modes, changed) {
 		return nil
 	}
 	login := LoginKey(after.Login)
-	return s.unstamp(ctx, k, func(x Session) bool { return LoginKey(x.Login) == login })
+	return s.unstamp(ctx, k, func(x Session) bool { return LoginKey(x.Login) == login && changed(x.Mode) })
 }
 
 // unstampProfile removes the stamps that profile before, changed into
