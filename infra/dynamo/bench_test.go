@@ -21,7 +21,81 @@ import (
 // "attribute_not_exists(n) OR n < huge" on one of 8×4 items (8 partitions
 // of 4 items, like 8 pools of 4 seats). One op is one UpdateItem.
 func BenchmarkRawConditionalUpdate(b *testing.B) {
-	const partitions, items, clients = 8, 4, 32
+	r := newRaw(b)
+	r.run(b, func(ctx context.Context, n int) error {
+		_, err := r.client.UpdateItem(ctx, r.update(n, 0))
+		return err
+	})
+}
+
+// BenchmarkRawRequests is the cost of each kind of request a seat takes,
+// against the bare conditional UpdateItem in the same run, on the items
+// and with the clients of BenchmarkRawConditionalUpdate: a GetItem, and a
+// TransactWriteItems of that update on 1, 2 and 3 items of one partition.
+// It says what any way of taking and giving back a seat can reach: each
+// op reports its rate and its cost in bare updates (update-equivalents).
+// Everything runs twice; the first round warms DynamoDB Local's JVM and
+// is not reported.
+func BenchmarkRawRequests(b *testing.B) {
+	r := newRaw(b)
+	ops := []struct {
+		name string
+		do   func(context.Context, int) error
+	}{
+		{"update", func(ctx context.Context, n int) error {
+			_, err := r.client.UpdateItem(ctx, r.update(n, 0))
+			return err
+		}},
+		{"get", func(ctx context.Context, n int) error {
+			_, err := r.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &r.table, Key: r.key(n, 0)})
+			return err
+		}},
+	}
+	for items := 1; items <= 3; items++ {
+		ops = append(ops, struct {
+			name string
+			do   func(context.Context, int) error
+		}{fmt.Sprintf("transact%d", items), func(ctx context.Context, n int) error {
+			var tx []types.TransactWriteItem
+			for i := range items {
+				u := r.update(n, i)
+				tx = append(tx, types.TransactWriteItem{Update: &types.Update{TableName: u.TableName, Key: u.Key,
+					UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+					ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues}})
+			}
+			_, err := r.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
+			return err
+		}})
+	}
+	for _, warm := range []bool{true, false} {
+		var update float64 // ns of one bare update, this round
+		for _, op := range ops {
+			name := op.name
+			if warm {
+				name = "warmup-" + name
+			}
+			b.Run(name, func(b *testing.B) {
+				r.run(b, op.do)
+				ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+				if op.name == "update" {
+					update = ns
+				}
+				b.ReportMetric(ns/update, "updates/op")
+			})
+		}
+	}
+}
+
+// raw is the table, items and condition of the raw benchmarks.
+type raw struct {
+	client *dynamodb.Client
+	table  string
+	e      expression.Expression
+}
+
+const rawPartitions, rawItems, rawClients = 8, 4, 32
+
+func newRaw(b *testing.B) *raw {
 	client, table := dynamolocal.NewTable(b)
 	e, err := expression.NewBuilder().
 		WithUpdate(expression.Add(expression.Name("n"), expression.Value(1))).
@@ -31,32 +105,40 @@ func BenchmarkRawConditionalUpdate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	keys := make([]map[string]types.AttributeValue, 0, partitions*items)
-	for p := range partitions {
-		for i := range items {
-			keys = append(keys, map[string]types.AttributeValue{
-				"PK": &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#%d", p)},
-				"SK": &types.AttributeValueMemberS{Value: fmt.Sprintf("ITEM#%d", i)},
-			})
-		}
+	return &raw{client: client, table: table, e: e}
+}
+
+// key is the key of op n's item: partition n mod 8, item n mod 4, or,
+// for the i-th item of a transaction, another item of that partition.
+func (r *raw) key(n, i int) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"PK": &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#%d", n%rawPartitions)},
+		"SK": &types.AttributeValueMemberS{Value: fmt.Sprintf("ITEM#%d", (n+i)%rawItems+rawItems*i)},
 	}
+}
+
+func (r *raw) update(n, i int) *dynamodb.UpdateItemInput {
+	return &dynamodb.UpdateItemInput{TableName: &r.table, Key: r.key(n, i),
+		UpdateExpression: r.e.Update(), ConditionExpression: r.e.Condition(),
+		ExpressionAttributeNames: r.e.Names(), ExpressionAttributeValues: r.e.Values()}
+}
+
+// run runs op from 32 clients in parallel, op n being the n-th of all,
+// and reports the rate.
+func (r *raw) run(b *testing.B, op func(context.Context, int) error) {
 	var next atomic.Int64
-	b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0)))
+	b.SetParallelism(max(1, rawClients/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		for pb.Next() {
-			k := keys[int(next.Add(1))%len(keys)]
-			_, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &table, Key: k,
-				UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
-				ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()})
-			if err != nil {
-				b.Errorf("UpdateItem: %v", err)
+			if err := op(ctx, int(next.Add(1))); err != nil {
+				b.Errorf("%v", err)
 				return
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "requests/s")
 }
 
 // BenchmarkListUsers is the shared listing benchmark (one page of 50 of a
