@@ -332,6 +332,34 @@ func (e *BusyError) Problem() Problem {
 		Details: map[string]any{"retryAfterSeconds": retry}}
 }
 
+// UnavailableRetry is how long a caller is told to wait (Retry-After)
+// when the store could not be reached.
+const UnavailableRetry = 5 * time.Second
+
+// UnavailableError says that the store could not be reached or could not
+// answer (its server down or overloaded, its table not there yet): nobody's
+// fault, nothing decided; try again after UnavailableRetry. Err is the
+// cause, for the logs, never shown to users.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string {
+	if e.Err == nil {
+		return CodeUnavailable
+	}
+	return CodeUnavailable + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Problem describes e, with how long to wait.
+func (e *UnavailableError) Problem() Problem {
+	retry := secondsUp(UnavailableRetry)
+	return Problem{Code: CodeUnavailable, RetryAfter: time.Duration(retry) * time.Second,
+		Message: "Le service est momentanément indisponible. Réessayez dans " + FrenchDuration(time.Duration(retry)*time.Second) + ".",
+		Details: map[string]any{"retryAfterSeconds": retry}}
+}
+
 // ForbiddenError says that the signed-in user may not do an action.
 type ForbiddenError struct{ Decision Decision }
 

@@ -126,11 +126,25 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	for k, v := range ae.header {
 		w.Header()[k] = v
 	}
-	body := map[string]any{"code": ae.code, "message": ae.message}
-	for k, v := range ae.details {
+	writeJSON(w, ae.status, ae.body())
+}
+
+// body is the JSON body of the answer: {"error": {code, message, details…}}.
+func (e *apiError) body() map[string]any {
+	body := map[string]any{"code": e.code, "message": e.message}
+	for k, v := range e.details {
 		body[k] = v
 	}
-	writeJSON(w, ae.status, map[string]any{"error": body})
+	return map[string]any{"error": body}
+}
+
+// ErrorAnswer is what the API answers err with, for an answer made outside
+// its handlers (a function that cannot reach its table yet): the status,
+// the headers the error adds (Retry-After) and the JSON body.
+func ErrorAnswer(err error) (status int, header http.Header, body []byte) {
+	ae := toAPIError(err)
+	b, _ := json.Marshal(ae.body())
+	return ae.status, ae.header, b
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

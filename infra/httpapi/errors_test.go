@@ -31,6 +31,7 @@ var domainErrorSamples = map[string]error{
 	"WriteConflict":        &sesame.WriteConflict{Failed: []int{1}},
 
 	"ProviderUnavailableError": &sesame.ProviderUnavailableError{Provider: "Mon ENT", Err: errors.New("dial tcp: refused")},
+	"UnavailableError":         &sesame.UnavailableError{Err: errors.New("dial tcp: refused")},
 }
 
 // wantStatus is the HTTP status each sample must get.
@@ -38,7 +39,7 @@ var wantStatus = map[string]int{
 	"Error": http.StatusNotFound, "SeatsExhaustedError": http.StatusConflict, "UnauthenticatedError": http.StatusUnauthorized,
 	"ThrottledError": http.StatusTooManyRequests, "BusyError": http.StatusServiceUnavailable, "ForbiddenError": http.StatusForbidden,
 	"ImportError": http.StatusUnprocessableEntity, "WriteConflict": http.StatusConflict,
-	"ProviderUnavailableError": http.StatusServiceUnavailable,
+	"ProviderUnavailableError": http.StatusServiceUnavailable, "UnavailableError": http.StatusServiceUnavailable,
 }
 
 // rootDir is the domain package's folder.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -62,10 +61,6 @@ func (h Invoker) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // timeout.
 const OpenTimeout = 3 * time.Second
 
-// RetryAfter is what a function that cannot reach its table tells callers
-// to wait.
-const RetryAfter = 5 * time.Second
-
 // Lazy is a function that may start without its table. build opens the
 // table and makes the handler: at once (Lambda's init), then, while it
 // fails (DynamoDB unreachable at start, a table not there yet), again at
@@ -119,10 +114,10 @@ func Lazy(ctx context.Context, log *slog.Logger, build func(context.Context) (Ra
 // be reached: 503, the API's error body with the code unavailable, and
 // Retry-After.
 func Unavailable() events.APIGatewayV2HTTPResponse {
-	p := sesame.Describe(sesame.Errorf(sesame.CodeUnavailable,
-		"Le service est momentanément indisponible : réessayez dans quelques secondes."))
-	body, _ := json.Marshal(map[string]any{"error": map[string]any{"code": p.Code, "message": p.Message}})
-	return events.APIGatewayV2HTTPResponse{StatusCode: httpapi.StatusOf(p.Code), Body: string(body),
-		Headers: map[string]string{"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store",
-			"Retry-After": strconv.Itoa(int(RetryAfter / time.Second))}}
+	status, header, body := httpapi.ErrorAnswer(&sesame.UnavailableError{})
+	headers := map[string]string{"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
+	for k := range header {
+		headers[k] = header.Get(k)
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: status, Body: string(body), Headers: headers}
 }
