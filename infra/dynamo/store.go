@@ -118,7 +118,7 @@ func New(client API, table string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("dynamo: New: table name %q must have 3 to 255 characters", table)
 	}
 	s := &Store{
-		db: client, table: table,
+		db: reach{client}, table: table,
 		attempts: 100, ambiguous: 10,
 		backoffBase: 2 * time.Millisecond, backoffMax: 100 * time.Millisecond,
 		sessionKeep: 30 * 24 * time.Hour, holderKeep: 24 * time.Hour,

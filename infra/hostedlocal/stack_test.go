@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +16,7 @@ import (
 	"github.com/sesame-ecole/sesame"
 	"github.com/sesame-ecole/sesame/infra/app/core"
 	"github.com/sesame-ecole/sesame/infra/dynamolocal"
+	"github.com/sesame-ecole/sesame/infra/faults"
 	"github.com/sesame-ecole/sesame/infra/hostedlocal"
 	"github.com/sesame-ecole/sesame/infra/testenv"
 )
@@ -29,50 +27,9 @@ const (
 	pass = "superviseur-2026"
 )
 
-// switchProxy forwards TCP connections to target while up, and cuts
-// them (DynamoDB unreachable) while down.
-type switchProxy struct {
-	ln     net.Listener
-	target string
-	up     atomic.Bool
-	wg     sync.WaitGroup
-}
-
-func newSwitchProxy(t *testing.T, target string) *switchProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &switchProxy{ln: ln, target: strings.TrimPrefix(target, "http://")}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if !p.up.Load() {
-				c.Close()
-				continue
-			}
-			p.wg.Go(func() { p.pipe(c) })
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
-	return p
-}
-
-func (p *switchProxy) pipe(c net.Conn) {
-	defer c.Close()
-	u, err := net.Dial("tcp", p.target)
-	if err != nil {
-		return
-	}
-	defer u.Close()
-	go func() { _, _ = io.Copy(u, c); u.Close() }()
-	_, _ = io.Copy(c, u)
-}
-
-func (p *switchProxy) endpoint() string { return "http://" + p.ln.Addr().String() }
+// dynamoDown cuts every connection to DynamoDB, open or new, at once.
+var dynamoDown = faults.Toxic{Name: "down", Type: "reset_peer", Stream: "downstream", Toxicity: 1,
+	Attributes: map[string]any{"timeout": 0}}
 
 // startStack starts the hosted stack for t, stopped when t ends; a
 // missing component skips loudly, or fails under CI=true.
@@ -101,8 +58,15 @@ func TestStack(t *testing.T) {
 		t.Skip("starts the whole hosted stack; skipped with -short")
 	}
 	dyn := dynamolocal.Endpoint(t)
-	proxy := newSwitchProxy(t, dyn)
-	st := startStack(t, hostedlocal.Options{DynamoDB: dyn, FunctionsDynamoDB: proxy.endpoint(),
+	proxy, err := faults.StartProxy(strings.TrimPrefix(dyn, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	if err := proxy.Add(dynamoDown); err != nil {
+		t.Fatal(err)
+	}
+	st := startStack(t, hostedlocal.Options{DynamoDB: dyn, FunctionsDynamoDB: proxy.URL(),
 		Table: dynamolocal.TableName(t), RetryDelay: 10 * time.Millisecond,
 		Instances: map[string]int{"LoginFunction": 1, "SeatsFunction": 1, "AuthorizeFunction": 1}})
 	site := strings.TrimSuffix(st.URL, "/")
@@ -147,7 +111,9 @@ func TestStack(t *testing.T) {
 	}
 
 	// Back: the same instances serve.
-	proxy.up.Store(true)
+	if err := proxy.Remove(dynamoDown.Name); err != nil {
+		t.Fatal(err)
+	}
 	store, err := core.OpenDynamo(t.Context(), st.DynamoDBClient(), st.Table, "")
 	if err != nil {
 		t.Fatal(err)
@@ -214,6 +180,24 @@ func TestStack(t *testing.T) {
 	// The journal names the viewer's address, from CloudFront-Viewer-Address.
 	if res, body := get("/api/v1/journal?event=login", cookie); res.StatusCode != http.StatusOK || !strings.Contains(body, `"address":"127.0.0.1"`) {
 		t.Errorf("journal: %d %s", res.StatusCode, body)
+	}
+
+	// DynamoDB lost while the functions serve: a request that needs it is
+	// answered 503 unavailable with Retry-After, not an internal error,
+	// and served again once DynamoDB is back.
+	if err := proxy.Add(dynamoDown); err != nil {
+		t.Fatal(err)
+	}
+	res, body = get("/api/v1/session", cookie)
+	if err := json.Unmarshal([]byte(body), &e); err != nil || res.StatusCode != http.StatusServiceUnavailable ||
+		e.Error.Code != sesame.CodeUnavailable || res.Header.Get("Retry-After") != "5" {
+		t.Fatalf("DynamoDB lost while serving: %d %s, Retry-After %q\n%s", res.StatusCode, body, res.Header.Get("Retry-After"), st.Logs()["SeatsFunction"])
+	}
+	if err := proxy.Remove(dynamoDown.Name); err != nil {
+		t.Fatal(err)
+	}
+	if res, body := get("/api/v1/session", cookie); res.StatusCode != http.StatusOK {
+		t.Fatalf("DynamoDB back again: %d %s", res.StatusCode, body)
 	}
 
 	// An import whose object is gone: retried, then the destination.
