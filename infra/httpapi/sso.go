@@ -215,7 +215,9 @@ func (a *api) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	}
 	c, err := r.Cookie(FlowCookie)
-	if err != nil && r.Method == http.MethodPost && r.FormValue("sesame_repost") == "" {
+	// ParseForm, not FormValue: a callback is never multipart, and
+	// FormValue would link a multipart parser into the login function.
+	if err != nil && r.Method == http.MethodPost && (r.ParseForm() != nil || r.PostForm.Get("sesame_repost") == "") {
 		a.ssoRepost(w, r)
 		return
 	}
