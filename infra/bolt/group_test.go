@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -137,5 +138,86 @@ func TestDecodedStoreIsItsDecoding(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGroupEarly gathers a write answered early (a heartbeat's) and an
+// ordinary one in one batch, then fails its commit after the early
+// answer: the early write was answered before the commit ended and is
+// lost, the ordinary one waits for the commit and gets its error, and a
+// read of the early write's key waits for that commit while a read of
+// another key does not.
+func TestGroupEarly(t *testing.T) {
+	g := openGroup(t)
+	errSync := errors.New("sync failed")
+	hold := make(chan struct{})
+	g.syncing = func() error { <-hold; return errSync }
+	put := func(k string) func(*bbolt.Tx) error {
+		return func(tx *bbolt.Tx) error { return tx.Bucket([]byte("b")).Put([]byte(k), []byte("v")) }
+	}
+	// a leads and holds the writer lock until released, so that b and c
+	// queue into one batch behind it.
+	started, release := make(chan struct{}), make(chan struct{})
+	a := make(chan error, 1)
+	go func() {
+		a <- g.do(func(tx *bbolt.Tx) error { close(started); <-release; return put("a")(tx) })
+	}()
+	<-started
+	b, c := make(chan error, 1), make(chan error, 1)
+	go func() { b <- g.early("b", put("b")) }()
+	go func() { c <- g.do(put("c")) }()
+	for queued := 0; queued < 2; {
+		time.Sleep(time.Millisecond)
+		g.mu.Lock()
+		queued = len(g.queue)
+		g.mu.Unlock()
+	}
+	close(release)
+	if err := <-a; err != nil {
+		t.Fatalf("a: %v", err)
+	}
+	select {
+	case err := <-b:
+		if err != nil {
+			t.Fatalf("b, answered early: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("b was not answered before its commit")
+	}
+	select {
+	case err := <-c:
+		t.Fatalf("c answered before its commit ended: %v", err)
+	default:
+	}
+	ctx := context.Background()
+	if err := g.settled(ctx, "other"); err != nil {
+		t.Fatalf("settled(other): %v", err)
+	}
+	waiting, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := g.settled(waiting, "b"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("settled(b) during its commit: %v, want to wait for it", err)
+	}
+	close(hold)
+	if err := <-c; !errors.Is(err, errSync) {
+		t.Fatalf("c: %v, want the commit's error", err)
+	}
+	if err := g.settled(ctx, "b"); err != nil {
+		t.Fatalf("settled(b) after its commit: %v", err)
+	}
+	err := g.db.View(func(tx *bbolt.Tx) error {
+		bk := tx.Bucket([]byte("b"))
+		if bk.Get([]byte("a")) == nil || bk.Get([]byte("b")) != nil || bk.Get([]byte("c")) != nil {
+			t.Errorf("after the failed commit: a %q, b %q, c %q; want a alone", bk.Get([]byte("a")), bk.Get([]byte("b")), bk.Get([]byte("c")))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.running || len(g.queue) != 0 || g.pending.Load() != nil {
+		t.Errorf("after the batch: running %v, %d queued, pending %v", g.running, len(g.queue), g.pending.Load())
 	}
 }

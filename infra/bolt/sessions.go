@@ -267,7 +267,7 @@ func checkLicense(bb *bbolt.Bucket, p sesame.SeatPolicy) error {
 // GetSession returns session id, open or ended.
 func (s *Store) GetSession(ctx context.Context, id string) (sesame.Session, error) {
 	var r sessionRec
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.viewSettled(ctx, id, func(tx *bbolt.Tx) error {
 		var ok bool
 		var err error
 		r, ok, err = getSession(tx, id)
@@ -294,7 +294,7 @@ func (s *Store) ReadSession(ctx context.Context, id string, _ sesame.SessionNear
 		hasU  bool
 		hasP  bool
 	)
-	err := s.view(ctx, func(tx *bbolt.Tx) (err error) {
+	err := s.viewSettled(ctx, id, func(tx *bbolt.Tx) (err error) {
 		if sr, found, err = cachedSession(tx, id, s.sessions); err != nil || !found || sr.EndReason != "" {
 			return err
 		}
@@ -383,11 +383,16 @@ func touch(tx *bbolt.Tx, sess sesame.Session, d *decoded[sessionRec]) (sessionRe
 // session id, judged by sesame.Session.Heartbeat itself, and extends its
 // live lease, in one write transaction shared with concurrent writes (no
 // read of the user, base or profile). Where it does not apply it writes
-// nothing and returns sesame.ErrNotStamped.
+// nothing and returns sesame.ErrNotStamped. It answers once its batch's
+// writes ran, before their commit ends (beat): every later write runs
+// after that commit, and every read of the session, of the sessions or of
+// the leases waits for it, so whoever learns of the heartbeat sees it. A
+// commit that fails after the answer loses the renewal, which is
+// harmless: the lease only lapses early (see group).
 func (s *Store) BeatStamped(ctx context.Context, id string, idle time.Duration, p sesame.SeatPolicy, now time.Time) (sesame.Session, error) {
 	var out sesame.Session
 	applied := false
-	err := s.batch(ctx, func(tx *bbolt.Tx) error {
+	err := s.beat(ctx, id, func(tx *bbolt.Tx) error {
 		applied = false // a batch may run this again, alone
 		r, ok, err := cachedSession(tx, id, s.sessions)
 		if err != nil || !ok || r.EndReason != "" {
@@ -586,7 +591,7 @@ func (s *Store) EndSession(ctx context.Context, id string, reason sesame.EndReas
 // base's index of open sessions.
 func (s *Store) ListSessions(ctx context.Context, k sesame.BaseKey) ([]sesame.Session, error) {
 	out := []sesame.Session{}
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.viewSettled(ctx, anySession, func(tx *bbolt.Tx) error {
 		index, err := baseSub(tx, k, bucketOpenIndex)
 		if err != nil {
 			return err
@@ -619,7 +624,7 @@ func (s *Store) ListSessions(ctx context.Context, k sesame.BaseKey) ([]sesame.Se
 // of sesame.Pools, unknown pools after them by name) then login.
 func (s *Store) ListLeases(ctx context.Context, k sesame.BaseKey, now time.Time) ([]sesame.Lease, error) {
 	out := []sesame.Lease{}
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.viewSettled(ctx, anySession, func(tx *bbolt.Tx) error {
 		seats, err := baseSub(tx, k, bucketSeats)
 		if err != nil {
 			return err

@@ -202,6 +202,35 @@ func (s *Store) batch(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	return s.group.do(s.hooked(fn))
 }
 
+// beat is batch for a heartbeat's write to session id, whose loss is
+// harmless: it returns once every write of its batch ran, before the
+// commit ends (see group). Until that commit ends, the reads of session
+// id and the listings of sessions and leases wait for it (viewSettled).
+func (s *Store) beat(ctx context.Context, id string, fn func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.hook(true, false); err != nil {
+		return err
+	}
+	return s.group.early(id, s.hooked(fn))
+}
+
+// anySession names every session to viewSettled: a listing of sessions
+// or leases.
+const anySession = ""
+
+// viewSettled is view once a read transaction sees every heartbeat of
+// session id answered so far (of any session: anySession), whose commit
+// may still be under way (see beat). Every read of sessions or leases
+// goes through it.
+func (s *Store) viewSettled(ctx context.Context, id string, fn func(*bbolt.Tx) error) error {
+	if err := s.group.settled(ctx, id); err != nil {
+		return err
+	}
+	return s.view(ctx, fn)
+}
+
 // view runs fn in a read transaction, after checking ctx.
 func (s *Store) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
