@@ -7,16 +7,17 @@ import (
 	"sync/atomic"
 
 	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// group commits write transactions together without waiting for a timer:
-// a write that finds no commit under way commits at once, alone; the
-// writes that arrive while a commit runs queue, and the first of them
-// commits them all in one transaction (one sync) as soon as that commit
-// ends. So a lone write pays one commit and no delay, and under load the
-// batches grow with the load. bbolt's own DB.Batch waits MaxBatchDelay
-// (10 ms) for each batch to fill: with a fixed number of clients, that
-// timer, not the disk, set the rate of heartbeats.
+// group commits write transactions together without waiting for a timer.
+// One goroutine, the committer, takes the queue as it stands and commits
+// it in one transaction (one sync), then the writes queued meanwhile, and
+// so on; when the queue is empty it waits for the next write. So a lone
+// write pays one commit and no delay, and under load the batches grow
+// with the load. bbolt's own DB.Batch waits MaxBatchDelay (10 ms) for
+// each batch to fill: with a fixed number of clients, that timer, not the
+// disk, set the rate of heartbeats.
 //
 // As in DB.Batch, the functions of a batch run one after the other in
 // one transaction; when one fails, the transaction is rolled back, the
@@ -46,12 +47,18 @@ import (
 // sooner; it never holds a seat it was not given, since every seat
 // decision is a later write, which reads the committed state. No other
 // write may be given a key.
+//
+// The committer is a goroutine of its own, not the first caller of a
+// batch: a caller answered early returns at once, while the committer
+// goes on with the commit without waiting to be scheduled again.
 type group struct {
 	db *bbolt.DB
 
-	mu      sync.Mutex
-	queue   []*groupCall
-	running bool // a leader is committing
+	mu     sync.Mutex
+	queue  []*groupCall
+	closed bool
+	wake   chan struct{} // holds a token while the queue may hold writes
+	done   chan struct{} // closed when the committer has stopped
 
 	// pending is the batch answered early whose commit is under way (at
 	// most one: the next batch begins after that commit ends).
@@ -65,13 +72,8 @@ type group struct {
 // groupCall is one write waiting for its batch.
 type groupCall struct {
 	fn   func(*bbolt.Tx) error
-	key  string           // non-empty: answered early (see group)
-	done chan groupResult // one result: the call's error, or lead
-}
-
-type groupResult struct {
-	err  error
-	lead bool // the caller is to commit the queue
+	key  string     // non-empty: answered early (see group)
+	done chan error // one result: the call's error
 }
 
 // pendingCommit is a batch whose early writes were answered and whose
@@ -86,6 +88,23 @@ type panicked struct{ value any }
 
 func (p panicked) Error() string { return fmt.Sprintf("bolt: panic in a write: %v", p.value) }
 
+// newGroup starts the committer of db's group commit; close stops it.
+func newGroup(db *bbolt.DB) *group {
+	g := &group{db: db, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go g.commitLoop()
+	return g
+}
+
+// close commits the writes queued, then stops the committer. A write
+// given after it fails with bbolt's ErrDatabaseNotOpen.
+func (g *group) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	g.signal()
+	<-g.done
+}
+
 // do runs fn in a write transaction shared with the writes queued at the
 // same time, and returns fn's error or the commit's.
 func (g *group) do(fn func(*bbolt.Tx) error) error { return g.run(fn, "") }
@@ -96,27 +115,28 @@ func (g *group) do(fn func(*bbolt.Tx) error) error { return g.run(fn, "") }
 func (g *group) early(key string, fn func(*bbolt.Tx) error) error { return g.run(fn, key) }
 
 func (g *group) run(fn func(*bbolt.Tx) error, key string) error {
-	c := &groupCall{fn: fn, key: key, done: make(chan groupResult, 1)}
+	c := &groupCall{fn: fn, key: key, done: make(chan error, 1)}
 	g.mu.Lock()
-	g.queue = append(g.queue, c)
-	lead := !g.running
-	g.running = true
-	g.mu.Unlock()
-	if !lead {
-		r := <-c.done
-		if !r.lead {
-			return r.result()
-		}
+	if g.closed {
+		g.mu.Unlock()
+		return bolterrors.ErrDatabaseNotOpen
 	}
-	g.lead(c)
-	return (<-c.done).result()
-}
-
-func (r groupResult) result() error {
-	if p, ok := r.err.(panicked); ok {
+	g.queue = append(g.queue, c)
+	g.mu.Unlock()
+	g.signal()
+	err := <-c.done
+	if p, ok := err.(panicked); ok {
 		panic(p.value)
 	}
-	return r.err
+	return err
+}
+
+// signal tells the committer that the queue may hold writes.
+func (g *group) signal() {
+	select {
+	case g.wake <- struct{}{}:
+	default: // a token is there already
+	}
 }
 
 // settled waits until no commit under way holds a write of key answered
@@ -138,20 +158,37 @@ func (g *group) settled(ctx context.Context, key string) error {
 	}
 }
 
-// lead commits the queue as it stands, then hands the lead to the first
-// write queued meanwhile, or stops leading when none is. It returns once
-// self (the leader's own call) has its answer: when that answer came
-// early, the commit goes on in a goroutine of its own.
-func (g *group) lead(self *groupCall) {
-	g.mu.Lock()
-	batch := g.queue
-	g.queue = nil
-	g.mu.Unlock()
+// commitLoop is the committer: it commits the queue as it stands, again
+// and again, until the queue is empty and the group closed.
+func (g *group) commitLoop() {
+	defer close(g.done)
+	for range g.wake {
+		for {
+			g.mu.Lock()
+			batch, closed := g.queue, g.closed
+			g.queue = nil
+			g.mu.Unlock()
+			if len(batch) == 0 {
+				if closed {
+					return
+				}
+				break
+			}
+			g.commit(batch)
+		}
+	}
+}
+
+// commit runs the batch's functions in one transaction and gives each
+// its result, taking out and running alone those that fail.
+func (g *group) commit(batch []*groupCall) {
 	for len(batch) > 0 {
 		tx, err := g.db.Begin(true)
 		if err != nil {
-			g.answer(batch, err)
-			break
+			for _, c := range batch {
+				c.done <- err
+			}
+			return
 		}
 		failed := -1
 		for i, c := range batch {
@@ -160,38 +197,20 @@ func (g *group) lead(self *groupCall) {
 				break
 			}
 		}
-		if failed >= 0 {
-			_ = tx.Rollback()
-			c := batch[failed]
-			batch = append(batch[:failed:failed], batch[failed+1:]...)
-			c.done <- groupResult{err: g.db.Update(func(tx *bbolt.Tx) error { return call(c.fn, tx) })}
-			continue
-		}
-		p := g.answerEarly(batch)
-		if self.key != "" && contains(batch, self) { // answered: its caller goes
-			go g.commit(tx, batch, p)
+		if failed < 0 {
+			g.finish(tx, batch)
 			return
 		}
-		g.commit(tx, batch, p)
-		return
+		_ = tx.Rollback()
+		c := batch[failed]
+		batch = append(batch[:failed:failed], batch[failed+1:]...)
+		c.done <- g.db.Update(func(tx *bbolt.Tx) error { return call(c.fn, tx) })
 	}
-	g.handOff()
 }
 
-// contains reports whether c is in batch.
-func contains(batch []*groupCall, c *groupCall) bool {
-	for _, b := range batch {
-		if b == c {
-			return true
-		}
-	}
-	return false
-}
-
-// answerEarly answers the early writes of batch, whose functions all ran
-// in the transaction, and returns the pending commit they now wait for
-// (nil when there is none).
-func (g *group) answerEarly(batch []*groupCall) *pendingCommit {
+// finish answers the early writes of batch, whose functions all ran in
+// tx, commits tx, then answers the others with the commit's error.
+func (g *group) finish(tx *bbolt.Tx, batch []*groupCall) {
 	var p *pendingCommit
 	for _, c := range batch {
 		if c.key == "" {
@@ -202,22 +221,14 @@ func (g *group) answerEarly(batch []*groupCall) *pendingCommit {
 		}
 		p.keys[c.key] = struct{}{}
 	}
-	if p == nil {
-		return nil
-	}
-	g.pending.Store(p) // before any answer: a read after one waits
-	for _, c := range batch {
-		if c.key != "" {
-			c.done <- groupResult{}
+	if p != nil {
+		g.pending.Store(p) // before any answer: a read after one waits
+		for _, c := range batch {
+			if c.key != "" {
+				c.done <- nil
+			}
 		}
 	}
-	return p
-}
-
-// commit commits tx, whose functions all ran, ends the pending commit p
-// (nil: none), hands the lead on, then answers the writes of batch not
-// answered early.
-func (g *group) commit(tx *bbolt.Tx, batch []*groupCall, p *pendingCommit) {
 	var err error
 	if p != nil && g.syncing != nil {
 		err = g.syncing()
@@ -231,30 +242,11 @@ func (g *group) commit(tx *bbolt.Tx, batch []*groupCall, p *pendingCommit) {
 		g.pending.CompareAndSwap(p, nil)
 		close(p.done)
 	}
-	g.handOff()
 	for _, c := range batch {
-		if p == nil || c.key == "" {
-			c.done <- groupResult{err: err}
+		if c.key == "" {
+			c.done <- err
 		}
 	}
-}
-
-// answer gives err to every write of batch.
-func (g *group) answer(batch []*groupCall, err error) {
-	for _, c := range batch {
-		c.done <- groupResult{err: err}
-	}
-}
-
-// handOff hands the lead to the first write queued, or stops leading.
-func (g *group) handOff() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.queue) == 0 {
-		g.running = false
-		return
-	}
-	g.queue[0].done <- groupResult{lead: true}
 }
 
 // call runs fn, turning a panic into an error its caller panics with.

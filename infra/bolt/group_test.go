@@ -24,7 +24,9 @@ func openGroup(t *testing.T) *group {
 	if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket([]byte("b")); return err }); err != nil {
 		t.Fatal(err)
 	}
-	return &group{db: db}
+	g := newGroup(db)
+	t.Cleanup(g.close) // before the file's close, registered first
+	return g
 }
 
 // TestGroupCommit runs many writes at once, some of which fail: each
@@ -74,8 +76,10 @@ func TestGroupCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.running || len(g.queue) != 0 {
-		t.Errorf("after the writes: running %v, %d queued", g.running, len(g.queue))
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.queue) != 0 {
+		t.Errorf("after the writes: %d queued", len(g.queue))
 	}
 }
 
@@ -155,8 +159,8 @@ func TestGroupEarly(t *testing.T) {
 	put := func(k string) func(*bbolt.Tx) error {
 		return func(tx *bbolt.Tx) error { return tx.Bucket([]byte("b")).Put([]byte(k), []byte("v")) }
 	}
-	// a leads and holds the writer lock until released, so that b and c
-	// queue into one batch behind it.
+	// a holds the committer (and the writer lock) until released, so that
+	// b and c queue into one batch behind it.
 	started, release := make(chan struct{}), make(chan struct{})
 	a := make(chan error, 1)
 	go func() {
@@ -217,7 +221,7 @@ func TestGroupEarly(t *testing.T) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.running || len(g.queue) != 0 || g.pending.Load() != nil {
-		t.Errorf("after the batch: running %v, %d queued, pending %v", g.running, len(g.queue), g.pending.Load())
+	if len(g.queue) != 0 || g.pending.Load() != nil {
+		t.Errorf("after the batch: %d queued, pending %v", len(g.queue), g.pending.Load())
 	}
 }

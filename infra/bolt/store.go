@@ -137,7 +137,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("bolt: prepare %s: %w", path, err)
 	}
-	return &Store{db: db, group: &group{db: db}, txHook: o.txHook,
+	return &Store{db: db, group: newGroup(db), txHook: o.txHook,
 		sessions: newDecoded[sessionRec](4096), bases: newDecoded[baseRec](64),
 		users: newDecoded[userRec](4096), profiles: newDecoded[profileRec](1024)}, nil
 }
@@ -170,8 +170,11 @@ func (s *Store) hooked(fn func(*bbolt.Tx) error) func(*bbolt.Tx) error {
 	}
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close commits the writes under way and closes the file.
+func (s *Store) Close() error {
+	s.group.close()
+	return s.db.Close()
+}
 
 // Path returns the path of the file.
 func (s *Store) Path() string { return s.db.Path() }
