@@ -403,13 +403,18 @@ func (s *Store) BeatStamped(ctx context.Context, id string, idle time.Duration, 
 			return nil
 		}
 		if x.Pool != "" {
-			bb := baseBucket(tx, x.Base())
-			l, has, err := getLease(poolBucket(bb, x.Pool), sesame.LoginKey(x.Login))
+			// The lease's last decoding is kept under the session's ID:
+			// its previous heartbeat wrote it.
+			pb := poolBucket(baseBucket(tx, x.Base()), x.Pool)
+			login := []byte(sesame.LoginKey(x.Login))
+			var lr leaseRec
+			has, err := s.leases.load(pb, id, login, &lr)
+			l := lr.domain()
 			if err != nil || !has || l.Session != id || !l.Live(now) {
 				return err // lapsed, lost or moved: RenewSeat's business
 			}
 			l.ExpiresAt = now.Add(p.Lease).UTC()
-			if err := putLease(bb, l); err != nil {
+			if err := s.leases.store(pb, id, login, toLeaseRec(l)); err != nil {
 				return err
 			}
 		}

@@ -57,6 +57,7 @@ type Store struct {
 	// The last decodings of what a request's session check reads (see
 	// decoded).
 	sessions *decoded[sessionRec]
+	leases   *decoded[leaseRec] // a heartbeat's lease, by its session's ID
 	bases    *decoded[baseRec]
 	users    *decoded[userRec]
 	profiles *decoded[profileRec]
@@ -138,7 +139,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("bolt: prepare %s: %w", path, err)
 	}
 	return &Store{db: db, group: newGroup(db), txHook: o.txHook,
-		sessions: newDecoded[sessionRec](4096), bases: newDecoded[baseRec](64),
+		sessions: newDecoded[sessionRec](4096), leases: newDecoded[leaseRec](4096), bases: newDecoded[baseRec](64),
 		users: newDecoded[userRec](4096), profiles: newDecoded[profileRec](1024)}, nil
 }
 
@@ -146,7 +147,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 // WithTxHook: tests read and check through it what the hooked one wrote.
 // Closing either closes the file.
 func (s *Store) Unhooked() *Store {
-	return &Store{db: s.db, group: s.group, sessions: s.sessions, bases: s.bases, users: s.users, profiles: s.profiles}
+	return &Store{db: s.db, group: s.group, sessions: s.sessions, leases: s.leases, bases: s.bases, users: s.users, profiles: s.profiles}
 }
 
 // hook runs the transaction hook, if any.
@@ -306,7 +307,7 @@ func load(b *bbolt.Bucket, key []byte, v any) (bool, error) {
 
 // store encodes v at key.
 func store(b *bbolt.Bucket, key []byte, v any) error {
-	data, err := json.Marshal(v)
+	data, err := encode(v)
 	if err != nil {
 		return fmt.Errorf("bolt: encode %q: %w", key, err)
 	}
