@@ -1,9 +1,11 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -17,13 +19,22 @@ type appender interface {
 }
 
 // encode is the JSON form of v: its own when it writes one (appender),
-// encoding/json's otherwise.
+// encoding/json's otherwise. The bytes are the value's own, of their
+// exact length: bbolt and the cache of decodings keep them.
 func encode(v any) ([]byte, error) {
 	if a, ok := v.(appender); ok {
-		return a.appendJSON(make([]byte, 0, 512)), nil
+		scratch := scratchBuffers.Get().(*[]byte)
+		b := a.appendJSON((*scratch)[:0])
+		out := bytes.Clone(b)
+		*scratch = b
+		scratchBuffers.Put(scratch)
+		return out, nil
 	}
 	return json.Marshal(v)
 }
+
+// scratchBuffers are where encode appends, before the copy it returns.
+var scratchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // jsonObject appends the fields of one JSON object, as encoding/json
 // writes a struct's: in order, with the escaping of json.Marshal.
