@@ -34,7 +34,9 @@
 // (sesame.Exhausted) writes nothing. When a result must be committed and
 // still reported as an error (RenewSeat ending a session with seat_lost),
 // the transaction commits and the error is returned after it. A failed
-// transaction leaves nothing, so no bolt write is ambiguous: the fault
+// transaction leaves nothing, so no bolt write is ambiguous (but for a
+// heartbeat answered before a commit that then fails: its renewal is lost,
+// which only makes the lease lapse early; see group.go): the fault
 // races (storetest.RunSeatRaces) fail transactions before they begin and
 // at their commit (WithTxHook) and check that each failure changed
 // nothing.
