@@ -24,10 +24,12 @@
 // meanwhile commit together in one transaction and one sync as soon as it
 // ends, and a failed one runs again alone; so each such write decides
 // everything inside its transaction, and may run twice. BeatStamped alone
-// is answered once its batch ran, before the commit and its sync end;
-// until then the reads of that session, and the listings of sessions and
-// leases, wait for that commit (viewSettled), and every write runs after
-// it (bbolt's writer lock). bbolt
+// is answered once it ran in the write transaction, before the commit and
+// its sync end, and a transaction of heartbeats alone is held open a few
+// milliseconds for more of them; until its commit the reads of those
+// sessions, and the listings of sessions and leases, wait for it
+// (viewSettled), and every other write runs after it (bbolt's writer lock;
+// each hurries a transaction held open). bbolt
 // runs one write transaction at a time, so a seat decision reads every lease
 // of the pool inside the write transaction that writes the outcome, and
 // decides with sesame.Admission: it is exact, with no retry. A refusal

@@ -2,6 +2,8 @@ package bolt_test
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -82,5 +84,58 @@ func TestHeartbeatSeenOnceAnswered(t *testing.T) {
 	wg.Wait()
 	if !released.Load() {
 		t.Error("the reads returned before the commit they must wait for")
+	}
+}
+
+// TestHeldHeartbeatsEndForOtherWrites holds a transaction of heartbeats
+// open for an hour and checks that a write outside the group commit
+// (EndSession) ends it at once and sees the heartbeat, and that Close
+// commits the heartbeats it holds.
+func TestHeldHeartbeatsEndForOtherWrites(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sesame.db")
+	st, err := bolt.Open(path, bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bolt.SetHoldFor(st, time.Hour)
+	k := newBase(t, st, "0751234A", sesame.DefaultLicense)
+	p := sesame.SeatPolicy{Limit: 4, Lease: lease}
+	ad := sesame.AutoDisconnect{Enabled: true, After: 30 * time.Minute}
+	var ids []string
+	for _, id := range []string{"s1", "s2"} {
+		s := session(k, id, "prof-"+id, sesame.PoolAdminModify, t0)
+		s.Stamp(ad, t0)
+		if _, err := st.OpenSession(ctx, s, p, t0); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	at := t0.Add(time.Minute)
+	for _, id := range ids {
+		if _, err := st.BeatStamped(ctx, id, 0, p, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bolt.Within(t, "EndSession", func() error {
+		x, err := st.EndSession(ctx, ids[0], sesame.ReasonLoggedOut, at.Add(time.Second))
+		if err == nil && !x.LastSeen.Equal(at) {
+			err = fmt.Errorf("ended %+v, without the heartbeat at %v", x, at)
+		}
+		return err
+	})
+	at2 := at.Add(time.Minute)
+	if _, err := st.BeatStamped(ctx, ids[1], 0, p, at2); err != nil {
+		t.Fatal(err)
+	}
+	bolt.Within(t, "Close", st.Close)
+	st, err = bolt.Open(path, bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	x, err := st.GetSession(ctx, ids[1])
+	if err != nil || !x.LastSeen.Equal(at2) {
+		t.Fatalf("after Close and a reopen: %+v, %v; want the heartbeat at %v", x, err, at2)
 	}
 }

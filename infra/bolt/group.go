@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -48,9 +49,25 @@ import (
 // decision is a later write, which reads the committed state. No other
 // write may be given a key.
 //
+// # Held open for more heartbeats
+//
+// A transaction whose writes are all early ones is not committed at once:
+// the committer holds it open while more early writes come (the callers
+// it answered send their next heartbeat), runs them in it and answers
+// them, for at most holdFor; so heartbeats wait for no sync at all, and
+// many share one. Anything else that needs the transaction to end ends
+// it at once: a write that is not early (run in it, then committed and
+// answered), a write outside the group waiting for bbolt's writer lock, a
+// read waiting for an early write of it (hurry), and close. When a
+// function fails in a transaction held open, the transaction is rolled
+// back, the early writes it held run again in a new one, in the same
+// order and without the hook (they succeeded on the same state), that one
+// is committed, and the failed write and those after it go back to the
+// head of the queue, where it runs again alone as above.
+//
 // The committer is a goroutine of its own, not the first caller of a
 // batch: a caller answered early returns at once, while the committer
-// goes on with the commit without waiting to be scheduled again.
+// goes on without waiting to be scheduled again.
 type group struct {
 	db *bbolt.DB
 
@@ -60,27 +77,64 @@ type group struct {
 	wake   chan struct{} // holds a token while the queue may hold writes
 	done   chan struct{} // closed when the committer has stopped
 
-	// pending is the batch answered early whose commit is under way (at
-	// most one: the next batch begins after that commit ends).
+	// pending is the transaction whose early writes were answered and
+	// whose commit has not ended (at most one: the next begins after).
 	pending atomic.Pointer[pendingCommit]
+	// urgent counts those waiting for the transaction held open to end:
+	// reads of its early writes, and writes outside the group.
+	urgent atomic.Int32
+	// holdFor is how long a transaction of early writes is held open at
+	// most (holdFor below; tests set more).
+	holdFor time.Duration
 	// syncing, when set (tests), runs between the early answers and the
 	// commit; an error from it rolls the transaction back as a failed
 	// commit would.
 	syncing func() error
 }
 
+// holdFor is how long a transaction of early writes is held open for
+// more of them, at most: about a commit's time on the project's machine.
+// It bounds the heartbeats a crash may lose, and the wait of a write of
+// another process's making (none: the file is locked) or of a caller that
+// does not hurry.
+const holdFor = 3 * time.Millisecond
+
 // groupCall is one write waiting for its batch.
 type groupCall struct {
-	fn   func(*bbolt.Tx) error
-	key  string     // non-empty: answered early (see group)
-	done chan error // one result: the call's error
+	fn func(*bbolt.Tx) error
+	// again does to the transaction what fn does, without the transaction
+	// hook and without touching what fn gives its caller, already
+	// answered: an early write run again after the rollback of a
+	// transaction held open (see group).
+	again func(*bbolt.Tx) error
+	key   string     // non-empty: answered early (see group)
+	done  chan error // one result: the call's error
 }
 
-// pendingCommit is a batch whose early writes were answered and whose
-// commit has not ended: done is closed when it ends.
+// pendingCommit is a transaction whose early writes were answered and
+// whose commit has not ended: done is closed when it ends.
 type pendingCommit struct {
+	mu   sync.Mutex
 	keys map[string]struct{}
 	done chan struct{}
+}
+
+// add records an early write of key, before its answer.
+func (p *pendingCommit) add(key string) {
+	p.mu.Lock()
+	p.keys[key] = struct{}{}
+	p.mu.Unlock()
+}
+
+// holds reports whether key has an early write in p (any, for "").
+func (p *pendingCommit) holds(key string) bool {
+	if key == "" {
+		return true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.keys[key]
+	return ok
 }
 
 // panicked carries a panic of a batch's function back to its caller.
@@ -90,7 +144,7 @@ func (p panicked) Error() string { return fmt.Sprintf("bolt: panic in a write: %
 
 // newGroup starts the committer of db's group commit; close stops it.
 func newGroup(db *bbolt.DB) *group {
-	g := &group{db: db, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	g := &group{db: db, wake: make(chan struct{}, 1), done: make(chan struct{}), holdFor: holdFor}
 	go g.commitLoop()
 	return g
 }
@@ -107,15 +161,20 @@ func (g *group) close() {
 
 // do runs fn in a write transaction shared with the writes queued at the
 // same time, and returns fn's error or the commit's.
-func (g *group) do(fn func(*bbolt.Tx) error) error { return g.run(fn, "") }
+func (g *group) do(fn func(*bbolt.Tx) error) error { return g.run(&groupCall{fn: fn}) }
 
 // early is do for a write whose loss is harmless (a heartbeat's): it
-// returns fn's error, or nil once every function of its batch ran, before
-// the commit ends. Until it ends, settled(ctx, key) waits for it.
-func (g *group) early(key string, fn func(*bbolt.Tx) error) error { return g.run(fn, key) }
+// returns fn's error, or nil once fn and those before it in its
+// transaction ran, before the commit ends. Until it ends, settled(ctx,
+// key) waits for it. again is what fn does to the transaction, without
+// the hook and without touching fn's results, for a run after a rollback,
+// once its caller was answered (see group).
+func (g *group) early(key string, fn, again func(*bbolt.Tx) error) error {
+	return g.run(&groupCall{fn: fn, again: again, key: key})
+}
 
-func (g *group) run(fn func(*bbolt.Tx) error, key string) error {
-	c := &groupCall{fn: fn, key: key, done: make(chan error, 1)}
+func (g *group) run(c *groupCall) error {
+	c.done = make(chan error, 1)
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
@@ -139,23 +198,31 @@ func (g *group) signal() {
 	}
 }
 
-// settled waits until no commit under way holds a write of key answered
-// early (any such write when key is empty), so that a read transaction
-// begun after it sees what was answered.
+// settled waits until no transaction, held open or committing, holds a
+// write of key answered early (any such write when key is empty), so that
+// a read transaction begun after it sees what was answered. It hurries
+// the transaction it waits for.
 func (g *group) settled(ctx context.Context, key string) error {
 	p := g.pending.Load()
-	if p == nil {
+	if p == nil || !p.holds(key) {
 		return nil
 	}
-	if _, ok := p.keys[key]; !ok && key != "" {
-		return nil
-	}
+	defer g.hurry()()
 	select {
 	case <-p.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// hurry ends the transaction held open, if any, at once, and keeps the
+// next from being held, until the function it returns is called: for a
+// caller that waits for that transaction.
+func (g *group) hurry() (done func()) {
+	g.urgent.Add(1)
+	g.signal()
+	return func() { g.urgent.Add(-1) }
 }
 
 // commitLoop is the committer: it commits the queue as it stands, again
@@ -209,11 +276,14 @@ func (g *group) commit(batch []*groupCall) {
 }
 
 // finish answers the early writes of batch, whose functions all ran in
-// tx, commits tx, then answers the others with the commit's error.
+// tx, holds tx open for more of them when it holds nothing else, commits
+// it, then answers the others with the commit's error.
 func (g *group) finish(tx *bbolt.Tx, batch []*groupCall) {
 	var p *pendingCommit
+	early := true
 	for _, c := range batch {
 		if c.key == "" {
+			early = false
 			continue
 		}
 		if p == nil {
@@ -230,12 +300,16 @@ func (g *group) finish(tx *bbolt.Tx, batch []*groupCall) {
 		}
 	}
 	var err error
-	if p != nil && g.syncing != nil {
+	if p != nil && early {
+		tx, batch, err = g.hold(tx, batch, p)
+	}
+	if err == nil && p != nil && g.syncing != nil {
 		err = g.syncing()
 	}
-	if err != nil {
+	switch {
+	case err != nil && tx != nil:
 		_ = tx.Rollback()
-	} else {
+	case err == nil:
 		err = tx.Commit()
 	}
 	if p != nil {
@@ -247,6 +321,104 @@ func (g *group) finish(tx *bbolt.Tx, batch []*groupCall) {
 			c.done <- err
 		}
 	}
+}
+
+// hold keeps tx, whose writes ran are all early and answered, open for
+// the early writes that come, for at most holdFor: it runs each in tx
+// and answers it. It returns the transaction to commit and the writes in
+// it, when the time is up, someone hurries, the group closes or a write
+// that is not early came (run in it, to be answered after the commit).
+// When a write fails, the writes after it go back to the queue, and the
+// transaction is rolled back and its writes run again in a new one; an
+// error is that new one's, which loses them.
+func (g *group) hold(tx *bbolt.Tx, ran []*groupCall, p *pendingCommit) (*bbolt.Tx, []*groupCall, error) {
+	deadline := time.Now().Add(g.holdFor)
+	for {
+		more := g.more(deadline)
+		for i, c := range more {
+			if err := call(c.fn, tx); err != nil {
+				g.putBack(more[i:])
+				tx, err = g.again(tx, ran)
+				return tx, ran, err
+			}
+			ran = append(ran, c)
+			if c.key == "" {
+				g.putBack(more[i+1:])
+				return tx, ran, nil
+			}
+			p.add(c.key)
+			c.done <- nil
+		}
+		if len(more) == 0 {
+			return tx, ran, nil
+		}
+	}
+}
+
+// more takes the queue when it holds writes, waiting for them until the
+// deadline; it returns none at the deadline, when someone hurries or when
+// the group closes.
+func (g *group) more(deadline time.Time) []*groupCall {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if g.urgent.Load() > 0 {
+			return nil
+		}
+		g.mu.Lock()
+		q, closed := g.queue, g.closed
+		g.queue = nil
+		g.mu.Unlock()
+		if len(q) > 0 || closed {
+			return q
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return nil
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+		}
+		select {
+		case <-g.wake:
+		case <-timer.C:
+			return nil
+		}
+	}
+}
+
+// putBack puts writes taken from the queue back at its head.
+func (g *group) putBack(cs []*groupCall) {
+	if len(cs) == 0 {
+		return
+	}
+	g.mu.Lock()
+	g.queue = append(cs[:len(cs):len(cs)], g.queue...)
+	g.mu.Unlock()
+	g.signal()
+}
+
+// again rolls tx back and runs the early writes ran, which all ran in it,
+// again in a new transaction, in the same order and without the hook: on
+// the same state they do the same. It returns that transaction, or the
+// error that lost them (none is expected).
+func (g *group) again(tx *bbolt.Tx, ran []*groupCall) (*bbolt.Tx, error) {
+	_ = tx.Rollback()
+	tx, err := g.db.Begin(true)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range ran {
+		if err := call(c.again, tx); err != nil {
+			_ = tx.Rollback()
+			return nil, fmt.Errorf("bolt: run a heartbeat again after a rollback: %w", err)
+		}
+	}
+	return tx, nil
 }
 
 // call runs fn, turning a panic into an error its caller panics with.

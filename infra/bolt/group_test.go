@@ -168,7 +168,7 @@ func TestGroupEarly(t *testing.T) {
 	}()
 	<-started
 	b, c := make(chan error, 1), make(chan error, 1)
-	go func() { b <- g.early("b", put("b")) }()
+	go func() { b <- g.early("b", put("b"), put("b")) }()
 	go func() { c <- g.do(put("c")) }()
 	for queued := 0; queued < 2; {
 		time.Sleep(time.Millisecond)
@@ -223,5 +223,69 @@ func TestGroupEarly(t *testing.T) {
 	defer g.mu.Unlock()
 	if len(g.queue) != 0 || g.pending.Load() != nil {
 		t.Errorf("after the batch: %d queued, pending %v", len(g.queue), g.pending.Load())
+	}
+}
+
+// TestGroupHold holds a transaction of early writes open (for an hour)
+// and checks what ends it: more early writes join it and are answered in
+// it; a read of one of them hurries it to its commit; a write that is not
+// early joins the next one, ends it and is answered after its commit; a
+// write that fails in it goes back to the queue and fails alone, while
+// the early writes before it are run again (without their hook) and
+// committed.
+func TestGroupHold(t *testing.T) {
+	g := openGroup(t)
+	g.holdFor = time.Hour
+	ctx := context.Background()
+	put := func(k string) func(*bbolt.Tx) error {
+		return func(tx *bbolt.Tx) error { return tx.Bucket([]byte("b")).Put([]byte(k), []byte("v")) }
+	}
+	has := func(k string) bool {
+		var ok bool
+		_ = g.db.View(func(tx *bbolt.Tx) error { ok = tx.Bucket([]byte("b")).Get([]byte(k)) != nil; return nil })
+		return ok
+	}
+
+	Within(t, "early a", func() error { return g.early("a", put("a"), put("a")) })
+	p := g.pending.Load()
+	Within(t, "early b", func() error { return g.early("b", put("b"), put("b")) })
+	if g.pending.Load() != p || p == nil || !p.holds("a") || !p.holds("b") {
+		t.Fatal("a and b were not answered in one transaction held open")
+	}
+	if has("a") || has("b") {
+		t.Fatal("a or b committed while the transaction was held open")
+	}
+	Within(t, "read of b", func() error { return g.settled(ctx, "b") })
+	if !has("a") || !has("b") {
+		t.Fatal("the read of b returned before a and b were committed")
+	}
+
+	Within(t, "early c", func() error { return g.early("c", put("c"), put("c")) })
+	Within(t, "plain d", func() error { return g.do(put("d")) })
+	if !has("c") || !has("d") {
+		t.Fatal("the plain write d returned before its commit, or c was not committed with it")
+	}
+
+	hooked := 0
+	Within(t, "early e", func() error {
+		return g.early("e", func(tx *bbolt.Tx) error { hooked++; return put("e")(tx) }, put("e"))
+	})
+	errF := errors.New("f refused")
+	var fErr error
+	Within(t, "failing f", func() error {
+		fErr = g.early("f", func(tx *bbolt.Tx) error {
+			if err := put("f")(tx); err != nil {
+				return err
+			}
+			return errF
+		}, put("f"))
+		return nil
+	})
+	if !errors.Is(fErr, errF) {
+		t.Fatalf("f: %v, want its own error", fErr)
+	}
+	Within(t, "read of e", func() error { return g.settled(ctx, "e") })
+	if !has("e") || has("f") || hooked != 1 {
+		t.Fatalf("after f failed: e %v, f %v, e's hooked function ran %d times; want e alone, run again without its hook", has("e"), has("f"), hooked)
 	}
 }

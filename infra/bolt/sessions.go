@@ -383,24 +383,24 @@ func touch(tx *bbolt.Tx, sess sesame.Session, d *decoded[sessionRec]) (sessionRe
 // session id, judged by sesame.Session.Heartbeat itself, and extends its
 // live lease, in one write transaction shared with concurrent writes (no
 // read of the user, base or profile). Where it does not apply it writes
-// nothing and returns sesame.ErrNotStamped. It answers once its batch's
-// writes ran, before their commit ends (beat): every later write runs
-// after that commit, and every read of the session, of the sessions or of
-// the leases waits for it, so whoever learns of the heartbeat sees it. A
-// commit that fails after the answer loses the renewal, which is
-// harmless: the lease only lapses early (see group).
+// nothing and returns sesame.ErrNotStamped. It answers once it has run in
+// the write transaction, before that transaction's commit ends (beat; the
+// transaction may be held open a moment for more heartbeats): every later
+// write runs after that commit, and every read of the session, of the
+// sessions or of the leases waits for it, so whoever learns of the
+// heartbeat sees it. A commit that fails after the answer loses the
+// renewal, which is harmless: the lease only lapses early (see group).
 func (s *Store) BeatStamped(ctx context.Context, id string, idle time.Duration, p sesame.SeatPolicy, now time.Time) (sesame.Session, error) {
-	var out sesame.Session
-	applied := false
-	err := s.beat(ctx, id, func(tx *bbolt.Tx) error {
-		applied = false // a batch may run this again, alone
+	// apply is the heartbeat in tx: the session as stored, and whether it
+	// applied.
+	apply := func(tx *bbolt.Tx) (sesame.Session, bool, error) {
 		r, ok, err := cachedSession(tx, id, s.sessions)
 		if err != nil || !ok || r.EndReason != "" {
-			return err
+			return sesame.Session{}, false, err
 		}
 		x := r.domain()
 		if !x.Stamped(now) || x.Heartbeat(now, idle, x.Idle) != "" {
-			return nil
+			return sesame.Session{}, false, nil
 		}
 		if x.Pool != "" {
 			// The lease's last decoding is kept under the session's ID:
@@ -411,15 +411,23 @@ func (s *Store) BeatStamped(ctx context.Context, id string, idle time.Duration, 
 			has, err := s.leases.load(pb, id, login, &lr)
 			l := lr.domain()
 			if err != nil || !has || l.Session != id || !l.Live(now) {
-				return err // lapsed, lost or moved: RenewSeat's business
+				return sesame.Session{}, false, err // lapsed, lost or moved: RenewSeat's business
 			}
 			l.ExpiresAt = now.Add(p.Lease).UTC()
 			if err := s.leases.store(pb, id, login, toLeaseRec(l)); err != nil {
-				return err
+				return sesame.Session{}, false, err
 			}
 		}
-		out, applied = x, true
-		return s.sessions.store(tx.Bucket(bucketSessions), id, []byte(id), toSessionRec(x))
+		return x, true, s.sessions.store(tx.Bucket(bucketSessions), id, []byte(id), toSessionRec(x))
+	}
+	var out sesame.Session
+	applied := false
+	err := s.beat(ctx, id, func(tx *bbolt.Tx) (err error) {
+		out, applied, err = apply(tx) // a batch may run this again, alone
+		return err
+	}, func(tx *bbolt.Tx) error {
+		_, _, err := apply(tx) // run again after its answer, which stands
+		return err
 	})
 	if err == nil && !applied {
 		err = sesame.ErrNotStamped

@@ -188,6 +188,7 @@ func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := s.hook(true, false); err != nil {
 		return err
 	}
+	defer s.group.hurry()() // a transaction of heartbeats held open ends now
 	return s.db.Update(s.hooked(fn))
 }
 
@@ -207,17 +208,23 @@ func (s *Store) batch(ctx context.Context, fn func(*bbolt.Tx) error) error {
 }
 
 // beat is batch for a heartbeat's write to session id, whose loss is
-// harmless: it returns once every write of its batch ran, before the
-// commit ends (see group). Until that commit ends, the reads of session
-// id and the listings of sessions and leases wait for it (viewSettled).
-func (s *Store) beat(ctx context.Context, id string, fn func(*bbolt.Tx) error) error {
+// harmless: it returns once fn ran in the write transaction, before that
+// transaction's commit ends, and the transaction may be held open a moment
+// for more heartbeats (see group). Until that commit ends, the reads of
+// session id and the listings of sessions and leases wait for it
+// (viewSettled), and every other write too (update hurries it).
+//
+// again does to the transaction what fn does, without touching what fn
+// gives its caller: it runs after that caller was answered, when a
+// transaction held open is rolled back and its heartbeats run again.
+func (s *Store) beat(ctx context.Context, id string, fn, again func(*bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := s.hook(true, false); err != nil {
 		return err
 	}
-	return s.group.early(id, s.hooked(fn))
+	return s.group.early(id, s.hooked(fn), again)
 }
 
 // anySession names every session to viewSettled: a listing of sessions
