@@ -59,11 +59,17 @@ import (
 // it at once: a write that is not early (run in it, then committed and
 // answered), a write outside the group waiting for bbolt's writer lock, a
 // read waiting for an early write of it (hurry), and close. When a
-// function fails in a transaction held open, the transaction is rolled
-// back, the early writes it held run again in a new one, in the same
-// order and without the hook (they succeeded on the same state), that one
-// is committed, and the failed write and those after it go back to the
-// head of the queue, where it runs again alone as above.
+// Only early writes join a transaction held open (another ends the hold
+// and goes first in the next transaction), and without their commit hook:
+// that hook stands for a failed commit, which would lose the writes
+// answered before it. When one fails all the same, the transaction is
+// rolled back, the early writes it held run again in a new one, in the
+// same order (they succeeded on the same state, and nothing else can have
+// written between, unless a write outside the group took bbolt's writer
+// lock at that instant: then they are decided again, and a renewal the
+// caller was told of may be lost, which is harmless), that one is
+// committed, and the failed write and those after it go back to the head
+// of the queue, where it runs again alone as above.
 //
 // The committer is a goroutine of its own, not the first caller of a
 // batch: a caller answered early returns at once, while the committer
@@ -102,6 +108,9 @@ const holdFor = 3 * time.Millisecond
 // groupCall is one write waiting for its batch.
 type groupCall struct {
 	fn func(*bbolt.Tx) error
+	// hook, when set, runs after fn in the transaction, as at its commit:
+	// its error fails the write as fn's would (WithTxHook's faults).
+	hook func() error
 	// again does to the transaction what fn does, without the transaction
 	// hook and without touching what fn gives its caller, already
 	// answered: an early write run again after the rollback of a
@@ -159,9 +168,12 @@ func (g *group) close() {
 	<-g.done
 }
 
-// do runs fn in a write transaction shared with the writes queued at the
-// same time, and returns fn's error or the commit's.
-func (g *group) do(fn func(*bbolt.Tx) error) error { return g.run(&groupCall{fn: fn}) }
+// do runs fn, then hook when set, in a write transaction shared with the
+// writes queued at the same time, and returns their error or the
+// commit's.
+func (g *group) do(fn func(*bbolt.Tx) error, hook func() error) error {
+	return g.run(&groupCall{fn: fn, hook: hook})
+}
 
 // early is do for a write whose loss is harmless (a heartbeat's): it
 // returns fn's error, or nil once fn and those before it in its
@@ -169,8 +181,8 @@ func (g *group) do(fn func(*bbolt.Tx) error) error { return g.run(&groupCall{fn:
 // key) waits for it. again is what fn does to the transaction, without
 // the hook and without touching fn's results, for a run after a rollback,
 // once its caller was answered (see group).
-func (g *group) early(key string, fn, again func(*bbolt.Tx) error) error {
-	return g.run(&groupCall{fn: fn, again: again, key: key})
+func (g *group) early(key string, fn, again func(*bbolt.Tx) error, hook func() error) error {
+	return g.run(&groupCall{fn: fn, again: again, hook: hook, key: key})
 }
 
 func (g *group) run(c *groupCall) error {
@@ -259,7 +271,7 @@ func (g *group) commit(batch []*groupCall) {
 		}
 		failed := -1
 		for i, c := range batch {
-			if err := call(c.fn, tx); err != nil {
+			if err := c.call(tx); err != nil {
 				failed = i
 				break
 			}
@@ -271,7 +283,7 @@ func (g *group) commit(batch []*groupCall) {
 		_ = tx.Rollback()
 		c := batch[failed]
 		batch = append(batch[:failed:failed], batch[failed+1:]...)
-		c.done <- g.db.Update(func(tx *bbolt.Tx) error { return call(c.fn, tx) })
+		c.done <- g.db.Update(c.call)
 	}
 }
 
@@ -324,33 +336,33 @@ func (g *group) finish(tx *bbolt.Tx, batch []*groupCall) {
 }
 
 // hold keeps tx, whose writes ran are all early and answered, open for
-// the early writes that come, for at most holdFor: it runs each in tx
-// and answers it. It returns the transaction to commit and the writes in
-// it, when the time is up, someone hurries, the group closes or a write
-// that is not early came (run in it, to be answered after the commit).
-// When a write fails, the writes after it go back to the queue, and the
-// transaction is rolled back and its writes run again in a new one; an
-// error is that new one's, which loses them.
+// the early writes that come, for at most holdFor: it runs each in tx,
+// without its hook, and answers it. It returns the transaction to commit
+// and the writes in it when the time is up, someone hurries, the group
+// closes or a write that is not early comes (it goes back to the head of
+// the queue). When a write fails, it and those after it go back to the
+// queue, and the transaction is rolled back and its writes run again in
+// a new one; an error is that new one's, which loses them.
 func (g *group) hold(tx *bbolt.Tx, ran []*groupCall, p *pendingCommit) (*bbolt.Tx, []*groupCall, error) {
 	deadline := time.Now().Add(g.holdFor)
 	for {
 		more := g.more(deadline)
+		if len(more) == 0 {
+			return tx, ran, nil
+		}
 		for i, c := range more {
+			if c.key == "" {
+				g.putBack(more[i:])
+				return tx, ran, nil
+			}
 			if err := call(c.fn, tx); err != nil {
 				g.putBack(more[i:])
 				tx, err = g.again(tx, ran)
 				return tx, ran, err
 			}
 			ran = append(ran, c)
-			if c.key == "" {
-				g.putBack(more[i+1:])
-				return tx, ran, nil
-			}
 			p.add(c.key)
 			c.done <- nil
-		}
-		if len(more) == 0 {
-			return tx, ran, nil
 		}
 	}
 }
@@ -419,6 +431,14 @@ func (g *group) again(tx *bbolt.Tx, ran []*groupCall) (*bbolt.Tx, error) {
 		}
 	}
 	return tx, nil
+}
+
+// call runs the write in tx, then its hook.
+func (c *groupCall) call(tx *bbolt.Tx) error {
+	if err := call(c.fn, tx); err != nil || c.hook == nil {
+		return err
+	}
+	return c.hook()
 }
 
 // call runs fn, turning a panic into an error its caller panics with.

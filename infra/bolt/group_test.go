@@ -52,7 +52,7 @@ func TestGroupCommit(t *testing.T) {
 					return fmt.Errorf("write %d refused", i)
 				}
 				return nil
-			})
+			}, nil)
 		})
 	}
 	wg.Wait()
@@ -93,14 +93,14 @@ func TestGroupPanic(t *testing.T) {
 				t.Errorf("recovered %v, want the write's panic", v)
 			}
 		}()
-		_ = g.do(func(*bbolt.Tx) error { panic("boom") })
+		_ = g.do(func(*bbolt.Tx) error { panic("boom") }, nil)
 		t.Error("do returned after a panic")
 	}()
-	if err := g.do(func(tx *bbolt.Tx) error { return tx.Bucket([]byte("b")).Put([]byte("k"), []byte("v")) }); err != nil {
+	if err := g.do(func(tx *bbolt.Tx) error { return tx.Bucket([]byte("b")).Put([]byte("k"), []byte("v")) }, nil); err != nil {
 		t.Fatalf("write after a panic: %v", err)
 	}
 	errStop := errors.New("stop")
-	if err := g.do(func(*bbolt.Tx) error { return errStop }); !errors.Is(err, errStop) {
+	if err := g.do(func(*bbolt.Tx) error { return errStop }, nil); !errors.Is(err, errStop) {
 		t.Fatalf("error %v, want the write's", err)
 	}
 }
@@ -164,12 +164,12 @@ func TestGroupEarly(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
 	a := make(chan error, 1)
 	go func() {
-		a <- g.do(func(tx *bbolt.Tx) error { close(started); <-release; return put("a")(tx) })
+		a <- g.do(func(tx *bbolt.Tx) error { close(started); <-release; return put("a")(tx) }, nil)
 	}()
 	<-started
 	b, c := make(chan error, 1), make(chan error, 1)
-	go func() { b <- g.early("b", put("b"), put("b")) }()
-	go func() { c <- g.do(put("c")) }()
+	go func() { b <- g.early("b", put("b"), put("b"), nil) }()
+	go func() { c <- g.do(put("c"), nil) }()
 	for queued := 0; queued < 2; {
 		time.Sleep(time.Millisecond)
 		g.mu.Lock()
@@ -227,12 +227,12 @@ func TestGroupEarly(t *testing.T) {
 }
 
 // TestGroupHold holds a transaction of early writes open (for an hour)
-// and checks what ends it: more early writes join it and are answered in
-// it; a read of one of them hurries it to its commit; a write that is not
-// early joins the next one, ends it and is answered after its commit; a
-// write that fails in it goes back to the queue and fails alone, while
-// the early writes before it are run again (without their hook) and
-// committed.
+// and checks what ends it: more early writes join it, without their
+// commit hook, and are answered in it; a read of one of them hurries it to
+// its commit; a write that is not early ends it and is answered after its
+// own commit; a write that fails in it goes back to the queue and fails
+// alone, while the early writes before it run again (their second
+// function) and are committed.
 func TestGroupHold(t *testing.T) {
 	g := openGroup(t)
 	g.holdFor = time.Hour
@@ -246,9 +246,9 @@ func TestGroupHold(t *testing.T) {
 		return ok
 	}
 
-	Within(t, "early a", func() error { return g.early("a", put("a"), put("a")) })
+	Within(t, "early a", func() error { return g.early("a", put("a"), put("a"), nil) })
 	p := g.pending.Load()
-	Within(t, "early b", func() error { return g.early("b", put("b"), put("b")) })
+	Within(t, "early b", func() error { return g.early("b", put("b"), put("b"), nil) })
 	if g.pending.Load() != p || p == nil || !p.holds("a") || !p.holds("b") {
 		t.Fatal("a and b were not answered in one transaction held open")
 	}
@@ -260,15 +260,24 @@ func TestGroupHold(t *testing.T) {
 		t.Fatal("the read of b returned before a and b were committed")
 	}
 
-	Within(t, "early c", func() error { return g.early("c", put("c"), put("c")) })
-	Within(t, "plain d", func() error { return g.do(put("d")) })
+	Within(t, "early c", func() error { return g.early("c", put("c"), put("c"), nil) })
+	Within(t, "plain d", func() error { return g.do(put("d"), nil) })
 	if !has("c") || !has("d") {
-		t.Fatal("the plain write d returned before its commit, or c was not committed with it")
+		t.Fatal("the plain write d returned before its commit, or c was not committed before it")
 	}
 
-	hooked := 0
+	hooks := 0
+	hook := func() error { hooks++; return nil }
+	Within(t, "early g", func() error { return g.early("g", put("g"), put("g"), hook) })
+	Within(t, "early h", func() error { return g.early("h", put("h"), put("h"), hook) })
+	Within(t, "read of h", func() error { return g.settled(ctx, "h") })
+	if !has("g") || !has("h") || hooks != 1 {
+		t.Fatalf("g %v, h %v, commit hook run %d times; want both, and the hook for g alone (h joined the transaction held open)", has("g"), has("h"), hooks)
+	}
+
+	runs := 0
 	Within(t, "early e", func() error {
-		return g.early("e", func(tx *bbolt.Tx) error { hooked++; return put("e")(tx) }, put("e"))
+		return g.early("e", func(tx *bbolt.Tx) error { runs++; return put("e")(tx) }, put("e"), nil)
 	})
 	errF := errors.New("f refused")
 	var fErr error
@@ -278,14 +287,14 @@ func TestGroupHold(t *testing.T) {
 				return err
 			}
 			return errF
-		}, put("f"))
+		}, put("f"), nil)
 		return nil
 	})
 	if !errors.Is(fErr, errF) {
 		t.Fatalf("f: %v, want its own error", fErr)
 	}
 	Within(t, "read of e", func() error { return g.settled(ctx, "e") })
-	if !has("e") || has("f") || hooked != 1 {
-		t.Fatalf("after f failed: e %v, f %v, e's hooked function ran %d times; want e alone, run again without its hook", has("e"), has("f"), hooked)
+	if !has("e") || has("f") || runs != 1 {
+		t.Fatalf("after f failed: e %v, f %v, e's first function ran %d times; want e alone, run again by its second", has("e"), has("f"), runs)
 	}
 }

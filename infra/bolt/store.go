@@ -158,6 +158,14 @@ func (s *Store) hook(write, commit bool) error {
 	return s.txHook(write, commit)
 }
 
+// commitHook is the hook at a write's commit, or nil (see group).
+func (s *Store) commitHook() func() error {
+	if s.txHook == nil {
+		return nil
+	}
+	return func() error { return s.hook(true, true) }
+}
+
 // hooked wraps a write transaction's fn with the hook at its commit.
 func (s *Store) hooked(fn func(*bbolt.Tx) error) func(*bbolt.Tx) error {
 	if s.txHook == nil {
@@ -204,7 +212,7 @@ func (s *Store) batch(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := s.hook(true, false); err != nil {
 		return err
 	}
-	return s.group.do(s.hooked(fn))
+	return s.group.do(fn, s.commitHook())
 }
 
 // beat is batch for a heartbeat's write to session id, whose loss is
@@ -224,7 +232,7 @@ func (s *Store) beat(ctx context.Context, id string, fn, again func(*bbolt.Tx) e
 	if err := s.hook(true, false); err != nil {
 		return err
 	}
-	return s.group.early(id, s.hooked(fn), again)
+	return s.group.early(id, fn, again, s.commitHook())
 }
 
 // anySession names every session to viewSettled: a listing of sessions
