@@ -29,9 +29,9 @@ import (
 //
 // # Answered before the commit
 //
-// A write given with a key (early) is answered as soon as every function
-// of its batch has run in the transaction, before the commit and its sync
-// end: a heartbeat's renewal, whose loss is harmless. Nothing can be
+// A write given with a key (early) is answered as soon as it, and every
+// function before it in its transaction, has run, before the commit and
+// its sync end: a heartbeat's renewal, whose loss is harmless. Nothing can be
 // ordered before it any more: bbolt holds its writer lock until the
 // commit ends, so every later write, in a batch or not, runs after the
 // commit and sees it. Reads do not take that lock, and a read transaction
@@ -56,11 +56,12 @@ import (
 // it answered send their next heartbeat), runs them in it and answers
 // them, for at most holdFor; so heartbeats wait for no sync at all, and
 // many share one. Anything else that needs the transaction to end ends
-// it at once: a write that is not early (run in it, then committed and
-// answered), a write outside the group waiting for bbolt's writer lock, a
-// read waiting for an early write of it (hurry), and close. When a
-// Only early writes join a transaction held open (another ends the hold
-// and goes first in the next transaction), and without their commit hook:
+// it at once: a write that is not early (it goes first in the next
+// transaction, answered after that one's commit), a write outside the
+// group waiting for bbolt's writer lock, a read waiting for an early
+// write of it (hurry), and close.
+//
+// Early writes join a transaction held open without their commit hook:
 // that hook stands for a failed commit, which would lose the writes
 // answered before it. When one fails all the same, the transaction is
 // rolled back, the early writes it held run again in a new one, in the
