@@ -13,7 +13,8 @@ import (
 // and few change (a base's record, a user, a space's profile with its
 // list of grants) or that every heartbeat reads and writes (a session,
 // read by the heartbeat's check, read again and written by its write,
-// read by the next heartbeat's check): a record whose stored bytes are
+// read by the next heartbeat's check; and its lease, kept under the
+// session's ID): a record whose stored bytes are
 // those last decoded or written is not decoded again. The bytes are
 // compared whole, so a value served from it is the decoding of what the
 // transaction read, whatever wrote it. It holds at most max records, and
@@ -69,7 +70,7 @@ func (d *decoded[T]) load(b *bbolt.Bucket, name string, key []byte, v *T) (bool,
 // UTC, without a monotonic reading), so that the next load of the record
 // is served from the cache. A nil d only writes.
 func (d *decoded[T]) store(b *bbolt.Bucket, name string, key []byte, v T) error {
-	data, err := json.Marshal(v)
+	data, err := encode(v)
 	if err != nil {
 		return fmt.Errorf("bolt: encode %q: %w", key, err)
 	}

@@ -23,14 +23,22 @@
 // that finds no commit under way commits at once, those that arrive
 // meanwhile commit together in one transaction and one sync as soon as it
 // ends, and a failed one runs again alone; so each such write decides
-// everything inside its transaction, and may run twice. bbolt
+// everything inside its transaction, and may run twice. BeatStamped alone
+// is answered once it ran in the write transaction, before the commit and
+// its sync end, and a transaction of heartbeats alone is held open a few
+// milliseconds for more of them; until its commit the reads of those
+// sessions, and the listings of sessions and leases, wait for it
+// (viewSettled), and every other write runs after it (bbolt's writer lock;
+// each hurries a transaction held open). bbolt
 // runs one write transaction at a time, so a seat decision reads every lease
 // of the pool inside the write transaction that writes the outcome, and
 // decides with sesame.Admission: it is exact, with no retry. A refusal
 // (sesame.Exhausted) writes nothing. When a result must be committed and
 // still reported as an error (RenewSeat ending a session with seat_lost),
 // the transaction commits and the error is returned after it. A failed
-// transaction leaves nothing, so no bolt write is ambiguous: the fault
+// transaction leaves nothing, so no bolt write is ambiguous (but for a
+// heartbeat answered before a commit that then fails: its renewal is lost,
+// which only makes the lease lapse early; see group.go): the fault
 // races (storetest.RunSeatRaces) fail transactions before they begin and
 // at their commit (WithTxHook) and check that each failure changed
 // nothing.

@@ -267,7 +267,7 @@ func checkLicense(bb *bbolt.Bucket, p sesame.SeatPolicy) error {
 // GetSession returns session id, open or ended.
 func (s *Store) GetSession(ctx context.Context, id string) (sesame.Session, error) {
 	var r sessionRec
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.viewSettled(ctx, id, func(tx *bbolt.Tx) error {
 		var ok bool
 		var err error
 		r, ok, err = getSession(tx, id)
@@ -294,7 +294,7 @@ func (s *Store) ReadSession(ctx context.Context, id string, _ sesame.SessionNear
 		hasU  bool
 		hasP  bool
 	)
-	err := s.view(ctx, func(tx *bbolt.Tx) (err error) {
+	err := s.viewSettled(ctx, id, func(tx *bbolt.Tx) (err error) {
 		if sr, found, err = cachedSession(tx, id, s.sessions); err != nil || !found || sr.EndReason != "" {
 			return err
 		}
@@ -383,33 +383,51 @@ func touch(tx *bbolt.Tx, sess sesame.Session, d *decoded[sessionRec]) (sessionRe
 // session id, judged by sesame.Session.Heartbeat itself, and extends its
 // live lease, in one write transaction shared with concurrent writes (no
 // read of the user, base or profile). Where it does not apply it writes
-// nothing and returns sesame.ErrNotStamped.
+// nothing and returns sesame.ErrNotStamped. It answers once it has run in
+// the write transaction, before that transaction's commit ends (beat; the
+// transaction may be held open a moment for more heartbeats): every later
+// write runs after that commit, and every read of the session, of the
+// sessions or of the leases waits for it, so whoever learns of the
+// heartbeat sees it. A commit that fails after the answer loses the
+// renewal, which is harmless: the lease only lapses early (see group).
 func (s *Store) BeatStamped(ctx context.Context, id string, idle time.Duration, p sesame.SeatPolicy, now time.Time) (sesame.Session, error) {
-	var out sesame.Session
-	applied := false
-	err := s.batch(ctx, func(tx *bbolt.Tx) error {
-		applied = false // a batch may run this again, alone
+	// apply is the heartbeat in tx: the session as stored, and whether it
+	// applied.
+	apply := func(tx *bbolt.Tx) (sesame.Session, bool, error) {
 		r, ok, err := cachedSession(tx, id, s.sessions)
 		if err != nil || !ok || r.EndReason != "" {
-			return err
+			return sesame.Session{}, false, err
 		}
 		x := r.domain()
 		if !x.Stamped(now) || x.Heartbeat(now, idle, x.Idle) != "" {
-			return nil
+			return sesame.Session{}, false, nil
 		}
 		if x.Pool != "" {
-			bb := baseBucket(tx, x.Base())
-			l, has, err := getLease(poolBucket(bb, x.Pool), sesame.LoginKey(x.Login))
+			// The lease's last decoding is kept under the session's ID:
+			// its previous heartbeat wrote it.
+			pb := poolBucket(baseBucket(tx, x.Base()), x.Pool)
+			login := []byte(sesame.LoginKey(x.Login))
+			var lr leaseRec
+			has, err := s.leases.load(pb, id, login, &lr)
+			l := lr.domain()
 			if err != nil || !has || l.Session != id || !l.Live(now) {
-				return err // lapsed, lost or moved: RenewSeat's business
+				return sesame.Session{}, false, err // lapsed, lost or moved: RenewSeat's business
 			}
 			l.ExpiresAt = now.Add(p.Lease).UTC()
-			if err := putLease(bb, l); err != nil {
-				return err
+			if err := s.leases.store(pb, id, login, toLeaseRec(l)); err != nil {
+				return sesame.Session{}, false, err
 			}
 		}
-		out, applied = x, true
-		return s.sessions.store(tx.Bucket(bucketSessions), id, []byte(id), toSessionRec(x))
+		return x, true, s.sessions.store(tx.Bucket(bucketSessions), id, []byte(id), toSessionRec(x))
+	}
+	var out sesame.Session
+	applied := false
+	err := s.beat(ctx, id, func(tx *bbolt.Tx) (err error) {
+		out, applied, err = apply(tx) // a batch may run this again, alone
+		return err
+	}, func(tx *bbolt.Tx) error {
+		_, _, err := apply(tx) // run again after its answer, which stands
+		return err
 	})
 	if err == nil && !applied {
 		err = sesame.ErrNotStamped
@@ -586,7 +604,7 @@ func (s *Store) EndSession(ctx context.Context, id string, reason sesame.EndReas
 // base's index of open sessions.
 func (s *Store) ListSessions(ctx context.Context, k sesame.BaseKey) ([]sesame.Session, error) {
 	out := []sesame.Session{}
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.viewSettled(ctx, anySession, func(tx *bbolt.Tx) error {
 		index, err := baseSub(tx, k, bucketOpenIndex)
 		if err != nil {
 			return err
@@ -619,7 +637,7 @@ func (s *Store) ListSessions(ctx context.Context, k sesame.BaseKey) ([]sesame.Se
 // of sesame.Pools, unknown pools after them by name) then login.
 func (s *Store) ListLeases(ctx context.Context, k sesame.BaseKey, now time.Time) ([]sesame.Lease, error) {
 	out := []sesame.Lease{}
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.viewSettled(ctx, anySession, func(tx *bbolt.Tx) error {
 		seats, err := baseSub(tx, k, bucketSeats)
 		if err != nil {
 			return err

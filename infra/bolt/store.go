@@ -57,6 +57,7 @@ type Store struct {
 	// The last decodings of what a request's session check reads (see
 	// decoded).
 	sessions *decoded[sessionRec]
+	leases   *decoded[leaseRec] // a heartbeat's lease, by its session's ID
 	bases    *decoded[baseRec]
 	users    *decoded[userRec]
 	profiles *decoded[profileRec]
@@ -137,8 +138,8 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("bolt: prepare %s: %w", path, err)
 	}
-	return &Store{db: db, group: &group{db: db}, txHook: o.txHook,
-		sessions: newDecoded[sessionRec](4096), bases: newDecoded[baseRec](64),
+	return &Store{db: db, group: newGroup(db), txHook: o.txHook,
+		sessions: newDecoded[sessionRec](4096), leases: newDecoded[leaseRec](4096), bases: newDecoded[baseRec](64),
 		users: newDecoded[userRec](4096), profiles: newDecoded[profileRec](1024)}, nil
 }
 
@@ -146,7 +147,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 // WithTxHook: tests read and check through it what the hooked one wrote.
 // Closing either closes the file.
 func (s *Store) Unhooked() *Store {
-	return &Store{db: s.db, group: s.group, sessions: s.sessions, bases: s.bases, users: s.users, profiles: s.profiles}
+	return &Store{db: s.db, group: s.group, sessions: s.sessions, leases: s.leases, bases: s.bases, users: s.users, profiles: s.profiles}
 }
 
 // hook runs the transaction hook, if any.
@@ -155,6 +156,14 @@ func (s *Store) hook(write, commit bool) error {
 		return nil
 	}
 	return s.txHook(write, commit)
+}
+
+// commitHook is the hook at a write's commit, or nil (see group).
+func (s *Store) commitHook() func() error {
+	if s.txHook == nil {
+		return nil
+	}
+	return func() error { return s.hook(true, true) }
 }
 
 // hooked wraps a write transaction's fn with the hook at its commit.
@@ -170,8 +179,11 @@ func (s *Store) hooked(fn func(*bbolt.Tx) error) func(*bbolt.Tx) error {
 	}
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close commits the writes under way and closes the file.
+func (s *Store) Close() error {
+	s.group.close()
+	return s.db.Close()
+}
 
 // Path returns the path of the file.
 func (s *Store) Path() string { return s.db.Path() }
@@ -184,6 +196,7 @@ func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := s.hook(true, false); err != nil {
 		return err
 	}
+	defer s.group.hurry()() // a transaction of heartbeats held open ends now
 	return s.db.Update(s.hooked(fn))
 }
 
@@ -199,7 +212,42 @@ func (s *Store) batch(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := s.hook(true, false); err != nil {
 		return err
 	}
-	return s.group.do(s.hooked(fn))
+	return s.group.do(fn, s.commitHook())
+}
+
+// beat is batch for a heartbeat's write to session id, whose loss is
+// harmless: it returns once fn ran in the write transaction, before that
+// transaction's commit ends, and the transaction may be held open a moment
+// for more heartbeats (see group). Until that commit ends, the reads of
+// session id and the listings of sessions and leases wait for it
+// (viewSettled), and every other write too (update hurries it).
+//
+// again does to the transaction what fn does, without touching what fn
+// gives its caller: it runs after that caller was answered, when a
+// transaction held open is rolled back and its heartbeats run again.
+func (s *Store) beat(ctx context.Context, id string, fn, again func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.hook(true, false); err != nil {
+		return err
+	}
+	return s.group.early(id, fn, again, s.commitHook())
+}
+
+// anySession names every session to viewSettled: a listing of sessions
+// or leases.
+const anySession = ""
+
+// viewSettled is view once a read transaction sees every heartbeat of
+// session id answered so far (of any session: anySession), whose commit
+// may still be under way (see beat). Every read of sessions or leases
+// goes through it.
+func (s *Store) viewSettled(ctx context.Context, id string, fn func(*bbolt.Tx) error) error {
+	if err := s.group.settled(ctx, id); err != nil {
+		return err
+	}
+	return s.view(ctx, fn)
 }
 
 // view runs fn in a read transaction, after checking ctx.
@@ -274,7 +322,7 @@ func load(b *bbolt.Bucket, key []byte, v any) (bool, error) {
 
 // store encodes v at key.
 func store(b *bbolt.Bucket, key []byte, v any) error {
-	data, err := json.Marshal(v)
+	data, err := encode(v)
 	if err != nil {
 		return fmt.Errorf("bolt: encode %q: %w", key, err)
 	}

@@ -263,17 +263,19 @@ func (a *api) wrap(route string, h http.HandlerFunc) http.Handler {
 		if outcome == "" {
 			outcome = "ok"
 		}
-		attrs := []any{"requestId", id, "method", r.Method, "route", route, "status", rec.status,
-			"outcome", outcome, "latencyMs", float64(time.Since(start).Microseconds()) / 1000}
+		attrs := make([]slog.Attr, 0, 8)
+		attrs = append(attrs, slog.String("requestId", id), slog.String("method", r.Method), slog.String("route", route),
+			slog.Int("status", rec.status), slog.String("outcome", outcome),
+			slog.Float64("latencyMs", float64(time.Since(start).Microseconds())/1000))
 		if info.school != "" {
-			attrs = append(attrs, "school", info.school)
+			attrs = append(attrs, slog.String("school", info.school))
 		}
+		level := slog.LevelInfo
 		if info.err != nil {
-			attrs = append(attrs, "error", info.err.Error())
-			a.log.Error("request", attrs...)
-			return
+			attrs = append(attrs, slog.String("error", info.err.Error()))
+			level = slog.LevelError
 		}
-		a.log.Info("request", attrs...)
+		a.log.LogAttrs(r.Context(), level, "request", attrs...)
 	})
 }
 

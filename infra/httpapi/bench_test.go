@@ -35,6 +35,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -260,7 +261,7 @@ func heartbeatCall(c *http.Client, url string) error {
 // BenchmarkBareHandler in turn, in rounds: one op is a round of 8
 // heartbeats per client (32 clients at once), then 8 bare requests per
 // client, so that the machine's load weighs on both alike. It reports
-// both rates and their ratio.
+// both rates and their ratio, and the CPU time of each kind of request.
 func BenchmarkHeartbeatAlternate(b *testing.B) {
 	const perClient = 8
 	api, apiClients := signedIn(b)
@@ -281,15 +282,32 @@ func BenchmarkHeartbeatAlternate(b *testing.B) {
 		wg.Wait()
 		return time.Since(start)
 	}
-	var beats, bares time.Duration
+	var beats, bares, beatsCPU, baresCPU time.Duration
 	for b.Loop() {
+		c := cpuTime()
 		beats += round(api.URL, apiClients, heartbeatCall)
+		c2 := cpuTime()
 		bares += round(yard.URL, yardClients, bareCall)
+		beatsCPU, baresCPU = beatsCPU+c2-c, baresCPU+cpuTime()-c2
 	}
 	reqs := float64(b.N * perClient * benchClients)
 	b.ReportMetric(reqs/beats.Seconds(), "heartbeats/s")
 	b.ReportMetric(reqs/bares.Seconds(), "bare/s")
 	b.ReportMetric(bares.Seconds()/beats.Seconds(), "ratio")
+	// The process's CPU time (user and system, server and clients alike)
+	// per request of each side: what a heartbeat costs over a bare
+	// request, beside the time it waits for the disk.
+	b.ReportMetric(float64(beatsCPU.Microseconds())/reqs, "cpu-us/heartbeat")
+	b.ReportMetric(float64(baresCPU.Microseconds())/reqs, "cpu-us/bare")
+}
+
+// cpuTime is the CPU time the process has used so far, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkLogin is one sign-in through the API with argon2id at the

@@ -80,12 +80,22 @@ func (a *api) heartbeat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"leaseSeconds":         seconds(res.Timing.Lease),
-		"heartbeatSeconds":     seconds(res.Timing.Heartbeat),
-		"idleRemainingSeconds": seconds(res.IdleRemaining),
-		"idle":                 idleJSON(res.Idle),
+	writeJSON(w, http.StatusOK, heartbeatJSON{
+		LeaseSeconds:         seconds(res.Timing.Lease),
+		HeartbeatSeconds:     seconds(res.Timing.Heartbeat),
+		IdleRemainingSeconds: seconds(res.IdleRemaining),
+		Idle:                 idleJSON(res.Idle),
 	})
+}
+
+// heartbeatJSON is the answer to a heartbeat. Its fields, like those of
+// idleStateJSON, are in the order of their names, as they were when a map
+// held them.
+type heartbeatJSON struct {
+	HeartbeatSeconds     int           `json:"heartbeatSeconds"`
+	Idle                 idleStateJSON `json:"idle"`
+	IdleRemainingSeconds int           `json:"idleRemainingSeconds"`
+	LeaseSeconds         int           `json:"leaseSeconds"`
 }
 
 func (a *api) logout(w http.ResponseWriter, r *http.Request) {
@@ -199,8 +209,15 @@ func nullable(s string) any {
 	return s
 }
 
-func idleJSON(i sesame.IdleState) map[string]any {
-	return map[string]any{"enabled": i.Enabled, "timeoutSeconds": seconds(i.Timeout), "warningSeconds": seconds(i.Warning)}
+// idleStateJSON is the idle setting as the agent reads it.
+type idleStateJSON struct {
+	Enabled        bool `json:"enabled"`
+	TimeoutSeconds int  `json:"timeoutSeconds"`
+	WarningSeconds int  `json:"warningSeconds"`
+}
+
+func idleJSON(i sesame.IdleState) idleStateJSON {
+	return idleStateJSON{Enabled: i.Enabled, TimeoutSeconds: seconds(i.Timeout), WarningSeconds: seconds(i.Warning)}
 }
 
 // sessionJSON is the session object of the public contract.
