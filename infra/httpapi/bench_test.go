@@ -402,8 +402,10 @@ func BenchmarkLogin(b *testing.B) {
 		// fills the heap up to the collector's goal, so that in a fixed
 		// order the first hash of a pair met every collection and the
 		// second none (the collector's stops and workers hold the hashing
-		// goroutine off a CPU: BENCHMARKS.md). gc/signin and gc/verify show
-		// that each side now meets as many.
+		// goroutine off a CPU: BENCHMARKS.md). The heap is also collected
+		// before each of them, untimed, so that each starts from the same
+		// heap and neither meets a collection the other's garbage caused.
+		// gc/signin and gc/verify show the collections each side met.
 		b.Run("alternate", func(b *testing.B) {
 			var signInTime, verifyTime time.Duration
 			var signInGCs, verifyGCs uint64
@@ -411,6 +413,9 @@ func BenchmarkLogin(b *testing.B) {
 			signInFirst := true
 			for b.Loop() {
 				for i := range 2 {
+					b.StopTimer()
+					runtime.GC()
+					b.StartTimer()
 					g, t := gcCycles(), time.Now()
 					if (i == 0) == signInFirst {
 						if err := signIn(c); err != nil {
