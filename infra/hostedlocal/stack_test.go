@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -192,6 +193,11 @@ func TestStack(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &e); err != nil || res.StatusCode != http.StatusServiceUnavailable ||
 		e.Error.Code != sesame.CodeUnavailable || res.Header.Get("Retry-After") != "5" {
 		t.Fatalf("DynamoDB lost while serving: %d %s, Retry-After %q\n%s", res.StatusCode, body, res.Header.Get("Retry-After"), st.Logs()["SeatsFunction"])
+	}
+	// The function's log says why, for the operator: the request's line
+	// carries the cause, at warning level.
+	if logs := st.Logs()["SeatsFunction"]; !regexp.MustCompile(`"level":"WARN","message":"request".*"outcome":"unavailable".*"error":"[^"]*unavailable: .*connection reset`).MatchString(logs) {
+		t.Errorf("no request line with the cause of unavailable in the seats function's log:\n%s", logs)
 	}
 	if err := proxy.Remove(dynamoDown.Name); err != nil {
 		t.Fatal(err)

@@ -272,8 +272,13 @@ func (a *api) wrap(route string, h http.HandlerFunc) http.Handler {
 		}
 		level := slog.LevelInfo
 		if info.err != nil {
+			// An internal error is ours; the store out of reach (unavailable)
+			// is the operator's to look at, and passes.
 			attrs = append(attrs, slog.String("error", info.err.Error()))
 			level = slog.LevelError
+			if outcome == sesame.CodeUnavailable {
+				level = slog.LevelWarn
+			}
 		}
 		a.log.LogAttrs(r.Context(), level, "request", attrs...)
 	})

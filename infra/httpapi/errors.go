@@ -119,8 +119,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := toAPIError(err)
 	if info := infoOf(r); info != nil {
 		info.code = ae.code
-		if ae.code == codeInternalErr {
-			info.err = err
+		if ae.code == codeInternalErr || ae.code == sesame.CodeUnavailable {
+			info.err = err // the cause, for the log: never in the answer
 		}
 	}
 	for k, v := range ae.header {
