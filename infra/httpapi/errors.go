@@ -140,16 +140,27 @@ func (e *apiError) body() map[string]any {
 
 // ErrorAnswer is what the API answers err with, for an answer made outside
 // its handlers (a function that cannot reach its table yet): the status,
-// the headers the error adds (Retry-After) and the JSON body.
+// the headers (those of every JSON answer, and Retry-After when the error
+// says to wait) and the JSON body.
 func ErrorAnswer(err error) (status int, header http.Header, body []byte) {
 	ae := toAPIError(err)
+	header = ae.header.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
+	setJSONHeaders(header)
 	b, _ := json.Marshal(ae.body())
-	return ae.status, ae.header, b
+	return ae.status, header, b
+}
+
+// setJSONHeaders sets the headers of every JSON answer of the API.
+func setJSONHeaders(h http.Header) {
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	setJSONHeaders(w.Header())
 	w.WriteHeader(status)
 	if err := json.NewEncoder(w).Encode(v); err != nil {
 		slog.Debug("write response", "err", err)

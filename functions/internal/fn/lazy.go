@@ -115,7 +115,7 @@ func Lazy(ctx context.Context, log *slog.Logger, build func(context.Context) (Ra
 // Retry-After.
 func Unavailable() events.APIGatewayV2HTTPResponse {
 	status, header, body := httpapi.ErrorAnswer(&sesame.UnavailableError{})
-	headers := map[string]string{"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
+	headers := make(map[string]string, len(header))
 	for k := range header {
 		headers[k] = header.Get(k)
 	}
