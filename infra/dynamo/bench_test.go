@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -50,6 +51,10 @@ func BenchmarkRawRequests(b *testing.B) {
 			_, err := r.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &r.table, Key: r.key(n, 0)})
 			return err
 		}},
+		{"put", func(ctx context.Context, n int) error {
+			_, err := r.client.PutItem(ctx, r.put(n, int(r.created.Add(1))))
+			return err
+		}},
 	}
 	for items := 1; items <= 3; items++ {
 		ops = append(ops, struct {
@@ -67,6 +72,7 @@ func BenchmarkRawRequests(b *testing.B) {
 			return err
 		}})
 	}
+	cost := map[string]float64{} // updates each, the measured round
 	for _, warm := range []bool{true, false} {
 		var update float64 // ns of one bare update, this round
 		for _, op := range ops {
@@ -81,16 +87,34 @@ func BenchmarkRawRequests(b *testing.B) {
 					update = ns
 				}
 				b.ReportMetric(ns/update, "updates/op")
+				if !warm {
+					cost[op.name] = ns / update
+				}
 			})
 		}
 	}
+	// The floor of any seat model that keeps a session's record in an
+	// item of its own (see BENCHMARKS.md), no read counted: taking a seat
+	// writes the new session and the pool's seat state, in one transaction
+	// of two items or in two single writes, whichever is cheaper; giving
+	// it back writes both again (best-ratio), or, at the very least, the
+	// session's end alone, the seat's release left free (bound).
+	open := min(cost["transact2"], cost["put"]+cost["update"])
+	end := min(cost["transact2"], 2*cost["update"])
+	b.Run("floor", func(b *testing.B) {
+		b.ReportMetric(open, "open-updates")
+		b.ReportMetric(end, "end-updates")
+		b.ReportMetric(1/(open+end), "best-ratio")
+		b.ReportMetric(1/(open+cost["update"]), "bound")
+	})
 }
 
 // raw is the table, items and condition of the raw benchmarks.
 type raw struct {
-	client *dynamodb.Client
-	table  string
-	e      expression.Expression
+	client  *dynamodb.Client
+	table   string
+	e       expression.Expression
+	created atomic.Int64 // items put so far
 }
 
 const rawPartitions, rawItems, rawClients = 8, 4, 32
@@ -115,6 +139,15 @@ func (r *raw) key(n, i int) map[string]types.AttributeValue {
 		"PK": &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#%d", n%rawPartitions)},
 		"SK": &types.AttributeValueMemberS{Value: fmt.Sprintf("ITEM#%d", (n+i)%rawItems+rawItems*i)},
 	}
+}
+
+// put is the PutItem of new item number c in op n's partition, on
+// condition that it does not exist yet (as a session is created).
+func (r *raw) put(n, c int) *dynamodb.PutItemInput {
+	item := r.key(n, 0)
+	item["SK"] = &types.AttributeValueMemberS{Value: fmt.Sprintf("NEW#%d", c)}
+	item["n"] = &types.AttributeValueMemberN{Value: "1"}
+	return &dynamodb.PutItemInput{TableName: &r.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}
 }
 
 func (r *raw) update(n, i int) *dynamodb.UpdateItemInput {

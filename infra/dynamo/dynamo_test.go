@@ -49,9 +49,22 @@ func TestConformance(t *testing.T) {
 	storetest.RunBackend(t, func(*testing.T) sesame.Backend { return st })
 }
 
+// BenchmarkSeats is the shared seat benchmark on DynamoDB Local. It also
+// reports the requests of one op (an OpenSession and its EndSession) by
+// API call: what the seat model and the races between clients cost.
 func BenchmarkSeats(b *testing.B) {
-	st, _, _ := open(b)
+	client, table := dynamolocal.NewTable(b)
+	api := &countingAPI{API: client, n: map[string]int{}}
+	st, err := dynamo.New(api, table, dynamo.WithTTLClock(sesame.SystemClock{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	api.take()
 	storetest.Bench(b, st)
+	u := api.take()
+	for call, n := range u.calls {
+		b.ReportMetric(float64(n)/float64(b.N), call+"/op")
+	}
 }
 
 func TestNewChecksItsArguments(t *testing.T) {
