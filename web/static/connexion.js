@@ -229,14 +229,24 @@
     if (focus) focus.focus();
   }
 
-  /** The longest the page keeps retrying a sign-in the server says is busy. */
+  /** The longest the page keeps retrying a sign-in the server cannot take now. */
   const BUSY_PATIENCE_MS = 120 * 1000;
 
   /**
-   * POST /login; while the server answers 503 busy (too many sign-ins at
-   * the same moment in the school), says so and tries again on its own
-   * after the Retry-After it gives, plus a random part, so that a whole
-   * class does not come back at the same instant.
+   * The 503 answers after which the page tries a sign-in again on its own,
+   * and what it says meanwhile: too many sign-ins at the same moment in
+   * the school, or the service briefly out of reach (nothing was decided).
+   */
+  const RETRIED = {
+    busy: 'L\u2019établissement reçoit beaucoup de connexions en ce moment',
+    unavailable: 'Le service est momentanément indisponible',
+  };
+
+  /**
+   * POST /login; while the server answers one of the RETRIED codes, says
+   * so and tries again on its own after the Retry-After it gives, plus a
+   * random part, so that a whole class does not come back at the same
+   * instant.
    */
   async function postLogin(body) {
     const until = Date.now() + BUSY_PATIENCE_MS;
@@ -244,11 +254,10 @@
       try {
         return await S.api.post('/login', body);
       } catch (err) {
-        if (!(err instanceof S.ApiError) || err.code !== 'busy' || Date.now() > until) throw err;
+        if (!(err instanceof S.ApiError) || !Object.hasOwn(RETRIED, err.code) || Date.now() > until) throw err;
         const wait = Math.max(1, Number((err.details || {}).retryAfterSeconds) || 1) * (1 + Math.random() / 2);
-        status.textContent = 'L\u2019établissement reçoit beaucoup de connexions en ce moment' + NBSP +
-          ': nouvel essai automatique dans ' + S.duration(Math.ceil(wait)) + '…';
-        status.dataset.busy = 'true';
+        status.textContent = RETRIED[err.code] + NBSP + ': nouvel essai automatique dans ' + S.duration(Math.ceil(wait)) + '…';
+        status.dataset.busy = err.code;
         await new Promise((resolve) => setTimeout(resolve, wait * 1000));
         status.textContent = 'Connexion en cours…';
         delete status.dataset.busy;
