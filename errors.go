@@ -191,9 +191,8 @@ func (e *SeatsExhaustedError) Problem() Problem {
 	if e.Limit == Unlimited {
 		limit = nil
 	}
-	retry := secondsUp(e.RetryAfter)
-	return Problem{Code: CodeSeatsExhausted, Message: e.Message() + " " + MoreSeats, RetryAfter: time.Duration(retry) * time.Second,
-		Details: map[string]any{"pool": e.Pool, "label": e.Pool.Label(), "limit": limit, "retryAfterSeconds": retry}}
+	return waitProblem(CodeSeatsExhausted, e.RetryAfter, func(time.Duration) string { return e.Message() + " " + MoreSeats },
+		map[string]any{"pool": e.Pool, "label": e.Pool.Label(), "limit": limit})
 }
 
 // MoreSeats says, in French, how a school gets more simultaneous
@@ -229,6 +228,20 @@ func Describe(err error) Problem {
 
 // secondsUp is d in whole seconds, rounded up, at least 1.
 func secondsUp(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
+
+// waitProblem is the Problem of code that asks the caller to wait d,
+// rounded up to whole seconds (at least one): its Retry-After, and its
+// retryAfterSeconds detail beside details (which it may be given nil).
+// message writes the French text, given the rounded wait.
+func waitProblem(code string, d time.Duration, message func(wait time.Duration) string, details map[string]any) Problem {
+	retry := secondsUp(d)
+	wait := time.Duration(retry) * time.Second
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["retryAfterSeconds"] = retry
+	return Problem{Code: code, Message: message(wait), RetryAfter: wait, Details: details}
+}
 
 // FrenchDuration writes d in French, rounded to the second: "45 secondes",
 // "3 minutes", "1 heure 30 minutes".
@@ -311,9 +324,7 @@ func (e *ThrottledError) Message() string {
 
 // Problem describes e, with how long to wait.
 func (e *ThrottledError) Problem() Problem {
-	retry := secondsUp(e.RetryAfter)
-	return Problem{Code: CodeTooManyAttempts, Message: e.Message(), RetryAfter: time.Duration(retry) * time.Second,
-		Details: map[string]any{"retryAfterSeconds": retry}}
+	return waitProblem(CodeTooManyAttempts, e.RetryAfter, func(time.Duration) string { return e.Message() }, nil)
 }
 
 // BusyError says that sign-in is saturated (too many passwords being
@@ -325,11 +336,9 @@ func (e *BusyError) Error() string { return CodeBusy }
 
 // Problem describes e, with how long to wait.
 func (e *BusyError) Problem() Problem {
-	retry := secondsUp(e.RetryAfter)
-	return Problem{Code: CodeBusy, RetryAfter: time.Duration(retry) * time.Second,
-		Message: "Beaucoup de connexions arrivent en même temps dans l'établissement. Nouvel essai dans " +
-			FrenchDuration(time.Duration(retry)*time.Second) + ".",
-		Details: map[string]any{"retryAfterSeconds": retry}}
+	return waitProblem(CodeBusy, e.RetryAfter, func(wait time.Duration) string {
+		return "Beaucoup de connexions arrivent en même temps dans l'établissement. Nouvel essai dans " + FrenchDuration(wait) + "."
+	}, nil)
 }
 
 // UnavailableRetry is how long a caller is told to wait (Retry-After)
@@ -354,10 +363,9 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // Problem describes e, with how long to wait.
 func (e *UnavailableError) Problem() Problem {
-	retry := secondsUp(UnavailableRetry)
-	return Problem{Code: CodeUnavailable, RetryAfter: time.Duration(retry) * time.Second,
-		Message: "Le service est momentanément indisponible. Réessayez dans " + FrenchDuration(time.Duration(retry)*time.Second) + ".",
-		Details: map[string]any{"retryAfterSeconds": retry}}
+	return waitProblem(CodeUnavailable, UnavailableRetry, func(wait time.Duration) string {
+		return "Le service est momentanément indisponible. Réessayez dans " + FrenchDuration(wait) + "."
+	}, nil)
 }
 
 // ForbiddenError says that the signed-in user may not do an action.
@@ -499,9 +507,9 @@ func (e *ProviderUnavailableError) Problem() Problem {
 	} else {
 		name = "« " + name + " »"
 	}
-	return Problem{Code: CodeProviderUnavailable, RetryAfter: ProviderRetry,
-		Message: "Le service de connexion " + name + " ne répond pas. Réessayez dans quelques instants, ou connectez-vous avec votre identifiant et votre mot de passe Sésame.",
-		Details: map[string]any{"retryAfterSeconds": int(ProviderRetry / time.Second)}}
+	return waitProblem(CodeProviderUnavailable, ProviderRetry, func(time.Duration) string {
+		return "Le service de connexion " + name + " ne répond pas. Réessayez dans quelques instants, ou connectez-vous avec votre identifiant et votre mot de passe Sésame."
+	}, nil)
 }
 
 // Errors of the sign-in through an identity provider. Their messages are
