@@ -22,8 +22,9 @@ func (r *readCounter) ReadSession(ctx context.Context, id string, near sesame.Se
 }
 
 // TestHeartbeatFollowsTheSettingThatApplies checks the heartbeat's fast
-// path through the service: after a first heartbeat (the full path, which
-// stamps the setting it read) the next ones read nothing; a change of the
+// path through the service: a session is stamped at sign-in with the
+// setting that applies, so that its heartbeats read nothing, from the
+// first; a change of the
 // profile's automatic disconnection, or of the user's profile, reaches the
 // very next heartbeat; an idle session ends as idle_timeout, journalled,
 // whichever path saw it first.
@@ -74,7 +75,7 @@ func TestHeartbeatFollowsTheSettingThatApplies(t *testing.T) {
 		}
 		def := sesame.DefaultAutoDisconnect
 		for _, tok := range []string{prof, eleve} {
-			mustBeat("first heartbeat", tok, time.Second, true, def)
+			mustBeat("first heartbeat", tok, time.Second, false, def)
 			clk.t = clk.t.Add(time.Minute)
 			mustBeat("second heartbeat", tok, 2*time.Second, false, def)
 		}
@@ -126,7 +127,9 @@ func TestHeartbeatFollowsTheSettingThatApplies(t *testing.T) {
 
 		// A disabled account's sessions end at once: no heartbeat goes on.
 		eleve = login("eleve", "student")
-		mustBeat("a new session's first heartbeat", eleve, 0, true, def)
+		mustBeat("a new session's first heartbeat", eleve, 0, false, def)
+		prof = login("prof", "teacher")
+		mustBeat("a new session's first heartbeat, under its own profile", prof, 0, false, other.After)
 		no := false
 		if _, err := svc.UpdateUser(ctx, spr, "eleve", sesame.UserEdit{Enabled: &no}); err != nil {
 			t.Fatal(err)

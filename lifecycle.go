@@ -112,22 +112,33 @@ func (s *Service) operator(ctx context.Context, k BaseKey) (Current, error) {
 // current assembles the session's principal and idle setting. read is a
 // profile read already, used when it is the one that applies (nil: none).
 func (s *Service) current(ctx context.Context, sess Session, u User, base Base, read *Profile) (Current, error) {
-	cur := Current{Session: sess, User: u, Base: base,
-		Idle: DefaultIdle}
-	var grants []string
-	if id := IdleProfileFor(u, sess.Mode); id != "" && read != nil && read.ID == id {
-		cur.Idle, grants = read.AutoDisconnect, read.Grants
-	} else if id != "" {
-		p, err := s.Store.GetProfile(ctx, sess.Base(), id)
-		switch {
-		case err == nil:
-			cur.Idle, grants = p.AutoDisconnect, p.Grants
-		case !errors.Is(err, ErrNotFound):
-			return Current{}, fmt.Errorf("profile %s: %w", id, err)
-		}
+	idle, grants, err := s.setting(ctx, sess.Base(), u, sess.Mode, read)
+	if err != nil {
+		return Current{}, err
 	}
-	cur.Principal = NewPrincipal(u, sess.Mode, sess.Access, grants)
-	return cur, nil
+	return Current{Session: sess, User: u, Base: base, Idle: idle, Principal: NewPrincipal(u, sess.Mode, sess.Access, grants)}, nil
+}
+
+// setting returns the automatic-disconnection setting and the grants that
+// apply to user u in mode m of base k: those of the profile IdleProfileFor
+// names, taken from read when it is that profile, otherwise read from the
+// store; DefaultIdle and none without one.
+func (s *Service) setting(ctx context.Context, k BaseKey, u User, m Mode, read *Profile) (AutoDisconnect, []string, error) {
+	id := IdleProfileFor(u, m)
+	switch {
+	case id == "":
+		return DefaultIdle, nil, nil
+	case read != nil && read.ID == id:
+		return read.AutoDisconnect, read.Grants, nil
+	}
+	p, err := s.Store.GetProfile(ctx, k, id)
+	switch {
+	case err == nil:
+		return p.AutoDisconnect, p.Grants, nil
+	case errors.Is(err, ErrNotFound):
+		return DefaultIdle, nil, nil
+	}
+	return AutoDisconnect{}, nil, fmt.Errorf("profile %s: %w", id, err)
 }
 
 // end ends session id for reason r and returns the 401 to answer.

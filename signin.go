@@ -323,7 +323,17 @@ func (s *Service) admit(ctx context.Context, a *attempt) (LoginResult, error) {
 	if err != nil {
 		return LoginResult{}, err
 	}
-	sess, _, base, err := s.open(ctx, key, u, group, a, base, token)
+	read := group // an admin group, read once, or a space's setting
+	if read == nil {
+		read = a.profile
+	}
+	// The session is stamped with its setting from the start, so that its
+	// first heartbeat takes the fast path (Store.BeatStamped).
+	idle, grants, err := s.setting(ctx, key, u, a.mode, read)
+	if err != nil {
+		return LoginResult{}, fmt.Errorf("login: %w", err)
+	}
+	sess, _, base, err := s.open(ctx, key, u, group, a, base, token, idle)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -336,28 +346,22 @@ func (s *Service) admit(ctx context.Context, a *attempt) (LoginResult, error) {
 			return LoginResult{}, err
 		}
 	}
-	read := group // an admin group, read once, or a space's setting
-	if read == nil {
-		read = a.profile
-	}
-	cur, err := s.current(ctx, sess, u, base, read)
-	if err != nil {
-		return LoginResult{}, err
-	}
+	cur := Current{Session: sess, User: u, Base: base, Idle: idle, Principal: NewPrincipal(u, sess.Mode, sess.Access, grants)}
 	return LoginResult{Token: token, Device: cookie, View: s.view(cur, school)}, nil
 }
 
-// open decides the entry and opens the session in one atomic write with
-// its seat; when the licence changed meanwhile, it decides again under the
-// new one. It returns the lease (zero without a pool) and the base as last
-// read.
-func (s *Service) open(ctx context.Context, key BaseKey, u User, group *Profile, a *attempt, base Base, token string) (Session, Lease, Base, error) {
+// open decides the entry and opens the session, stamped with setting
+// idle, in one atomic write with its seat; when the licence changed
+// meanwhile, it decides again under the new one. It returns the lease
+// (zero without a pool) and the base as last read.
+func (s *Service) open(ctx context.Context, key BaseKey, u User, group *Profile, a *attempt, base Base, token string, idle AutoDisconnect) (Session, Lease, Base, error) {
 	for try := 0; ; try++ {
 		entry, err := Enter(u, group, a.mode, a.access, base.License)
 		if err != nil {
 			return Session{}, Lease{}, base, err
 		}
 		sess := NewSession(TokenID(token), key, u, entry, s.Timing, a.now)
+		sess.Stamp(idle, a.now)
 		p := SeatPolicy{Limit: entry.Limit, Lease: s.Timing.Lease, LicenseVersion: base.Version}
 		lease, err := s.Store.AdmitSession(ctx, sess, p, s.admission(a, u, sess), a.now)
 		if err == nil {

@@ -156,7 +156,8 @@
 // Conditions do no arithmetic, so the item keeps what they compare as
 // numbers: idleDeadline = last activity + idleLimit (the setting's
 // duration, or 2^62 ns when it is off), kept by every write of the
-// activity (TouchSession writes the whole stamp, BeatStamped SETs
+// activity (AdmitSession writes the stamp the sign-in gives the new
+// session, TouchSession writes the whole stamp, BeatStamped SETs
 // idleDeadline = idleLimit + :activity), and the condition is idleUntil >
 // now (the stamp stands), expiresAtNs > now, idleDeadline > now (step 1)
 // and idleLimit > the idle reported (step 3). A failed condition is

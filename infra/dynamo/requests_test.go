@@ -150,10 +150,10 @@ func (c *countingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.Trans
 // seat-less heartbeat 1, a seat-holder's heartbeat 1 conditional write (the
 // session's, which carries the lease's end): all met.
 //
-// A heartbeat takes the fast path (Store.BeatStamped) once the session
-// carries the stamp of its idle setting: the first heartbeat of a session
-// (and the first after a change of its setting, or after the stamp's hour)
-// tries it, then takes the full path, which stamps.
+// A heartbeat takes the fast path (Store.BeatStamped) while the session
+// carries the stamp of its idle setting: from the first, since the sign-in
+// stamps the session it opens; after a change of its setting, or after the
+// stamp's hour, the fast path declines and the full path stamps again.
 var requestBudget = map[string]int{
 	// The school, base, user, counters, the user's HOLDER, the pool's COUNT
 	// and the day's usage in one BatchGetItem (the base year guessed from
@@ -166,16 +166,13 @@ var requestBudget = map[string]int{
 	// no pool-wide item.
 	"signin_unlimited": 3,
 	"page_load":        2, // GET /session: the session, its user, base and profile at once (where the token says), the school
-	// A seat holder's first heartbeat: the fast path's write, declined (no
-	// stamp yet); 1 read as above; the activity with the stamp and the
-	// lease, in one write.
-	"heartbeat_first":    3,
-	"heartbeat_active":   1, // a seat holder, active: the session's conditional write, its lease's end with it
-	"heartbeat_idle":     1, // a seat holder reporting idleness under the limit
-	"heartbeat_seatless": 1, // a student: the session's conditional write; no lease
-	// A student's first heartbeat: the fast path's write, declined; 1 read;
-	// the activity with the stamp.
-	"heartbeat_seatless_first": 3,
+	// A seat holder's first heartbeat: the fast path's write, the session
+	// stamped at sign-in.
+	"heartbeat_first":          1,
+	"heartbeat_active":         1, // a seat holder, active: the session's conditional write, its lease's end with it
+	"heartbeat_idle":           1, // a seat holder reporting idleness under the limit
+	"heartbeat_seatless":       1, // a student: the session's conditional write; no lease
+	"heartbeat_seatless_first": 1, // a student's first: the fast path's write, as above
 	"authorize":                1, // the session, its user, base and profile in one BatchGetItem
 	"permissions":              0, // GET /permissions: the catalogue, from memory
 	"logout":                   3, // a student's: no seat to free
