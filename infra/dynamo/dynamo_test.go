@@ -330,6 +330,59 @@ func TestCountRepairedAfterTTL(t *testing.T) {
 	}
 }
 
+// TestEndSessionTrustsTheSession: EndSession of a seat holder reads the
+// session alone and frees its seat in one transaction (no read of the
+// HOLDER); when the TTL deleted the HOLDER behind the store's back, the
+// transaction fails on it and the next try reads the HOLDER, ending the
+// session alone.
+func TestEndSessionTrustsTheSession(t *testing.T) {
+	client, table := dynamolocal.NewTable(t)
+	api := &countingAPI{API: client, n: map[string]int{}}
+	st, err := dynamo.New(api, table, dynamo.WithTTLClock(sesame.SystemClock{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := newBase(t, st, sesame.DefaultLicense)
+	pool := sesame.PoolAdminModify
+	policy := sesame.SeatPolicy{Limit: 2, Lease: time.Minute}
+	ctx := context.Background()
+	a, b := session(k, "a", pool, t0), session(k, "b", pool, t0)
+	for _, x := range []sesame.Session{a, b} {
+		if _, err := st.OpenSession(ctx, x, policy, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := t0.Add(10 * time.Second)
+	api.take()
+	if _, err := st.EndSession(ctx, a.ID, sesame.ReasonLoggedOut, now); err != nil {
+		t.Fatal(err)
+	}
+	if u := api.take(); len(u.calls) != 2 || u.calls["GetItem"] != 1 || u.calls["TransactWriteItems"] != 1 {
+		t.Errorf("a seat holder's end: %v, want GetItem 1, TransactWriteItems 1", u.calls)
+	}
+	if n, h := poolItems(t, client, table, k, pool); n != 1 || h != 1 {
+		t.Fatalf("after a's end: n = %d, holders = %d; want 1 and 1", n, h)
+	}
+
+	_, err = client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &table, Key: map[string]types.AttributeValue{
+		"PK": &types.AttributeValueMemberS{Value: "SEATS#" + string(k.UAI) + "#" + string(k.Year) + "#" + string(pool)},
+		"SK": &types.AttributeValueMemberS{Value: "HOLDER#b"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := st.EndSession(ctx, b.ID, sesame.ReasonLoggedOut, now)
+	if err != nil || x.EndReason != sesame.ReasonLoggedOut {
+		t.Fatalf("end of a session whose HOLDER the TTL deleted: %+v, %v", x, err)
+	}
+	if got, err := st.GetSession(ctx, b.ID); err != nil || got.EndReason != sesame.ReasonLoggedOut {
+		t.Fatalf("the session after its end: %+v, %v", got, err)
+	}
+	if n, h := poolItems(t, client, table, k, pool); n != 1 || h != 0 {
+		t.Fatalf("after b's end: n = %d, holders = %d; want the count left for the repair (1) and no holder", n, h)
+	}
+}
+
 // TestStaleHeartbeatAfterReclaim checks that a reclaim takes a lapsed
 // seat's lease from its session for good: a heartbeat whose now was read
 // before the reclaim's (a slow request, a clock behind) finds the session's

@@ -1220,6 +1220,11 @@ func (s *Store) EndSession(ctx context.Context, id string, r sesame.EndReason, n
 	}
 	unsure := s.streak()
 	token := s.randomToken()
+	// The first try takes the session item's word that its HOLDER names
+	// it: a reclaim sets leaseUntil to 0 with its delete, and a move ends
+	// the session with its update. Only the TTL deletes a HOLDER alone; the
+	// transaction then fails on it, and the next try reads the HOLDER.
+	trust := true
 	for attempt := 0; attempt < s.attempts; attempt++ {
 		if attempt > 0 {
 			if err := s.pause(ctx, attempt); err != nil {
@@ -1241,12 +1246,16 @@ func (s *Store) EndSession(ctx context.Context, id string, r sesame.EndReason, n
 		if x.Pool != "" {
 			seat := sesame.SeatKey{UAI: x.UAI, Year: x.Year, Pool: x.Pool}
 			login := sesame.LoginKey(x.Login)
-			var h holderRecord
-			found, err := s.get(ctx, holderKey(seat, login), &h)
-			if err != nil {
-				return fail(err)
+			named := trust && rec.LeaseUntil != 0
+			if !named {
+				var h holderRecord
+				found, err := s.get(ctx, holderKey(seat, login), &h)
+				if err != nil {
+					return fail(err)
+				}
+				named = found && h.Session == id
 			}
-			if found && h.Session == id {
+			if named {
 				del, err := s.deleteIf(holderKey(seat, login), holds(id))
 				if err != nil {
 					return fail(err)
@@ -1261,6 +1270,7 @@ func (s *Store) EndSession(ctx context.Context, id string, r sesame.EndReason, n
 		// A HOLDER that names the session once it has ended (taken again
 		// between the read and this write) is lapsed: the next reclaim
 		// frees it.
+		trust = false
 		end, err := s.endSession(id, r, now, token, false)
 		if err != nil {
 			return fail(err)
