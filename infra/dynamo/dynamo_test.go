@@ -44,6 +44,18 @@ func open(tb testing.TB, opts ...dynamo.Option) (*dynamo.Store, *dynamodb.Client
 	return st, client, table
 }
 
+// openCounted is open, the store's requests counted by a countingAPI.
+func openCounted(tb testing.TB) (*dynamo.Store, *countingAPI, *dynamodb.Client, string) {
+	tb.Helper()
+	client, table := dynamolocal.NewTable(tb)
+	api := &countingAPI{API: client, n: map[string]int{}}
+	st, err := dynamo.New(api, table, dynamo.WithTTLClock(sesame.SystemClock{}))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st, api, client, table
+}
+
 func TestConformance(t *testing.T) {
 	st, _, _ := open(t)
 	storetest.RunBackend(t, func(*testing.T) sesame.Backend { return st })
@@ -53,12 +65,7 @@ func TestConformance(t *testing.T) {
 // reports the requests of one op (an OpenSession and its EndSession) by
 // API call: what the seat model and the races between clients cost.
 func BenchmarkSeats(b *testing.B) {
-	client, table := dynamolocal.NewTable(b)
-	api := &countingAPI{API: client, n: map[string]int{}}
-	st, err := dynamo.New(api, table, dynamo.WithTTLClock(sesame.SystemClock{}))
-	if err != nil {
-		b.Fatal(err)
-	}
+	st, api, _, _ := openCounted(b)
 	api.take()
 	storetest.Bench(b, st)
 	u := api.take()
@@ -336,12 +343,7 @@ func TestCountRepairedAfterTTL(t *testing.T) {
 // transaction fails on it and the next try reads the HOLDER, ending the
 // session alone.
 func TestEndSessionTrustsTheSession(t *testing.T) {
-	client, table := dynamolocal.NewTable(t)
-	api := &countingAPI{API: client, n: map[string]int{}}
-	st, err := dynamo.New(api, table, dynamo.WithTTLClock(sesame.SystemClock{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, api, client, table := openCounted(t)
 	k := newBase(t, st, sesame.DefaultLicense)
 	pool := sesame.PoolAdminModify
 	policy := sesame.SeatPolicy{Limit: 2, Lease: time.Minute}
@@ -364,7 +366,7 @@ func TestEndSessionTrustsTheSession(t *testing.T) {
 		t.Fatalf("after a's end: n = %d, holders = %d; want 1 and 1", n, h)
 	}
 
-	_, err = client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &table, Key: map[string]types.AttributeValue{
+	_, err := client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &table, Key: map[string]types.AttributeValue{
 		"PK": &types.AttributeValueMemberS{Value: "SEATS#" + string(k.UAI) + "#" + string(k.Year) + "#" + string(pool)},
 		"SK": &types.AttributeValueMemberS{Value: "HOLDER#b"},
 	}})
