@@ -176,13 +176,16 @@ func (s *Service) UpdateUser(ctx context.Context, token, login string, e UserEdi
 	} else if err != nil {
 		return User{}, fmt.Errorf("update user: %w", err)
 	}
-	if end, m := SessionsToEnd(before, saved); end {
+	end, m := SessionsToEnd(before, saved)
+	if end {
 		if err := s.endSessionsOf(ctx, k, saved.Login, m); err != nil {
 			return saved, err
 		}
 	}
-	if err := s.unstampUser(ctx, k, before, saved); err != nil {
-		return saved, err
+	if !end || m != "" { // every session ended: none is left to unstamp
+		if err := s.unstampUser(ctx, k, before, saved); err != nil {
+			return saved, err
+		}
 	}
 	event, detail := EventUserUpdated, strings.Join(changes, ", ")
 	switch {
