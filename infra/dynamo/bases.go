@@ -209,38 +209,60 @@ func (s *Store) ListBases(ctx context.Context, uai sesame.UAI) ([]sesame.Base, e
 }
 
 // SetLicense replaces the licence with one conditional update that bumps
-// the version.
+// the version, once, even when its answer was lost and it was sent again.
 func (s *Store) SetLicense(ctx context.Context, k sesame.BaseKey, l sesame.License, now time.Time) (sesame.Base, error) {
 	fail := func(err error) (sesame.Base, error) {
 		return sesame.Base{}, fmt.Errorf("set licence of %s: %w", k, err)
 	}
+	// The call's token makes the write land once: sent again (by the SDK
+	// or by this loop) after its answer was lost, it fails its condition,
+	// and the base read then bears the token.
+	token := s.randomToken()
+	by := expression.Name("licenseBy")
 	e, err := build(expression.NewBuilder().
 		WithUpdate(expression.Set(expression.Name("license"), expression.Value(newLicenseRecord(l))).
 			Set(expression.Name("updatedAt"), expression.Value(fmtTime(now))).
+			Set(by, expression.Value(token)).
 			Add(expression.Name("version"), expression.Value(1))).
-		WithCondition(itemExists()))
+		WithCondition(itemExists().And(expression.AttributeNotExists(by).Or(by.NotEqual(expression.Value(token))))))
 	if err != nil {
 		return fail(err)
 	}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: baseKey(k),
-		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-		ReturnValues: types.ReturnValueAllNew})
-	if _, ok := conditionFailed(err); ok {
-		return fail(sesame.NotFound(baseName(k)))
+	for unsure := 0; ; unsure++ {
+		out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: baseKey(k),
+			UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+			ReturnValues: types.ReturnValueAllNew})
+		var r baseRecord
+		switch _, failed := conditionFailed(err); {
+		case err == nil:
+			err = attributevalue.UnmarshalMap(out.Attributes, &r)
+		case failed:
+			found, gerr := s.get(ctx, baseKey(k), &r)
+			switch {
+			case gerr != nil:
+				return fail(gerr)
+			case !found:
+				return fail(sesame.NotFound(baseName(k)))
+			case r.LicenseBy != token:
+				return fail(fmt.Errorf("dynamo: the licence's write failed its condition without landing"))
+			}
+			err = nil // an earlier try landed (ours, or the SDK's)
+		case ambiguous(ctx, err) && unsure < s.ambiguous:
+			if err := s.pause(ctx, unsure+1); err != nil {
+				return fail(err)
+			}
+			continue
+		}
+		if err != nil {
+			return fail(err)
+		}
+		b, err := r.domain()
+		if err != nil {
+			return fail(err)
+		}
+		return b, nil
 	}
-	if err != nil {
-		return fail(err)
-	}
-	var r baseRecord
-	if err := attributevalue.UnmarshalMap(out.Attributes, &r); err != nil {
-		return fail(err)
-	}
-	b, err := r.domain()
-	if err != nil {
-		return fail(err)
-	}
-	return b, nil
 }
 
 // queryAll runs a strongly consistent Query of partition pk for the sort

@@ -518,6 +518,23 @@ func TestAmbiguousWrites(t *testing.T) {
 	}
 	check("after a lost end", 0)
 
+	// A licence change whose answer was lost lands once: the version
+	// grows by one.
+	before, err := st.GetBase(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lic := before.License
+	lic.Consultation = !lic.Consultation
+	l.lose.Store(1)
+	after, err := st.SetLicense(ctx, k, lic, later)
+	if err != nil || after.Version != before.Version+1 || after.License.Consultation != lic.Consultation {
+		t.Fatalf("licence change whose answer was lost: version %d → %d, %+v, %v", before.Version, after.Version, after.License, err)
+	}
+	if got, err := st.GetBase(ctx, k); err != nil || got.Version != before.Version+1 {
+		t.Fatalf("the base after a lost licence change: version %d, %v; want %d", got.Version, err, before.Version+1)
+	}
+
 	noSeat := session(k, "spr", "", later)
 	l.lose.Store(1)
 	if _, err := st.OpenSession(ctx, noSeat, policy, later); err != nil {

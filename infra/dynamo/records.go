@@ -54,6 +54,9 @@ type baseRecord struct {
 	CreatedAt  string        `dynamodbav:"createdAt"`
 	UpdatedAt  string        `dynamodbav:"updatedAt,omitempty"`
 	Version    int64         `dynamodbav:"version"`
+	// LicenseBy is the token of the call that last set the licence: how
+	// that call, sent again after a lost answer, recognises its own write.
+	LicenseBy string `dynamodbav:"licenseBy,omitempty"`
 }
 
 func newBaseRecord(b sesame.Base) baseRecord {
