@@ -215,7 +215,7 @@ func (s *Store) SetLicense(ctx context.Context, k sesame.BaseKey, l sesame.Licen
 		return sesame.Base{}, fmt.Errorf("set licence of %s: %w", k, err)
 	}
 	// The call's token makes the write land once: sent again (by the SDK
-	// or by this loop) after its answer was lost, it fails its condition,
+	// or by updateAgain) after its answer was lost, it fails its condition,
 	// and the base read then bears the token.
 	token := s.randomToken()
 	by := expression.Name("licenseBy")
@@ -228,41 +228,34 @@ func (s *Store) SetLicense(ctx context.Context, k sesame.BaseKey, l sesame.Licen
 	if err != nil {
 		return fail(err)
 	}
-	for unsure := 0; ; unsure++ {
-		out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: baseKey(k),
-			UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
-			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-			ReturnValues: types.ReturnValueAllNew})
-		var r baseRecord
-		switch _, failed := conditionFailed(err); {
-		case err == nil:
-			err = attributevalue.UnmarshalMap(out.Attributes, &r)
-		case failed:
-			found, gerr := s.get(ctx, baseKey(k), &r)
-			switch {
-			case gerr != nil:
-				return fail(gerr)
-			case !found:
-				return fail(sesame.NotFound(baseName(k)))
-			case r.LicenseBy != token:
-				return fail(fmt.Errorf("dynamo: the licence's write failed its condition without landing"))
-			}
-			err = nil // an earlier try landed (ours, or the SDK's)
-		case ambiguous(ctx, err) && unsure < s.ambiguous:
-			if err := s.pause(ctx, unsure+1); err != nil {
-				return fail(err)
-			}
-			continue
+	out, err := s.updateAgain(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: baseKey(k),
+		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		ReturnValues: types.ReturnValueAllNew})
+	var r baseRecord
+	switch _, failed := conditionFailed(err); {
+	case err == nil:
+		err = attributevalue.UnmarshalMap(out.Attributes, &r)
+	case failed:
+		found, gerr := s.get(ctx, baseKey(k), &r)
+		switch {
+		case gerr != nil:
+			return fail(gerr)
+		case !found:
+			return fail(sesame.NotFound(baseName(k)))
+		case r.LicenseBy != token:
+			return fail(fmt.Errorf("dynamo: the licence's write failed its condition without landing"))
 		}
-		if err != nil {
-			return fail(err)
-		}
-		b, err := r.domain()
-		if err != nil {
-			return fail(err)
-		}
-		return b, nil
+		err = nil // an earlier try landed (ours, or the SDK's)
 	}
+	if err != nil {
+		return fail(err)
+	}
+	b, err := r.domain()
+	if err != nil {
+		return fail(err)
+	}
+	return b, nil
 }
 
 // queryAll runs a strongly consistent Query of partition pk for the sort
