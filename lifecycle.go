@@ -116,7 +116,13 @@ func (s *Service) current(ctx context.Context, sess Session, u User, base Base, 
 	if err != nil {
 		return Current{}, err
 	}
-	return Current{Session: sess, User: u, Base: base, Idle: idle, Principal: NewPrincipal(u, sess.Mode, sess.Access, grants)}, nil
+	return currentOf(sess, u, base, idle, grants), nil
+}
+
+// currentOf is the Current of session sess of user u in base, under the
+// setting idle and the profile's grants.
+func currentOf(sess Session, u User, base Base, idle AutoDisconnect, grants []string) Current {
+	return Current{Session: sess, User: u, Base: base, Idle: idle, Principal: NewPrincipal(u, sess.Mode, sess.Access, grants)}
 }
 
 // setting returns the automatic-disconnection setting and the grants that

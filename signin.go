@@ -346,8 +346,7 @@ func (s *Service) admit(ctx context.Context, a *attempt) (LoginResult, error) {
 			return LoginResult{}, err
 		}
 	}
-	cur := Current{Session: sess, User: u, Base: base, Idle: idle, Principal: NewPrincipal(u, sess.Mode, sess.Access, grants)}
-	return LoginResult{Token: token, Device: cookie, View: s.view(cur, school)}, nil
+	return LoginResult{Token: token, Device: cookie, View: s.view(currentOf(sess, u, base, idle, grants), school)}, nil
 }
 
 // open decides the entry and opens the session, stamped with setting
