@@ -188,12 +188,18 @@ func (s *Store) Close() error {
 // Path returns the path of the file.
 func (s *Store) Path() string { return s.db.Path() }
 
-// update runs fn in a write transaction, after checking ctx.
-func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
+// writing is what every write does before its transaction: check ctx,
+// then run the hook at a write's start.
+func (s *Store) writing(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.hook(true, false); err != nil {
+	return s.hook(true, false)
+}
+
+// update runs fn in a write transaction, after checking ctx.
+func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	if err := s.writing(ctx); err != nil {
 		return err
 	}
 	defer s.group.hurry()() // a transaction of heartbeats held open ends now
@@ -206,10 +212,7 @@ func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
 // and the seat usage. fn may run twice (alone, when another fn of the
 // batch failed), so it must decide everything inside the transaction.
 func (s *Store) batch(ctx context.Context, fn func(*bbolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := s.hook(true, false); err != nil {
+	if err := s.writing(ctx); err != nil {
 		return err
 	}
 	return s.group.do(fn, s.commitHook())
@@ -226,10 +229,7 @@ func (s *Store) batch(ctx context.Context, fn func(*bbolt.Tx) error) error {
 // gives its caller: it runs after that caller was answered, when a
 // transaction held open is rolled back and its heartbeats run again.
 func (s *Store) beat(ctx context.Context, id string, fn, again func(*bbolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := s.hook(true, false); err != nil {
+	if err := s.writing(ctx); err != nil {
 		return err
 	}
 	return s.group.early(id, fn, again, s.commitHook())
